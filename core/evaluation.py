@@ -1,0 +1,179 @@
+"""mAP / mAR at one IoU threshold over a class subset, reusing candidate IoUs.
+
+:class:`Evaluator` holds one dataset and computes its candidate IoUs once per
+box convention; every :meth:`Evaluator.evaluate` call (another threshold,
+another class subset, another AP method) reuses them. The rules live in
+:mod:`core.matching` (who matches whom) and :mod:`core.ap` (the curve).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.ap import AP_METHODS, average_precision
+from core.candidates import CandidatePairs, compute_candidates
+from core.dataset import Dataset
+from core.matching import FN, FP, IGNORED, TP, MatchResult, match_predictions
+
+
+@dataclass(frozen=True)
+class ClassResult:
+    """AP/AR and counts of one class. AP and AR are NaN when the class has no counted labels."""
+
+    name: str
+    ap: float
+    ar: float
+    labels: int
+    predictions: int
+    tp: int
+    fp: int
+    fn: int
+    ignored: int
+    recall: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
+    precision: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
+
+    def to_dict(self) -> dict:
+        return {
+            "AP": _json_float(self.ap),
+            "AR": _json_float(self.ar),
+            "labels": self.labels,
+            "predictions": self.predictions,
+            "TP": self.tp,
+            "FP": self.fp,
+            "FN": self.fn,
+            "ignored": self.ignored,
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Result of one evaluation. ``m_ap``/``m_ar`` are NaN when no selected class has labels."""
+
+    iou_threshold: float
+    ap_method: str
+    match_method: str
+    max_dets: int | None
+    pixel_plus_one: bool
+    classes: tuple[str, ...]
+    m_ap: float
+    m_ar: float
+    per_class: tuple[ClassResult, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        keys = ("labels", "predictions", "tp", "fp", "fn", "ignored")
+        total = {k: sum(getattr(c, k) for c in self.per_class) for k in keys}
+        return {"labels": total["labels"], "predictions": total["predictions"], "TP": total["tp"],
+                "FP": total["fp"], "FN": total["fn"], "ignored": total["ignored"]}
+
+    def to_dict(self) -> dict:
+        """The ``detlens evaluate --json`` document (keys are only ever added, never renamed)."""
+        return {
+            "iou_threshold": self.iou_threshold,
+            "ap_method": self.ap_method,
+            "match_method": self.match_method,
+            "max_dets": self.max_dets,
+            "pixel_plus_one": self.pixel_plus_one,
+            "mAP": _json_float(self.m_ap),
+            "mAR": _json_float(self.m_ar),
+            "counts": self.counts,
+            "per_class": {c.name: c.to_dict() for c in self.per_class},
+        }
+
+
+def _json_float(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
+class Evaluator:
+    """Evaluates one dataset at any threshold and class subset, computing IoUs once.
+
+    Args:
+        dataset: the loaded dataset.
+    """
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+        self._candidates: dict[bool, CandidatePairs] = {}
+
+    def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
+        """The dataset's overlapping pairs, computed on first use for each box convention."""
+        if pixel_plus_one not in self._candidates:
+            self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one)
+        return self._candidates[pixel_plus_one]
+
+    def match(self, iou_threshold: float = 0.5, max_dets: int | None = 100,
+              method: str = "coco", pixel_plus_one: bool = False) -> MatchResult:
+        """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`)."""
+        return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method)
+
+    def evaluate(
+        self,
+        iou_threshold: float = 0.5,
+        classes: list[str] | None = None,
+        ap_method: str = "coco101",
+        max_dets: int | None = 100,
+        match_method: str = "coco",
+        pixel_plus_one: bool = False,
+        matches: MatchResult | None = None,
+    ) -> EvaluationResult:
+        """mAP and mAR over the selected classes.
+
+        Args:
+            iou_threshold: t in (0, 1].
+            classes: category names to include; None = all.
+            ap_method: one of ``coco101``, ``voc_all_point``, ``voc_11_point``.
+            max_dets: per image and class prediction cap; None = all.
+            match_method: "coco" or "voc" (see :mod:`core.matching`).
+            pixel_plus_one: legacy VOC "+1 pixel" box areas.
+            matches: a precomputed :meth:`match` result for these settings, to
+                evaluate several class subsets without matching again.
+
+        Returns:
+            :class:`EvaluationResult`.
+        """
+        if ap_method not in AP_METHODS:
+            raise ValueError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
+        ds = self.dataset
+        selected = ds.category_indices(classes)
+        m = matches if matches is not None else self.match(iou_threshold, max_dets, match_method, pixel_plus_one)
+        preds, labels = ds.predictions, ds.labels
+        counted = m.pred_outcome != IGNORED
+        order = np.lexsort((m.pred_rank, preds.image_index, -preds.scores, preds.category_index))
+        order = order[counted[order]]
+        cls_sorted = preds.category_index[order]
+        bounds = np.searchsorted(cls_sorted, np.arange(ds.n_categories + 1))
+        n_labels = np.bincount(labels.category_index[~m.label_ignored], minlength=ds.n_categories)
+        n_preds = np.bincount(preds.category_index, minlength=ds.n_categories)
+        n_tp = np.bincount(preds.category_index[m.pred_outcome == TP], minlength=ds.n_categories)
+        n_fp = np.bincount(preds.category_index[m.pred_outcome == FP], minlength=ds.n_categories)
+        n_ig = np.bincount(preds.category_index[m.pred_outcome == IGNORED], minlength=ds.n_categories)
+        n_fn = np.bincount(labels.category_index[m.label_outcome == FN], minlength=ds.n_categories)
+
+        results = []
+        for k in selected:
+            tp = m.pred_outcome[order[bounds[k]:bounds[k + 1]]] == TP
+            if n_labels[k] > 0:
+                ap, ar, recall, precision = average_precision(tp, int(n_labels[k]), ap_method)
+            else:
+                ap, ar, recall, precision = np.nan, np.nan, np.zeros(0), np.zeros(0)
+            results.append(ClassResult(
+                name=str(ds.category_names[k]), ap=ap, ar=ar, labels=int(n_labels[k]),
+                predictions=int(n_preds[k]), tp=int(n_tp[k]), fp=int(n_fp[k]), fn=int(n_fn[k]),
+                ignored=int(n_ig[k]), recall=recall, precision=precision,
+            ))
+        aps = np.array([c.ap for c in results if not np.isnan(c.ap)])
+        ars = np.array([c.ar for c in results if not np.isnan(c.ar)])
+        return EvaluationResult(
+            iou_threshold=float(iou_threshold),
+            ap_method=ap_method,
+            match_method=m.method,
+            max_dets=max_dets,
+            pixel_plus_one=pixel_plus_one,
+            classes=tuple(str(ds.category_names[k]) for k in selected),
+            m_ap=float(aps.mean()) if aps.size else float("nan"),
+            m_ar=float(ars.mean()) if ars.size else float("nan"),
+            per_class=tuple(results),
+        )

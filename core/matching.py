@@ -1,0 +1,350 @@
+"""Matching predictions to labels at one IoU threshold, and per-object outcomes.
+
+The rules that decide every number (written here once; tested at their edges
+in ``tests/test_matching_rules.py``):
+
+Which predictions take part
+    Per image and class, predictions are ranked by score, highest first, with
+    a *stable* sort (equal scores keep file order). Only the first
+    ``max_dets`` (default 100; None = all) take part; the rest are ``ignored``
+    with reason ``beyond_max_dets``. This is pycocotools' ``maxDets``.
+
+Which labels count
+    A label is *ignored* when it is a crowd region (``iscrowd``) or its COCO
+    ``area`` lies outside pycocotools' "all" range [0, 1e10]. Ignored labels
+    are not counted in recall and never produce a false negative.
+
+COCO matching (``method="coco"``, the default; pycocotools ``evaluateImg``)
+    Predictions are taken in rank order. Each takes, among the same-class
+    labels not yet taken, the one with the highest IoU provided
+    ``IoU >= min(t, 1 - 1e-10)``; on equal IoU the label later in file order
+    wins. Regular labels are tried first; only if none qualifies are ignored
+    labels tried. Crowd labels may be taken any number of times. A prediction
+    that takes an ignored label is ``ignored`` (reason ``crowd``): neither TP
+    nor FP.
+
+VOC matching (``method="voc"``; VOC devkit, Padilla, Cartucho)
+    Each prediction looks only at its highest-IoU same-class label (first in
+    file order on ties), taken or not. If ``IoU >= t``: an ignored label makes
+    it ``ignored``; a free label makes it TP; a taken label makes it an FP
+    ``duplicate``. Otherwise it is an FP.
+
+Why a false positive is false (first rule that applies)
+    ``duplicate``   a same-class regular label with ``IoU >= t`` exists, but
+                    every such label was taken by a higher-ranked prediction;
+    ``wrong_class`` a label of another class overlaps it with ``IoU >= t``;
+    ``low_iou``     its best same-class IoU is at least 0.1 (TIDE's
+                    background threshold) but below ``t``;
+    ``background``  otherwise.
+
+Predictions with area ``w * h`` outside [0, 1e10] that match nothing are
+``ignored`` (reason ``area``), as in pycocotools.
+
+Known departure from pycocotools: pycocotools treats a match to a label whose
+id is 0 as unmatched (it stores ids in a zero-initialised array). detlens
+matches by row, so label id 0 behaves like any other id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.candidates import CandidatePairs
+from core.dataset import Dataset
+
+# Outcome codes (int8 arrays); names are what tables and JSON show.
+TP, FP, FN, IGNORED = 0, 1, 2, 3
+OUTCOME_NAMES = ("TP", "FP", "FN", "ignored")
+# Reason codes for FP and ignored predictions.
+NO_REASON, LOW_IOU, DUPLICATE, WRONG_CLASS, BACKGROUND, CROWD, BEYOND_MAX_DETS, AREA = range(8)
+REASON_NAMES = ("", "low_iou", "duplicate", "wrong_class", "background", "crowd", "beyond_max_dets", "area")
+
+AREA_RANGE = (0.0, 1e10)  # pycocotools' "all" area range
+LOW_IOU_FLOOR = 0.1
+MATCH_METHODS = ("coco", "voc")
+
+
+@dataclass(frozen=True, eq=False)
+class MatchResult:
+    """Per-object outcomes at one IoU threshold.
+
+    Attributes:
+        iou_threshold: the threshold t used.
+        max_dets: per-image, per-class prediction cap (None = all).
+        method: "coco" or "voc".
+        pred_outcome: ``(P,)`` int8, TP / FP / IGNORED.
+        pred_reason: ``(P,)`` int8 reason code (see ``REASON_NAMES``).
+        pred_label: ``(P,)`` int64 matched label row, -1 if none.
+        pred_iou: ``(P,)`` float64 IoU with the matched label, or the best
+            same-class IoU for an unmatched prediction (0 if none).
+        pred_rank: ``(P,)`` int64 rank by score within its image and class (0 = best).
+        label_outcome: ``(L,)`` int8, TP / FN / IGNORED.
+        label_pred: ``(L,)`` int64 matching prediction row, -1 if none (for
+            crowd labels: the last prediction that fell in it).
+        label_ignored: ``(L,)`` bool, label does not count (crowd or area).
+    """
+
+    iou_threshold: float
+    max_dets: int | None
+    method: str
+    pred_outcome: np.ndarray
+    pred_reason: np.ndarray
+    pred_label: np.ndarray
+    pred_iou: np.ndarray
+    pred_rank: np.ndarray
+    label_outcome: np.ndarray
+    label_pred: np.ndarray
+    label_ignored: np.ndarray
+
+    def prediction_table(self, dataset: Dataset) -> pd.DataFrame:
+        """One row per prediction: ids, class, score, outcome, reason, matched label id, IoU."""
+        preds = dataset.predictions
+        matched = self.pred_label >= 0
+        matched_id = np.where(matched, dataset.labels.ids[np.maximum(self.pred_label, 0)], -1)
+        return pd.DataFrame(
+            {
+                "prediction_id": preds.ids,
+                "image_id": dataset.images.ids[preds.image_index],
+                "class": dataset.category_names[preds.category_index],
+                "score": preds.scores,
+                "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[self.pred_outcome],
+                "reason": np.asarray(REASON_NAMES, dtype=object)[self.pred_reason],
+                "matched_label_id": matched_id,
+                "iou": self.pred_iou,
+            }
+        )
+
+    def label_table(self, dataset: Dataset) -> pd.DataFrame:
+        """One row per label: ids, class, outcome, matched prediction id, IoU."""
+        labels = dataset.labels
+        matched = self.label_pred >= 0
+        safe = np.maximum(self.label_pred, 0)
+        return pd.DataFrame(
+            {
+                "label_id": labels.ids,
+                "image_id": dataset.images.ids[labels.image_index],
+                "class": dataset.category_names[labels.category_index],
+                "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[self.label_outcome],
+                "matched_prediction_id": np.where(matched, dataset.predictions.ids[safe], -1),
+                "iou": np.where(matched, self.pred_iou[safe] if len(self.pred_iou) else 0.0, 0.0),
+            }
+        )
+
+
+def rank_in_group(group_keys: tuple[np.ndarray, ...], scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank rows by score (descending, stable) within groups.
+
+    Args:
+        group_keys: arrays of ``(N,)`` int64 that together define a group,
+            most significant first (e.g. ``(image_index, category_index)``).
+        scores: ``(N,)`` float64.
+
+    Returns:
+        ``(order, rank)``: ``order`` is the ``(N,)`` int64 row permutation
+        sorted by group then rank; ``rank`` is ``(N,)`` int64, 0 for the best row of its group.
+    """
+    n = scores.shape[0]
+    rows = np.arange(n)
+    order = np.lexsort((rows, -scores) + tuple(reversed(group_keys)))
+    rank = np.zeros(n, np.int64)
+    if n:
+        new_group = np.zeros(n, bool)
+        new_group[0] = True
+        for key in group_keys:
+            k = key[order]
+            new_group[1:] |= k[1:] != k[:-1]
+        starts = np.flatnonzero(new_group)
+        group_len = np.diff(np.append(starts, n))
+        rank[order] = rows - np.repeat(starts, group_len)
+    return order, rank
+
+
+def ignored_labels(dataset: Dataset) -> np.ndarray:
+    """``(L,)`` bool: labels that do not count (crowd, VOC difficult, or area outside [0, 1e10])."""
+    labels = dataset.labels
+    ignored = labels.iscrowd | (labels.areas < AREA_RANGE[0]) | (labels.areas > AREA_RANGE[1])
+    difficult = labels.extra.get("difficult")
+    if difficult is not None:
+        ignored = ignored | (difficult == 1)
+    return ignored
+
+
+def match_predictions(
+    dataset: Dataset,
+    candidates: CandidatePairs,
+    iou_threshold: float,
+    max_dets: int | None = 100,
+    method: str = "coco",
+) -> MatchResult:
+    """Match every prediction to at most one label, per the module's rules.
+
+    Args:
+        dataset: the loaded dataset.
+        candidates: overlapping pairs from :func:`core.candidates.compute_candidates`.
+        iou_threshold: t in (0, 1].
+        max_dets: per image and class cap on ranked predictions; None = all.
+        method: "coco" (pycocotools) or "voc" (VOC devkit).
+
+    Returns:
+        :class:`MatchResult`; arrays of length 0 for an empty dataset.
+    """
+    if method not in MATCH_METHODS:
+        raise ValueError(f"method must be one of {MATCH_METHODS}, got {method!r}")
+    if not 0.0 < iou_threshold <= 1.0:
+        raise ValueError(f"IoU threshold must be in (0, 1], got {iou_threshold}")
+    preds, labels = dataset.predictions, dataset.labels
+    n_pred, n_label = len(preds), len(labels)
+    _, rank = rank_in_group((preds.image_index, preds.category_index), preds.scores)
+    active = np.ones(n_pred, bool) if max_dets is None else rank < max_dets
+    label_ig = ignored_labels(dataset)
+
+    same = candidates.same_class & active[candidates.pred]
+    s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
+    if method == "coco":
+        label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
+        pred_label = _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, labels.iscrowd, label_group,
+                                  min(iou_threshold, 1 - 1e-10), n_pred, n_label)
+        duplicate_blocked = None
+    else:
+        pred_label, duplicate_blocked = _voc_max_iou(s_pred, s_label, s_iou, rank, label_ig, n_pred, iou_threshold)
+
+    outcome = np.full(n_pred, FP, np.int8)
+    reason = np.zeros(n_pred, np.int8)
+    matched = pred_label >= 0
+    safe = np.maximum(pred_label, 0)
+    to_ignored = matched & label_ig[safe]
+    outcome[matched & ~to_ignored] = TP
+    outcome[to_ignored] = IGNORED
+    reason[to_ignored] = CROWD
+
+    best_same = np.zeros(n_pred)
+    np.maximum.at(best_same, s_pred, s_iou)
+    pred_iou = best_same.copy()
+    if n_pred:
+        pair_key = s_pred * max(n_label, 1) + s_label
+        matched_key = np.flatnonzero(matched) * max(n_label, 1) + pred_label[matched]
+        pred_iou[matched] = s_iou[np.searchsorted(pair_key, matched_key)]
+
+    fp = outcome == FP
+    t = iou_threshold
+    # duplicate: a qualifying same-class regular label exists but was taken
+    if duplicate_blocked is None:
+        has_regular = np.zeros(n_pred, bool)
+        q = (s_iou >= min(t, 1 - 1e-10)) & ~label_ig[s_label]
+        has_regular[s_pred[q]] = True
+        duplicate_blocked = has_regular
+    other = ~candidates.same_class & active[candidates.pred] & (candidates.iou >= t) & ~label_ig[candidates.label]
+    wrong_class = np.zeros(n_pred, bool)
+    wrong_class[candidates.pred[other]] = True
+    reason[fp] = BACKGROUND
+    reason[fp & (best_same >= LOW_IOU_FLOOR)] = LOW_IOU
+    reason[fp & wrong_class] = WRONG_CLASS
+    reason[fp & duplicate_blocked] = DUPLICATE
+
+    area = preds.boxes[:, 2] * preds.boxes[:, 3]
+    out_of_area = fp & ((area < AREA_RANGE[0]) | (area > AREA_RANGE[1]))
+    outcome[out_of_area] = IGNORED
+    reason[out_of_area] = AREA
+    outcome[~active] = IGNORED
+    reason[~active] = BEYOND_MAX_DETS
+    pred_label[~active] = -1
+
+    label_pred = np.full(n_label, -1, np.int64)
+    hit = np.flatnonzero(pred_label >= 0)
+    label_pred[pred_label[hit]] = hit
+    label_outcome = np.where(label_pred >= 0, TP, FN).astype(np.int8)
+    label_outcome[label_ig] = IGNORED
+    return MatchResult(
+        iou_threshold=float(iou_threshold),
+        max_dets=max_dets,
+        method=method,
+        pred_outcome=outcome,
+        pred_reason=reason,
+        pred_label=pred_label,
+        pred_iou=pred_iou,
+        pred_rank=rank,
+        label_outcome=label_outcome,
+        label_pred=label_pred,
+        label_ignored=label_ig,
+    )
+
+
+def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_group, thr, n_pred, n_label):
+    """pycocotools' greedy matching, vectorised in rounds.
+
+    Each round every pending prediction proposes its best free label. Within
+    an (image, class) group the proposals are final up to the first prediction
+    (in rank order) that proposes a label an earlier pending prediction also
+    proposes; the rest wait for the next round. A prediction with no free
+    candidate can never gain one (labels are only ever taken), so it is final.
+    """
+    pred_label = np.full(n_pred, -1, np.int64)
+    q = s_iou >= thr
+    s_pred, s_label, s_iou = s_pred[q], s_label[q], s_iou[q]
+    # priority of a pair for its prediction: regular labels first, then IoU, then later label
+    order = np.lexsort((-s_label, -s_iou, label_ig[s_label], s_pred))
+    s_pred, s_label = s_pred[order], s_label[order]
+    s_crowd = label_crowd[s_label]
+    taken = np.zeros(n_label, bool)
+    while s_pred.shape[0]:
+        free = ~taken[s_label] | s_crowd
+        s_pred, s_label, s_crowd = s_pred[free], s_label[free], s_crowd[free]
+        if not s_pred.shape[0]:
+            break
+        first = np.ones(s_pred.shape[0], bool)
+        first[1:] = s_pred[1:] != s_pred[:-1]
+        prop_pred, prop_label = s_pred[first], s_label[first]
+        # labels belong to one image and class, so a label identifies the group
+        contested = ~label_crowd[prop_label]
+        by_label = np.lexsort((rank[prop_pred], prop_label))
+        lab_sorted = prop_label[by_label]
+        loser = np.zeros(prop_pred.shape[0], bool)
+        loser[by_label[1:]] = (lab_sorted[1:] == lab_sorted[:-1]) & contested[by_label[1:]]
+        accept = np.ones(prop_pred.shape[0], bool)
+        if loser.any():
+            # cutoff per group: the smallest rank among its losers
+            grp = label_group[prop_label]
+            groups, inverse = np.unique(grp[loser], return_inverse=True)
+            cutoff = np.full(groups.shape[0], np.iinfo(np.int64).max)
+            np.minimum.at(cutoff, inverse, rank[prop_pred[loser]])
+            pos = np.minimum(np.searchsorted(groups, grp), groups.shape[0] - 1)
+            limit = np.where(groups[pos] == grp, cutoff[pos], np.iinfo(np.int64).max)
+            accept = rank[prop_pred] < limit
+        acc_pred, acc_label = prop_pred[accept], prop_label[accept]
+        pred_label[acc_pred] = acc_label
+        taken[acc_label[~label_crowd[acc_label]]] = True
+        done = np.zeros(n_pred, bool)
+        done[acc_pred] = True
+        keep = ~done[s_pred]
+        s_pred, s_label, s_crowd = s_pred[keep], s_label[keep], s_crowd[keep]
+    return pred_label
+
+
+def _voc_max_iou(s_pred, s_label, s_iou, rank, label_ig, n_pred, t):
+    """VOC matching: each prediction's max-IoU label; the first ranked prediction per label wins.
+
+    Every prediction whose best label is ignored (difficult, crowd) is matched to it.
+    """
+    pred_label = np.full(n_pred, -1, np.int64)
+    duplicate = np.zeros(n_pred, bool)
+    if not s_pred.shape[0]:
+        return pred_label, duplicate
+    # best label per prediction: highest IoU, first label on ties
+    order = np.lexsort((s_label, -s_iou, s_pred))
+    bp, bl, bi = s_pred[order], s_label[order], s_iou[order]
+    first = np.ones(bp.shape[0], bool)
+    first[1:] = bp[1:] != bp[:-1]
+    bp, bl, bi = bp[first], bl[first], bi[first]
+    ok = bi >= t
+    bp, bl = bp[ok], bl[ok]
+    by_label = np.lexsort((rank[bp], bl))
+    bp, bl = bp[by_label], bl[by_label]
+    winner = np.ones(bp.shape[0], bool)
+    winner[1:] = bl[1:] != bl[:-1]
+    winner |= label_ig[bl]
+    pred_label[bp[winner]] = bl[winner]
+    duplicate[bp[~winner]] = True
+    return pred_label, duplicate
