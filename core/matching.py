@@ -50,7 +50,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from core.candidates import CandidatePairs
 from core.dataset import Dataset
@@ -99,8 +98,10 @@ class MatchResult:
     label_pred: np.ndarray
     label_ignored: np.ndarray
 
-    def prediction_table(self, dataset: Dataset) -> pd.DataFrame:
+    def prediction_table(self, dataset: Dataset) -> "pd.DataFrame":
         """One row per prediction: ids, class, score, outcome, reason, matched label id, IoU."""
+        import pandas as pd  # lazy: keeps CLI start-up lean
+
         preds = dataset.predictions
         matched = self.pred_label >= 0
         matched_id = np.where(matched, dataset.labels.ids[np.maximum(self.pred_label, 0)], -1)
@@ -117,8 +118,10 @@ class MatchResult:
             }
         )
 
-    def label_table(self, dataset: Dataset) -> pd.DataFrame:
+    def label_table(self, dataset: Dataset) -> "pd.DataFrame":
         """One row per label: ids, class, outcome, matched prediction id, IoU."""
+        import pandas as pd
+
         labels = dataset.labels
         matched = self.label_pred >= 0
         safe = np.maximum(self.label_pred, 0)

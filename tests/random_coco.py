@@ -40,7 +40,9 @@ def random_coco(seed: int, n_images: int = 40, n_classes: int = 4, crowd_rate: f
             if gts and rng.random() < 0.7:
                 (x, y, w, h), cat = gts[int(rng.integers(len(gts)))]
                 dx, dy, dw, dh = rng.integers(-3, 4, size=4)
-                box = [float(x + dx), float(y + dy), float(max(1, w + dw)), float(max(1, h + dh))]
+                # stay inside the 64x64 image: the importer clips, pycocotools would not
+                nx, ny = max(0, x + dx), max(0, y + dy)
+                box = [float(nx), float(ny), float(min(max(1, w + dw), 64 - nx)), float(min(max(1, h + dh), 64 - ny))]
                 if rng.random() < 0.15:
                     cat = int(rng.integers(1, n_classes + 1))
             else:

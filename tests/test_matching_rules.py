@@ -1,0 +1,117 @@
+"""The matching rules of core/matching.py, each tested exactly at its edge."""
+
+import numpy as np
+import pytest
+
+from core.evaluation import Evaluator
+from core.matching import OUTCOME_NAMES, REASON_NAMES
+from tests.coco_files import load_coco, tiny_gt, tiny_preds
+
+
+def outcomes(tmp_path, labels, preds, t=0.5, max_dets=100, method="coco"):
+    ds = load_coco(tmp_path, tiny_gt(labels), tiny_preds(preds))
+    m = Evaluator(ds).match(t, max_dets, method)
+    pred = [(OUTCOME_NAMES[o], REASON_NAMES[r]) for o, r in zip(m.pred_outcome, m.pred_reason)]
+    label = [OUTCOME_NAMES[o] for o in m.label_outcome]
+    return pred, label, m
+
+
+A = [0, 0, 10, 10]
+
+
+@pytest.mark.parametrize(
+    "t, expected",
+    [(0.5, ("TP", "")), (0.5000001, ("FP", "low_iou")), (0.45, ("TP", ""))],
+)
+def test_iou_exactly_at_threshold_matches(tmp_path, t, expected):
+    # IoU = 100 / 200 = 0.5 exactly
+    pred, _, _ = outcomes(tmp_path, [(A, "a")], [([0, 0, 10, 20], "a", 0.9)], t=t)
+    assert pred == [expected]
+
+
+def test_threshold_one_matches_identical_box(tmp_path):
+    pred, label, _ = outcomes(tmp_path, [(A, "a")], [(A, "a", 0.9)], t=1.0)
+    assert pred == [("TP", "")] and label == ["TP"]
+
+
+def test_equal_iou_goes_to_later_label(tmp_path):
+    # prediction overlaps both labels with IoU 1/3
+    pred, label, m = outcomes(tmp_path, [(A, "a"), ([10, 0, 10, 10], "a")], [([5, 0, 10, 10], "a", 0.9)], t=0.3)
+    assert label == ["FN", "TP"] and m.pred_label.tolist() == [1]
+
+
+def test_equal_scores_keep_file_order(tmp_path):
+    pred, _, m = outcomes(tmp_path, [(A, "a")], [(A, "a", 0.5), ([0, 0, 10, 11], "a", 0.5)])
+    assert pred == [("TP", ""), ("FP", "duplicate")]
+
+
+def test_higher_score_takes_label_even_with_lower_iou(tmp_path):
+    pred, _, _ = outcomes(tmp_path, [(A, "a")], [([0, 0, 10, 12], "a", 0.9), (A, "a", 0.3)])
+    assert pred == [("TP", ""), ("FP", "duplicate")]
+
+
+def test_coco_second_prediction_takes_next_free_label(tmp_path):
+    # both predictions prefer label 0; the lower-scored one falls back to label 1
+    labels = [(A, "a"), ([0, 2, 10, 10], "a")]
+    pred, label, m = outcomes(tmp_path, labels, [(A, "a", 0.9), ([0, 1, 10, 10], "a", 0.8)])
+    assert pred == [("TP", ""), ("TP", "")] and m.pred_label.tolist() == [0, 1]
+
+
+def test_voc_matching_marks_taken_best_label_as_duplicate(tmp_path):
+    labels = [(A, "a"), ([0, 2, 10, 10], "a")]
+    pred, label, _ = outcomes(tmp_path, labels, [(A, "a", 0.9), ([0, 0.5, 10, 10], "a", 0.8)], method="voc")
+    assert pred == [("TP", ""), ("FP", "duplicate")] and label == ["TP", "FN"]
+
+
+def test_crowd_region_absorbs_predictions_without_counting(tmp_path):
+    labels = [([0, 0, 50, 50], "a", 1)]
+    preds = [([1, 1, 10, 10], "a", 0.9), ([20, 20, 10, 10], "a", 0.8)]
+    pred, label, _ = outcomes(tmp_path, labels, preds)
+    assert pred == [("ignored", "crowd"), ("ignored", "crowd")] and label == ["ignored"]
+
+
+def test_regular_label_preferred_over_crowd_with_higher_iou(tmp_path):
+    labels = [([0, 0, 50, 50], "a", 1), ([0, 0, 10, 14], "a")]
+    pred, label, m = outcomes(tmp_path, labels, [(A, "a", 0.9)])
+    assert pred == [("TP", "")] and m.pred_label.tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "pred_box, pred_class, reason",
+    [
+        (A, "b", "wrong_class"),  # perfect box, other class
+        ([0, 0, 10, 40], "a", "low_iou"),  # IoU 0.25
+        ([0, 0, 10, 100], "a", "low_iou"),  # IoU exactly 0.1: the floor is inclusive
+        ([0, 0, 20, 100], "a", "background"),  # IoU 0.05 < 0.1
+        ([60, 60, 10, 10], "a", "background"),
+    ],
+)
+def test_false_positive_reasons(tmp_path, pred_box, pred_class, reason):
+    pred, label, _ = outcomes(tmp_path, [(A, "a")], [(pred_box, pred_class, 0.9)])
+    assert pred == [("FP", reason)] and label == ["FN"]
+
+
+def test_max_dets_caps_per_image_and_class(tmp_path):
+    preds = [([60, 60, 10, 10], "a", 0.9), ([70, 70, 10, 10], "a", 0.8), (A, "a", 0.7), (A, "b", 0.1)]
+    pred, label, _ = outcomes(tmp_path, [(A, "a")], preds, max_dets=2)
+    assert pred[2] == ("ignored", "beyond_max_dets") and label == ["FN"]
+    assert pred[3][0] == "FP"  # class b has its own cap
+
+
+def test_max_dets_none_keeps_all(tmp_path):
+    preds = [([60, 60, 10, 10], "a", 0.9), ([70, 70, 10, 10], "a", 0.8), (A, "a", 0.7)]
+    pred, label, _ = outcomes(tmp_path, [(A, "a")], preds, max_dets=None)
+    assert pred[2] == ("TP", "") and label == ["TP"]
+
+
+def test_empty_predictions_give_empty_shaped_arrays(tmp_path):
+    _, label, m = outcomes(tmp_path, [(A, "a")], [])
+    assert m.pred_outcome.shape == (0,) and m.pred_label.dtype == np.int64 and label == ["FN"]
+
+
+def test_tables_have_one_row_per_object(tmp_path):
+    _, _, m = outcomes(tmp_path, [(A, "a")], [(A, "a", 0.9), ([60, 60, 5, 5], "b", 0.4)])
+    ds = load_coco(tmp_path / "again", tiny_gt([(A, "a")]), tiny_preds([(A, "a", 0.9), ([60, 60, 5, 5], "b", 0.4)]))
+    pt, lt = m.prediction_table(ds), m.label_table(ds)
+    assert pt["outcome"].tolist() == ["TP", "FP"] and pt["matched_label_id"].tolist() == [1, -1]
+    assert lt["outcome"].tolist() == ["TP"] and lt["iou"].tolist() == [1.0]

@@ -1,0 +1,66 @@
+"""Per-class AP and AR equal pycocotools' (computed live) to 1e-12 on seeded random data.
+
+The random sets (tests/random_coco.py) contain crowd labels, empty images,
+images with only predictions, images with only labels, equal scores, exact IoU
+ties and IoUs exactly at the thresholds.
+"""
+
+import numpy as np
+import pytest
+
+from core.evaluation import Evaluator
+from tests.coco_files import load_coco
+from tests.pycoco_reference import pycocotools_per_class
+from tests.random_coco import random_coco
+
+THRESHOLDS = (0.1, 0.3, 0.5, 0.75, 0.9)
+
+
+def assert_same_as_pycocotools(result, reference):
+    for c in result.per_class:
+        ref_ap, ref_ar = reference[int(c.name[1:])]
+        if np.isnan(ref_ap):
+            assert np.isnan(c.ap) and np.isnan(c.ar), c
+        else:
+            assert abs(c.ap - ref_ap) <= 1e-12, (c.name, c.ap, ref_ap)
+            assert abs(c.ar - ref_ar) <= 1e-12, (c.name, c.ar, ref_ar)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_sets_all_thresholds(tmp_path, seed):
+    gt, results = random_coco(seed)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    for t in THRESHOLDS:
+        assert_same_as_pycocotools(evaluator.evaluate(t), pycocotools_per_class(gt, results, t))
+
+
+@pytest.mark.parametrize("seed, max_dets", [(100, 1), (101, 3), (102, 5)])
+def test_crowd_heavy_sets_with_small_max_dets(tmp_path, seed, max_dets):
+    gt, results = random_coco(seed, n_images=30, n_classes=2, crowd_rate=0.35, score_levels=3)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    for t in (0.1, 0.5, 0.9):
+        assert_same_as_pycocotools(evaluator.evaluate(t, max_dets=max_dets),
+                                   pycocotools_per_class(gt, results, t, max_dets))
+
+
+def test_class_subset_equals_full_run_restricted(tmp_path):
+    gt, results = random_coco(7)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    full = {c.name: c for c in evaluator.evaluate(0.5).per_class}
+    subset = evaluator.evaluate(0.5, classes=["c2", "c4"])
+    assert [c.name for c in subset.per_class] == ["c2", "c4"]
+    assert subset.m_ap == pytest.approx(np.mean([full["c2"].ap, full["c4"].ap]), abs=1e-15)
+
+
+def test_candidate_ious_computed_once(tmp_path, monkeypatch):
+    import core.evaluation as evaluation
+
+    calls = []
+    real = evaluation.compute_candidates
+    monkeypatch.setattr(evaluation, "compute_candidates", lambda *a: calls.append(1) or real(*a))
+    gt, results = random_coco(3)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    for t in THRESHOLDS:
+        evaluator.evaluate(t, classes=["c1"])
+        evaluator.evaluate(t)
+    assert len(calls) == 1
