@@ -24,6 +24,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"],
                    help="text files: 'name [conf] left top right bottom' (xyxy) or 'name [conf] x y w h' (xywh)")
     p.add_argument("--names", default=None, help="class names file for YOLO / class-id text files")
+    p.add_argument("--no-clip", action="store_true",
+                   help="keep boxes that stick out of their image as given (pycocotools does not clip)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +93,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not 0.0 < args.iou <= 1.0:
         raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
     dataset = load_dataset(args.labels, args.predictions, fmt=args.format, box_format=args.box_format,
-                           images_dir=args.images, names_file=args.names)
+                           images_dir=args.images, names_file=args.names, clip=not args.no_clip)
     for warning in dataset.warnings:
         print(f"note: {warning}", file=sys.stderr)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None

@@ -1,0 +1,120 @@
+"""Which metrics drive model performance: importance ranking and performance by metric.
+
+Joins the per-object outcomes of :mod:`core.matching` with the metric values
+of :mod:`core.metrics.tables`, restricted to a class subset, and hands them to
+the statistics in :mod:`core.importance` and :mod:`core.buckets`.
+
+Rows used
+    Prediction side: predictions of the selected classes that are TP or FP
+    (ignored ones are left out); Y = 1 for TP. Label side: counted labels of
+    the selected classes; Y = 1 for detected (TP), 0 for missed (FN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.buckets import BucketTable, bucket_rates
+from core.dataset import Dataset
+from core.importance import DEFAULT_MAX_ROWS, MetricDependency, metric_dependency
+from core.matching import FN, FP, TP, MatchResult
+from core.metrics.registry import FRAME, base_of, level_of
+from core.metrics.tables import MetricTables
+
+SIDES = ("predictions", "labels")
+
+
+def _selected(category_index: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    return np.isin(category_index, classes)
+
+
+def prediction_rows(dataset: Dataset, match: MatchResult, classes: np.ndarray) -> np.ndarray:
+    """``(K,)`` int64 rows of counted (TP or FP) predictions of the selected class indices."""
+    counted = (match.pred_outcome == TP) | (match.pred_outcome == FP)
+    return np.flatnonzero(counted & _selected(dataset.predictions.category_index, classes))
+
+
+def label_rows(dataset: Dataset, match: MatchResult, classes: np.ndarray) -> np.ndarray:
+    """``(K,)`` int64 rows of counted (TP or FN) labels of the selected class indices."""
+    counted = (match.label_outcome == TP) | (match.label_outcome == FN)
+    return np.flatnonzero(counted & _selected(dataset.labels.category_index, classes))
+
+
+def rank_metrics(
+    dataset: Dataset,
+    tables: MetricTables,
+    match: MatchResult,
+    classes: list[str] | None = None,
+    side: str = "predictions",
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> list[MetricDependency]:
+    """Importance and correlation of every metric of one side, most important first.
+
+    Args:
+        dataset, tables, match: the data, its metrics and its outcomes at one threshold.
+        classes: class names to include (None = all).
+        side: "predictions" (Y = TP vs FP; (P) and (F) metrics) or
+            "labels" (Y = detected vs missed; (L) and (F) metrics).
+        max_rows: subsample above this many rows.
+
+    Returns:
+        list of :class:`MetricDependency`, sorted by importance (NaN last), then name.
+    """
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+    selected = dataset.category_indices(classes)
+    if side == "predictions":
+        rows = prediction_rows(dataset, match, selected)
+        outcome = match.pred_outcome[rows] == TP
+        image = dataset.predictions.image_index[rows]
+        names, values_of = tables.prediction_side(), tables.prediction_values
+    else:
+        rows = label_rows(dataset, match, selected)
+        outcome = match.label_outcome[rows] == TP
+        image = dataset.labels.image_index[rows]
+        names, values_of = tables.label_side(), tables.label_values
+    out = [metric_dependency(n, values_of(n, dataset)[rows], outcome, image, max_rows) for n in names]
+    return sorted(out, key=lambda d: (np.isnan(d.importance), -np.nan_to_num(d.importance), d.metric))
+
+
+def performance_by_metric(
+    dataset: Dataset,
+    tables: MetricTables,
+    match: MatchResult,
+    metric: str,
+    classes: list[str] | None = None,
+    n_buckets: int = 10,
+    method: str = "quantile",
+) -> BucketTable:
+    """TPR of predictions and FNR of labels across the range of one metric.
+
+    Frame metrics bucket predictions and labels by their image's value; an
+    object metric ``X (P)`` or ``X (L)`` buckets predictions by ``X (P)`` and
+    labels by ``X (L)``; a metric with no twin (``Model Confidence (P)``) has
+    only one curve.
+
+    Raises:
+        ValueError: unknown metric name.
+    """
+    if metric not in tables.info:
+        raise ValueError(f"unknown metric {metric!r}")
+    selected = dataset.category_indices(classes)
+    if level_of(metric) == FRAME:
+        pred_name = label_name = metric
+    else:
+        pred_name, label_name = f"{base_of(metric)} (P)", f"{base_of(metric)} (L)"
+    pred_values = tables.prediction_values(pred_name, dataset) if pred_name in tables.info else None
+    label_values = tables.label_values(label_name, dataset) if label_name in tables.info else None
+    p_rows, l_rows = prediction_rows(dataset, match, selected), label_rows(dataset, match, selected)
+    return bucket_rates(
+        metric=metric if level_of(metric) == FRAME else base_of(metric),
+        pred_values=None if pred_values is None else pred_values[p_rows],
+        pred_tp=match.pred_outcome[p_rows] == TP,
+        pred_class=dataset.predictions.category_index[p_rows],
+        label_values=None if label_values is None else label_values[l_rows],
+        label_fn=match.label_outcome[l_rows] == FN,
+        label_class=dataset.labels.category_index[l_rows],
+        class_names=[str(n) for n in dataset.category_names],
+        n_buckets=n_buckets,
+        method=method,
+    )
