@@ -79,3 +79,16 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, labels_text,
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("detlens: error:")]
     assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_demo_command_writes_a_loadable_dataset(tmp_path):
+    proc = detlens("demo", tmp_path / "demo")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("labels.json", "predictions.json", "images"):
+        assert (tmp_path / "demo" / name).exists()
+    out = tmp_path / "r.json"
+    proc = detlens("evaluate", "--labels", tmp_path / "demo/labels.json", "--predictions",
+                   tmp_path / "demo/predictions.json", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["counts"]["labels"] > 500 and 0.2 < doc["mAP"] < 0.95
