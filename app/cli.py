@@ -18,7 +18,7 @@ EXIT_BAD_INPUT = 2
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", required=True, help="ground truth: COCO JSON, VOC XML folder, YOLO or text folder")
     p.add_argument("--predictions", required=True, help="predictions: COCO results/dataset JSON, or a folder")
-    p.add_argument("--images", default=None, help="folder with the image files (sizes, metrics)")
+    p.add_argument("--images", default=None, help="folder with the image files (pixel metrics)")
     p.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc", "txt"],
                    help="input format (auto: detected for each path on its own)")
     p.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"],
@@ -26,6 +26,12 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", default=None, help="class names file for YOLO / class-id text files")
     p.add_argument("--no-clip", action="store_true",
                    help="keep boxes that stick out of their image as given (pycocotools does not clip)")
+
+
+def _add_metric_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", default=None, help="metric cache folder (default: ~/.cache/detlens)")
+    p.add_argument("--workers", type=int, default=None, help="processes for the pixel pass (default: all cores)")
+    p.add_argument("--frame-csv", default=None, help="CSV of custom frame metrics keyed by file_name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--pixel-plus-one", action="store_true", help="legacy VOC '+1 pixel' box areas")
     ev.add_argument("--max-dets", default="100", help="predictions kept per image and class (default 100; 'all' = no cap)")
     ev.add_argument("--json", default=None, metavar="OUT", help="also write the result as JSON to OUT")
+    ev.add_argument("--metrics", action="store_true",
+                    help="rank metric importance/correlation (implied by --images; without images only "
+                         "geometry metrics are available)")
+    ev.add_argument("--by-metric", default=None, metavar="NAME",
+                    help="print TPR/FNR per bucket of this metric, e.g. 'Object Area - Relative (L)'")
+    ev.add_argument("--buckets", type=int, default=10, help="number of buckets for --by-metric (2..100)")
+    ev.add_argument("--bucket-method", default="quantile", choices=["quantile", "equal_width"])
+    _add_metric_args(ev)
+
+    mt = sub.add_parser("metrics", help="compute and cache every quality metric, print a summary")
+    _add_data_args(mt)
+    _add_metric_args(mt)
+    mt.add_argument("--json", default=None, metavar="OUT", help="also write the summary as JSON to OUT")
 
     demo = sub.add_parser("demo", help="write the embedded demo dataset (COCO files + images)")
     demo.add_argument("out_dir", help="folder to write labels.json, predictions.json and images/ into")
@@ -85,26 +104,113 @@ def format_evaluation(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluation import Evaluator
+def _load(args: argparse.Namespace):
     from core.io import load_dataset
 
-    max_dets = _parse_max_dets(args.max_dets)
-    if not 0.0 < args.iou <= 1.0:
-        raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
     dataset = load_dataset(args.labels, args.predictions, fmt=args.format, box_format=args.box_format,
                            images_dir=args.images, names_file=args.names, clip=not args.no_clip)
     for warning in dataset.warnings:
         print(f"note: {warning}", file=sys.stderr)
+    return dataset
+
+
+def _metric_tables(args: argparse.Namespace, dataset):
+    from app.config import default_cache_dir
+    from core.metrics.tables import compute_metric_tables
+
+    progress = None
+    if args.images is not None:
+        from core.metrics.pixel_pass import text_progress
+
+        progress = text_progress(sys.stderr)
+    tables = compute_metric_tables(
+        dataset, args.images, cache_dir=args.cache_dir or default_cache_dir(), workers=args.workers,
+        progress=progress, frame_csv=args.frame_csv)
+    for warning in tables.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    return tables
+
+
+def format_ranking(title: str, ranking: list) -> str:
+    """Metric importance and correlation as an aligned table, most important first."""
+    width = max([6] + [len(d.metric) for d in ranking])
+    lines = [title, f"  {'metric':<{width}}  importance  correlation"]
+    for d in ranking:
+        lines.append(f"  {d.metric:<{width}}  {_fmt(d.importance):>10}  "
+                     f"{'   -  ' if math.isnan(d.correlation) else f'{d.correlation:+.3f}':>11}")
+    return "\n".join(lines)
+
+
+def format_buckets(table) -> str:
+    """Performance by metric: one line per bucket with TPR and FNR and their 95% intervals."""
+    def cell(curve, b):
+        if curve is None:
+            return f"{'n/a':>24}"
+        if curve.totals[b] == 0:
+            return f"{'-':>6} {'':>10} {0:>6}"
+        return f"{curve.rate[b]:6.3f} [{curve.low[b]:.2f},{curve.high[b]:.2f}] {curve.totals[b]:>6}"
+
+    lines = [f"Performance by metric: {table.metric} ({table.method} buckets)",
+             f"  {'range':<25} {'TPR':>6} {'95% CI':>11} {'preds':>6}   {'FNR':>6} {'95% CI':>11} {'labels':>6}"]
+    for b in range(table.n_buckets):
+        rng = f"[{table.edges[b]:.4g}, {table.edges[b + 1]:.4g}{']' if b == table.n_buckets - 1 else ')'}"
+        lines.append(f"  {rng:<25} {cell(table.tpr, b)}   {cell(table.fnr, b)}")
+    avg_t = "n/a" if table.tpr is None else f"{table.tpr.average:.3f}"
+    avg_f = "n/a" if table.fnr is None else f"{table.fnr.average:.3f}"
+    lines.append(f"  average TPR {avg_t}   average FNR {avg_f}")
+    return "\n".join(lines)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from core.evaluation import Evaluator
+
+    max_dets = _parse_max_dets(args.max_dets)
+    if not 0.0 < args.iou <= 1.0:
+        raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
+    dataset = _load(args)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    result = Evaluator(dataset).evaluate(
-        iou_threshold=args.iou, classes=classes, ap_method=args.ap_method, max_dets=max_dets,
-        match_method=args.match, pixel_plus_one=args.pixel_plus_one)
+    evaluator = Evaluator(dataset)
+    match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one)
+    result = evaluator.evaluate(args.iou, classes=classes, ap_method=args.ap_method, matches=match)
     doc = result.to_dict()
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))
+    if args.images is not None or args.metrics or args.by_metric:
+        from core.analysis import performance_by_metric, rank_metrics
+
+        tables = _metric_tables(args, dataset)
+        if args.images is not None or args.metrics:
+            for side, prefix, title in (("predictions", "metric", "Prediction side (TP vs FP)"),
+                                        ("labels", "label_metric", "Label side (detected vs missed)")):
+                ranking = rank_metrics(dataset, tables, match, classes, side=side)
+                doc[f"{prefix}_importance"] = {d.metric: d.to_dict()["importance"] for d in ranking}
+                doc[f"{prefix}_correlation"] = {d.metric: d.to_dict()["correlation"] for d in ranking}
+                print()
+                print(format_ranking(f"Metric importance, {title}:", ranking))
+        if args.by_metric:
+            table = performance_by_metric(dataset, tables, match, args.by_metric, classes, args.buckets,
+                                          args.bucket_method)
+            doc["by_metric"] = table.to_dict()
+            print()
+            print(format_buckets(table))
     if args.json:
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    dataset = _load(args)
+    tables = _metric_tables(args, dataset)
+    summary = tables.summary()
+    width = max(len(n) for n in summary)
+    print(f"{len(summary)} metrics for {len(dataset.images)} images, {len(dataset.labels)} labels, "
+          f"{len(dataset.predictions)} predictions")
+    print(f"  {'metric':<{width}}  {'values':>8} {'missing':>8} {'min':>10} {'median':>10} {'max':>10}")
+    for name, row in summary.items():
+        stats = "".join(f" {'-' if row[k] is None else f'{row[k]:.4g}':>10}" for k in ("min", "median", "max"))
+        print(f"  {name:<{width}}  {row['values']:>8} {row['missing']:>8}{stats}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"metrics": summary, "warnings": list(tables.warnings)}, indent=2) + "\n")
     return 0
 
 
@@ -123,7 +229,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``detlens`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    handlers = {"evaluate": run_evaluate, "demo": run_demo}
+    handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo}
     try:
         return handlers[args.command](args)
     except (ValueError, OSError) as exc:  # InputError is a ValueError; both are the user's input
