@@ -171,7 +171,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     evaluator = Evaluator(dataset)
     match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one)
-    result = evaluator.evaluate(args.iou, classes=classes, ap_method=args.ap_method, matches=match)
+    result = evaluator.evaluate(args.iou, classes=classes, ap_method=args.ap_method,
+                                pixel_plus_one=args.pixel_plus_one, matches=match)
     doc = result.to_dict()
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))

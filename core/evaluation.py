@@ -15,7 +15,7 @@ import numpy as np
 from core.ap import AP_METHODS, average_precision
 from core.candidates import CandidatePairs, compute_candidates
 from core.dataset import Dataset
-from core.matching import FN, FP, IGNORED, TP, MatchResult, match_predictions
+from core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, match_predictions
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class EvaluationResult:
     ap_method: str
     match_method: str
     max_dets: int | None
+    min_score: float | None
     pixel_plus_one: bool
     classes: tuple[str, ...]
     m_ap: float
@@ -75,6 +76,7 @@ class EvaluationResult:
             "ap_method": self.ap_method,
             "match_method": self.match_method,
             "max_dets": self.max_dets,
+            "min_score": self.min_score,
             "pixel_plus_one": self.pixel_plus_one,
             "mAP": _json_float(self.m_ap),
             "mAR": _json_float(self.m_ar),
@@ -104,10 +106,11 @@ class Evaluator:
             self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one)
         return self._candidates[pixel_plus_one]
 
-    def match(self, iou_threshold: float = 0.5, max_dets: int | None = 100,
-              method: str = "coco", pixel_plus_one: bool = False) -> MatchResult:
+    def match(self, iou_threshold: float = 0.5, max_dets: int | None = 100, method: str = "coco",
+              pixel_plus_one: bool = False, min_score: float | None = None) -> MatchResult:
         """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`)."""
-        return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method)
+        return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method,
+                                 min_score)
 
     def evaluate(
         self,
@@ -117,6 +120,7 @@ class Evaluator:
         max_dets: int | None = 100,
         match_method: str = "coco",
         pixel_plus_one: bool = False,
+        min_score: float | None = None,
         matches: MatchResult | None = None,
     ) -> EvaluationResult:
         """mAP and mAR over the selected classes.
@@ -128,6 +132,7 @@ class Evaluator:
             max_dets: per image and class prediction cap; None = all.
             match_method: "coco" or "voc" (see :mod:`core.matching`).
             pixel_plus_one: legacy VOC "+1 pixel" box areas.
+            min_score: predictions scoring below it are treated as absent; None = keep all.
             matches: a precomputed :meth:`match` result for these settings, to
                 evaluate several class subsets without matching again.
 
@@ -138,7 +143,8 @@ class Evaluator:
             raise ValueError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
         ds = self.dataset
         selected = ds.category_indices(classes)
-        m = matches if matches is not None else self.match(iou_threshold, max_dets, match_method, pixel_plus_one)
+        m = matches if matches is not None else self.match(iou_threshold, max_dets, match_method, pixel_plus_one,
+                                                           min_score)
         preds, labels = ds.predictions, ds.labels
         counted = m.pred_outcome != IGNORED
         order = np.lexsort((m.pred_rank, preds.image_index, -preds.scores, preds.category_index))
@@ -146,10 +152,11 @@ class Evaluator:
         cls_sorted = preds.category_index[order]
         bounds = np.searchsorted(cls_sorted, np.arange(ds.n_categories + 1))
         n_labels = np.bincount(labels.category_index[~m.label_ignored], minlength=ds.n_categories)
-        n_preds = np.bincount(preds.category_index, minlength=ds.n_categories)
+        n_preds = np.bincount(preds.category_index[m.pred_reason != BELOW_MIN_SCORE], minlength=ds.n_categories)
         n_tp = np.bincount(preds.category_index[m.pred_outcome == TP], minlength=ds.n_categories)
         n_fp = np.bincount(preds.category_index[m.pred_outcome == FP], minlength=ds.n_categories)
-        n_ig = np.bincount(preds.category_index[m.pred_outcome == IGNORED], minlength=ds.n_categories)
+        counted_ignored = (m.pred_outcome == IGNORED) & (m.pred_reason != BELOW_MIN_SCORE)
+        n_ig = np.bincount(preds.category_index[counted_ignored], minlength=ds.n_categories)
         n_fn = np.bincount(labels.category_index[m.label_outcome == FN], minlength=ds.n_categories)
 
         results = []
@@ -167,10 +174,11 @@ class Evaluator:
         aps = np.array([c.ap for c in results if not np.isnan(c.ap)])
         ars = np.array([c.ar for c in results if not np.isnan(c.ar)])
         return EvaluationResult(
-            iou_threshold=float(iou_threshold),
+            iou_threshold=m.iou_threshold,
             ap_method=ap_method,
             match_method=m.method,
-            max_dets=max_dets,
+            max_dets=m.max_dets,
+            min_score=m.min_score,
             pixel_plus_one=pixel_plus_one,
             classes=tuple(str(ds.category_names[k]) for k in selected),
             m_ap=float(aps.mean()) if aps.size else float("nan"),

@@ -4,10 +4,12 @@ The rules that decide every number (written here once; tested at their edges
 in ``tests/test_matching_rules.py``):
 
 Which predictions take part
-    Per image and class, predictions are ranked by score, highest first, with
-    a *stable* sort (equal scores keep file order). Only the first
-    ``max_dets`` (default 100; None = all) take part; the rest are ``ignored``
-    with reason ``beyond_max_dets``. This is pycocotools' ``maxDets``.
+    Predictions scoring below ``min_score`` (default: none) are treated as
+    absent: ``ignored`` with reason ``below_min_score``. Per image and class,
+    the others are ranked by score, highest first, with a *stable* sort
+    (equal scores keep file order). Only the first ``max_dets`` (default 100;
+    None = all) take part; the rest are ``ignored`` with reason
+    ``beyond_max_dets``. This is pycocotools' ``maxDets``.
 
 Which labels count
     A label is *ignored* when it is a crowd region (``iscrowd``) or its COCO
@@ -58,8 +60,9 @@ from core.dataset import Dataset
 TP, FP, FN, IGNORED = 0, 1, 2, 3
 OUTCOME_NAMES = ("TP", "FP", "FN", "ignored")
 # Reason codes for FP and ignored predictions.
-NO_REASON, LOW_IOU, DUPLICATE, WRONG_CLASS, BACKGROUND, CROWD, BEYOND_MAX_DETS, AREA = range(8)
-REASON_NAMES = ("", "low_iou", "duplicate", "wrong_class", "background", "crowd", "beyond_max_dets", "area")
+NO_REASON, LOW_IOU, DUPLICATE, WRONG_CLASS, BACKGROUND, CROWD, BEYOND_MAX_DETS, AREA, BELOW_MIN_SCORE = range(9)
+REASON_NAMES = ("", "low_iou", "duplicate", "wrong_class", "background", "crowd", "beyond_max_dets", "area",
+                "below_min_score")
 
 AREA_RANGE = (0.0, 1e10)  # pycocotools' "all" area range
 LOW_IOU_FLOOR = 0.1
@@ -73,6 +76,7 @@ class MatchResult:
     Attributes:
         iou_threshold: the threshold t used.
         max_dets: per-image, per-class prediction cap (None = all).
+        min_score: predictions below it were treated as absent (None = none).
         method: "coco" or "voc".
         pred_outcome: ``(P,)`` int8, TP / FP / IGNORED.
         pred_reason: ``(P,)`` int8 reason code (see ``REASON_NAMES``).
@@ -89,6 +93,7 @@ class MatchResult:
     iou_threshold: float
     max_dets: int | None
     method: str
+    min_score: float | None
     pred_outcome: np.ndarray
     pred_reason: np.ndarray
     pred_label: np.ndarray
@@ -181,6 +186,7 @@ def match_predictions(
     iou_threshold: float,
     max_dets: int | None = 100,
     method: str = "coco",
+    min_score: float | None = None,
 ) -> MatchResult:
     """Match every prediction to at most one label, per the module's rules.
 
@@ -190,6 +196,7 @@ def match_predictions(
         iou_threshold: t in (0, 1].
         max_dets: per image and class cap on ranked predictions; None = all.
         method: "coco" (pycocotools) or "voc" (VOC devkit).
+        min_score: predictions scoring below it are treated as absent; None = keep all.
 
     Returns:
         :class:`MatchResult`; arrays of length 0 for an empty dataset.
@@ -200,8 +207,10 @@ def match_predictions(
         raise ValueError(f"IoU threshold must be in (0, 1], got {iou_threshold}")
     preds, labels = dataset.predictions, dataset.labels
     n_pred, n_label = len(preds), len(labels)
-    _, rank = rank_in_group((preds.image_index, preds.category_index), preds.scores)
-    active = np.ones(n_pred, bool) if max_dets is None else rank < max_dets
+    present = np.ones(n_pred, bool) if min_score is None else preds.scores >= min_score
+    # absent predictions sort after every present one of their group, so ranks skip them
+    _, rank = rank_in_group((preds.image_index, preds.category_index), np.where(present, preds.scores, -np.inf))
+    active = present if max_dets is None else present & (rank < max_dets)
     label_ig = ignored_labels(dataset)
 
     same = candidates.same_class & active[candidates.pred]
@@ -253,6 +262,7 @@ def match_predictions(
     reason[out_of_area] = AREA
     outcome[~active] = IGNORED
     reason[~active] = BEYOND_MAX_DETS
+    reason[~present] = BELOW_MIN_SCORE
     pred_label[~active] = -1
 
     label_pred = np.full(n_label, -1, np.int64)
@@ -264,6 +274,7 @@ def match_predictions(
         iou_threshold=float(iou_threshold),
         max_dets=max_dets,
         method=method,
+        min_score=min_score,
         pred_outcome=outcome,
         pred_reason=reason,
         pred_label=pred_label,

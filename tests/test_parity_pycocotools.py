@@ -64,3 +64,14 @@ def test_candidate_ious_computed_once(tmp_path, monkeypatch):
         evaluator.evaluate(t, classes=["c1"])
         evaluator.evaluate(t)
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("seed, min_score", [(20, 0.5), (21, 0.75)])
+def test_min_score_equals_dropping_low_scores_before_pycocotools(tmp_path, seed, min_score):
+    gt, results = random_coco(seed)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    kept = [r for r in results if r["score"] >= min_score]
+    for t in (0.3, 0.5):
+        result = evaluator.evaluate(t, min_score=min_score, max_dets=3)
+        assert_same_as_pycocotools(result, pycocotools_per_class(gt, kept, t, 3))
+        assert result.counts["predictions"] == sum(1 for r in kept)
