@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.dataset import Dataset
-from core.iou import pair_iou
+from core.iou import box_columns, indexed_iou
 
 # Pairs generated per vectorised step; bounds memory on images with many boxes.
-_PAIRS_PER_CHUNK = 4_000_000
+_PAIRS_PER_CHUNK = 131_072
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +44,9 @@ class CandidatePairs:
 def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False) -> CandidatePairs:
     """All same-image (prediction, label) pairs with IoU > 0.
 
+    IoU is :func:`core.iou.indexed_iou` (pycocotools' arithmetic), computed in
+    small chunks so temporaries stay in cache.
+
     Args:
         dataset: the loaded dataset.
         pixel_plus_one: compute IoU with the legacy VOC "+1 pixel" convention.
@@ -57,7 +60,7 @@ def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False) -> Candid
     label_order = np.argsort(labels.image_index, kind="stable")
     labels_per_image = np.bincount(labels.image_index, minlength=n_images)
     label_start = np.concatenate(([0], np.cumsum(labels_per_image)[:-1]))
-
+    d, g = box_columns(preds.boxes, pixel_plus_one), box_columns(labels.boxes, pixel_plus_one)
     per_pred = labels_per_image[preds.image_index[pred_order]]
     ends = np.cumsum(per_pred)
     out_pred, out_label, out_iou = [], [], []
@@ -68,21 +71,16 @@ def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False) -> Candid
         stop = max(stop, start + 1)
         chunk = pred_order[start:stop]
         counts = per_pred[start:stop]
-        pair_pred = np.repeat(chunk, counts)
+        a = np.repeat(chunk, counts)
         offsets = np.cumsum(counts) - counts
-        within = np.arange(pair_pred.shape[0]) - np.repeat(offsets, counts)
-        first_label = label_start[preds.image_index[chunk]]
-        pair_label = label_order[np.repeat(first_label, counts) + within]
-        iou = pair_iou(
-            preds.boxes[pair_pred],
-            labels.boxes[pair_label],
-            labels.iscrowd[pair_label],
-            pixel_plus_one,
-        )
-        keep = iou > 0
-        out_pred.append(pair_pred[keep])
-        out_label.append(pair_label[keep])
-        out_iou.append(iou[keep])
+        within = np.arange(a.shape[0]) - np.repeat(offsets, counts)
+        b = label_order[np.repeat(label_start[preds.image_index[chunk]], counts) + within]
+        iou = indexed_iou(d, g, a, b, labels.iscrowd)
+        hit = iou > 0
+        a, b = a[hit], b[hit]
+        out_pred.append(a)
+        out_label.append(b)
+        out_iou.append(iou[hit])
         start = stop
 
     pred_rows = np.concatenate(out_pred) if out_pred else np.zeros(0, np.int64)

@@ -15,7 +15,7 @@ import numpy as np
 from core.ap import AP_METHODS, average_precision
 from core.candidates import CandidatePairs, compute_candidates
 from core.dataset import Dataset
-from core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, match_predictions
+from core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, match_predictions, score_orders
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,16 @@ class Evaluator:
 
     Args:
         dataset: the loaded dataset.
+        candidates: precomputed :class:`CandidatePairs` by ``pixel_plus_one``
+            (e.g. from a cache), so they are not computed again.
     """
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None):
         self.dataset = dataset
-        self._candidates: dict[bool, CandidatePairs] = {}
+        # threshold-independent work, done once: IoUs per box convention, score ranks
+        # and the accumulation order of pycocotools
+        self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
+        self._orders: ScoreOrders | None = None
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
         """The dataset's overlapping pairs, computed on first use for each box convention."""
@@ -110,7 +115,13 @@ class Evaluator:
               pixel_plus_one: bool = False, min_score: float | None = None) -> MatchResult:
         """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`)."""
         return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method,
-                                 min_score)
+                                 min_score, self.orders().rank)
+
+    def orders(self) -> ScoreOrders:
+        """Score ranks and pycocotools' accumulation order; threshold-independent, computed once."""
+        if self._orders is None:
+            self._orders = score_orders(self.dataset)
+        return self._orders
 
     def evaluate(
         self,
@@ -147,7 +158,7 @@ class Evaluator:
                                                            min_score)
         preds, labels = ds.predictions, ds.labels
         counted = m.pred_outcome != IGNORED
-        order = np.lexsort((m.pred_rank, preds.image_index, -preds.scores, preds.category_index))
+        order = self.orders().by_class
         order = order[counted[order]]
         cls_sorted = preds.category_index[order]
         bounds = np.searchsorted(cls_sorted, np.arange(ds.n_categories + 1))

@@ -19,7 +19,59 @@ the overlap ``iw + 1`` by ``ih + 1``; boxes that merely touch then overlap by on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class BoxColumns:
+    """Contiguous per-box columns used by the IoU arithmetic, all ``(N,)`` float64 pixels.
+
+    ``x2 = x + w`` and ``y2 = y + h`` (computed as pycocotools does); ``area``
+    includes the "+1 pixel" when ``plus_one`` is 1.0.
+    """
+
+    x1: np.ndarray
+    y1: np.ndarray
+    x2: np.ndarray
+    y2: np.ndarray
+    area: np.ndarray
+    plus_one: float
+
+
+def box_columns(boxes: np.ndarray, pixel_plus_one: bool = False) -> BoxColumns:
+    """Columns of ``(N, 4)`` float64 ``[x, y, w, h]`` boxes for :func:`indexed_iou`."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    x, y, w, h = (np.ascontiguousarray(b[:, k]) for k in range(4))
+    one = 1.0 if pixel_plus_one else 0.0
+    return BoxColumns(x, y, x + w, y + h, (w + one) * (h + one), one)
+
+
+def indexed_iou(d: BoxColumns, g: BoxColumns, a: np.ndarray, b: np.ndarray,
+                crowd: np.ndarray | None = None) -> np.ndarray:
+    """IoU of the pairs ``(d[a[k]], g[b[k]])``.
+
+    Args:
+        d, g: prediction and label columns (same ``plus_one``).
+        a, b: ``(K,)`` int64 row indices into ``d`` and ``g``.
+        crowd: ``(len(g),)`` bool crowd flags of the labels, or None.
+
+    Returns:
+        ``(K,)`` float64 IoU in [0, 1].
+    """
+    one = d.plus_one
+    iw = np.minimum(d.x2[a], g.x2[b]) - np.maximum(d.x1[a], g.x1[b]) + one
+    ih = np.minimum(d.y2[a], g.y2[b]) - np.maximum(d.y1[a], g.y1[b]) + one
+    out = np.zeros(a.shape[0])
+    hit = np.flatnonzero((iw > 0) & (ih > 0))
+    a, b = a[hit], b[hit]
+    inter = iw[hit] * ih[hit]
+    union = d.area[a] + g.area[b] - inter
+    if crowd is not None:
+        union = np.where(crowd[b], d.area[a], union)
+    out[hit] = inter / union
+    return out
 
 
 def pair_iou(
@@ -40,26 +92,13 @@ def pair_iou(
     Returns:
         ``(N,)`` float64 IoU in [0, 1].
     """
-    d = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
-    g = np.asarray(label_boxes, dtype=np.float64).reshape(-1, 4)
-    if d.shape[0] != g.shape[0]:
-        raise ValueError(f"pair_iou needs row-aligned boxes, got {d.shape} and {g.shape}")
-    one = 1.0 if pixel_plus_one else 0.0
-    iw = np.minimum(d[:, 0] + d[:, 2], g[:, 0] + g[:, 2]) - np.maximum(d[:, 0], g[:, 0])
-    ih = np.minimum(d[:, 1] + d[:, 3], g[:, 1] + g[:, 3]) - np.maximum(d[:, 1], g[:, 1])
-    if pixel_plus_one:
-        iw = iw + one
-        ih = ih + one
-    overlap = (iw > 0) & (ih > 0)
-    inter = np.where(overlap, iw * ih, 0.0)
-    d_area = (d[:, 2] + one) * (d[:, 3] + one)
-    g_area = (g[:, 2] + one) * (g[:, 3] + one)
-    union = d_area + g_area - inter
-    if label_crowd is not None:
-        union = np.where(np.asarray(label_crowd, dtype=bool), d_area, union)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(overlap, inter / union, 0.0)
-    return iou
+    d = box_columns(pred_boxes, pixel_plus_one)
+    g = box_columns(label_boxes, pixel_plus_one)
+    if d.x1.shape[0] != g.x1.shape[0]:
+        raise ValueError(f"pair_iou needs row-aligned boxes, got {d.x1.shape[0]} and {g.x1.shape[0]} rows")
+    rows = np.arange(d.x1.shape[0])
+    crowd = None if label_crowd is None else np.asarray(label_crowd, dtype=bool)
+    return indexed_iou(d, g, rows, rows, crowd)
 
 
 def box_iou_batch(

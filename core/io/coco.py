@@ -54,13 +54,21 @@ def load_coco(path: Path, role: str) -> Part:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise InputError(disp, f"line {exc.lineno}, column {exc.colno}", f"malformed JSON: {exc.msg}") from None
+        kind = type(doc).__name__
         if isinstance(doc, list):
             if role == "labels":
                 raise InputError(disp, "file", "a COCO results list (JSON array) cannot be used as labels; give a COCO dataset file")
-            return _results(doc, disp)
-        if isinstance(doc, dict):
-            return _dataset(doc, disp, role)
-    raise InputError(disp, "file", f"expected a JSON object (COCO dataset) or array (results list), got {type(doc).__name__}")
+            part = _results(doc, disp)
+        elif isinstance(doc, dict):
+            part = _dataset(doc, disp, role)
+        else:
+            part = None
+        # free the millions of parsed objects while the collector is still paused:
+        # re-enabling it first would make it scan them all once more
+        del doc
+    if part is None:
+        raise InputError(disp, "file", f"expected a JSON object (COCO dataset) or array (results list), got {kind}")
+    return part
 
 
 # ---------------------------------------------------------------- columns

@@ -104,6 +104,9 @@ def no_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # The parsed records may outlive this block (error messages point into them);
+        # freezing keeps the next young-generation collection from scanning millions of them.
+        gc.freeze()
         if was:
             gc.enable()
 
