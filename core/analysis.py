@@ -16,7 +16,7 @@ import numpy as np
 
 from core.buckets import BucketTable, bucket_rates
 from core.dataset import Dataset
-from core.importance import DEFAULT_MAX_ROWS, MetricDependency, metric_dependency
+from core.importance import DEFAULT_MAX_ROWS, MetricDependency, folds_of_images, metric_dependency
 from core.matching import FN, FP, TP, MatchResult
 from core.metrics.registry import FRAME, base_of, level_of
 from core.metrics.tables import MetricTables
@@ -73,7 +73,8 @@ def rank_metrics(
         outcome = match.label_outcome[rows] == TP
         image = dataset.labels.image_index[rows]
         names, values_of = tables.label_side(), tables.label_values
-    out = [metric_dependency(n, values_of(n, dataset)[rows], outcome, image, max_rows) for n in names]
+    folds = folds_of_images(image)
+    out = [metric_dependency(n, values_of(n, dataset)[rows], outcome, image, max_rows, folds) for n in names]
     return sorted(out, key=lambda d: (np.isnan(d.importance), -np.nan_to_num(d.importance), d.metric))
 
 

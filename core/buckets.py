@@ -127,6 +127,13 @@ def _nan_to_none(a: np.ndarray) -> list:
     return [None if np.isnan(x) else float(x) for x in a]
 
 
+def _curve(hits: np.ndarray, totals: np.ndarray, average: float, count: int) -> RateCurve:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
+    low, high = wilson_interval(hits, totals)
+    return RateCurve(hits, totals, rate, low, high, average, count)
+
+
 def rate_curve(buckets: np.ndarray, hit: np.ndarray, n_buckets: int) -> RateCurve:
     """Per-bucket rate of ``hit``.
 
@@ -137,13 +144,38 @@ def rate_curve(buckets: np.ndarray, hit: np.ndarray, n_buckets: int) -> RateCurv
     """
     ok = buckets >= 0
     totals = np.bincount(buckets[ok], minlength=n_buckets).astype(np.int64)
-    hits = np.bincount(buckets[ok], weights=hit[ok], minlength=n_buckets).round().astype(np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
-    low, high = wilson_interval(hits, totals)
+    hits = np.bincount(buckets[ok][hit[ok]], minlength=n_buckets).astype(np.int64)
     count = int(ok.sum())
-    average = float(hit[ok].mean()) if count else float("nan")
-    return RateCurve(hits, totals, rate, low, high, average, count)
+    return _curve(hits, totals, float(hit[ok].mean()) if count else float("nan"), count)
+
+
+def rate_curves_by_class(buckets: np.ndarray, hit: np.ndarray, classes: np.ndarray,
+                         n_buckets: int) -> dict[int, RateCurve]:
+    """:func:`rate_curve` within each class present, in one pass.
+
+    Args:
+        buckets: ``(N,)`` int64 bucket per row, -1 = no value.
+        hit: ``(N,)`` bool.
+        classes: ``(N,)`` int64 class index of each row.
+        n_buckets: B.
+
+    Returns:
+        ``{class index: RateCurve}`` for every class with at least one row.
+    """
+    present, inverse = np.unique(classes, return_inverse=True)
+    if n_buckets == 0:
+        return {}
+    ok = buckets >= 0
+    key = inverse[ok] * n_buckets + buckets[ok]
+    size = present.shape[0] * n_buckets
+    totals = np.bincount(key, minlength=size).reshape(-1, n_buckets).astype(np.int64)
+    hits = np.bincount(key[hit[ok]], minlength=size).reshape(-1, n_buckets).astype(np.int64)
+    out = {}
+    for i, k in enumerate(present.tolist()):
+        count = int(totals[i].sum())
+        average = float(hits[i].sum() / count) if count else float("nan")
+        out[k] = _curve(hits[i], totals[i], average, count)
+    return out
 
 
 @dataclass(frozen=True)
@@ -221,14 +253,8 @@ def bucket_rates(
     lb = None if label_values is None else assign_buckets(label_values, edges)
     tpr = None if pb is None else rate_curve(pb, np.asarray(pred_tp, bool), b)
     fnr = None if lb is None else rate_curve(lb, np.asarray(label_fn, bool), b)
-    present = set()
-    if pb is not None:
-        present |= set(np.unique(pred_class).tolist())
-    if lb is not None:
-        present |= set(np.unique(label_class).tolist())
-    per_class = {}
-    for k in sorted(present):
-        t = None if pb is None else rate_curve(np.where(pred_class == k, pb, -1), np.asarray(pred_tp, bool), b)
-        f = None if lb is None else rate_curve(np.where(label_class == k, lb, -1), np.asarray(label_fn, bool), b)
-        per_class[str(class_names[k])] = (t, f)
+    t_by_class = {} if pb is None else rate_curves_by_class(pb, np.asarray(pred_tp, bool), pred_class, b)
+    f_by_class = {} if lb is None else rate_curves_by_class(lb, np.asarray(label_fn, bool), label_class, b)
+    per_class = {str(class_names[k]): (t_by_class.get(k), f_by_class.get(k))
+                 for k in sorted(set(t_by_class) | set(f_by_class))}
     return BucketTable(metric, method, edges, tpr, fnr, per_class)

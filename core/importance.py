@@ -91,52 +91,62 @@ def _entropy(p: float) -> float:
     return float(-(p * np.log(p) + (1 - p) * np.log(1 - p)))
 
 
-def _fold_of_images(groups: np.ndarray) -> np.ndarray:
-    """``(N,)`` fold number per row: images are shuffled (seed 0) and dealt into N_FOLDS folds."""
-    unique, inverse = np.unique(groups, return_inverse=True)
+def folds_of_images(image_index: np.ndarray) -> np.ndarray:
+    """``(N,)`` int64 fold of each row: images are shuffled (seed 0) and dealt into N_FOLDS folds."""
+    unique, inverse = np.unique(image_index, return_inverse=True)
     perm = np.random.default_rng(0).permutation(unique.shape[0])
     return (perm % N_FOLDS)[inverse]
 
 
-def _bin_edges(x: np.ndarray) -> np.ndarray:
-    """Inner cut points: ``(B-1,)`` float64 distinct training values at quantiles (order statistics)."""
-    n_bins = int(np.clip(x.shape[0] // ROWS_PER_BIN, 2, MAX_BINS))
-    cuts = np.quantile(x, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    return np.unique(cuts)
+def _bin_edges(sorted_train: np.ndarray) -> np.ndarray:
+    """Inner cut points of sorted training values: ``(B-1,)`` distinct order statistics.
+
+    The k/B quantile is the order statistic at index ``ceil(k n / B) - 1``
+    (numpy's ``inverted_cdf`` method), so edges are always data values.
+    """
+    n = sorted_train.shape[0]
+    n_bins = int(np.clip(n // ROWS_PER_BIN, 2, MAX_BINS))
+    idx = np.ceil(np.arange(1, n_bins) * n / n_bins).astype(np.int64) - 1
+    return np.unique(sorted_train[np.clip(idx, 0, n - 1)])
 
 
-def cross_validated_importance(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
+def cross_validated_importance(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> float:
     """U = max(0, 1 - CE / H(Y)) of the binned predictor (module docstring).
 
     Args:
         x: ``(N,)`` float64 metric values, no NaN.
         y: ``(N,)`` bool or 0/1 outcome.
-        groups: ``(N,)`` int64 image index of each row (folds never split an image).
+        folds: ``(N,)`` int64 fold of each row (:func:`folds_of_images`: never splits an image).
 
     Returns:
-        U in [0, 1], or NaN when Y is constant, N < 2 * N_FOLDS, or fewer than two images.
+        U in [0, 1], or NaN when Y is constant, N < 2 * N_FOLDS, or fewer than two folds have rows.
     """
     y = np.asarray(y, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     h = _entropy(float(y.mean())) if y.shape[0] else 0.0
-    if h == 0.0 or y.shape[0] < 2 * N_FOLDS or np.unique(groups).shape[0] < 2:
+    if h == 0.0 or y.shape[0] < 2 * N_FOLDS or np.unique(folds).shape[0] < 2:
         return float("nan")
-    folds = _fold_of_images(groups)
+    order = np.argsort(x, kind="stable")  # sorted once; each fold's training values stay sorted
+    x_sorted, fold_sorted = x[order], folds[order]
     total = 0.0
     for k in range(N_FOLDS):
         test = folds == k
-        train = ~test
-        if not test.any() or not train.any():
+        if not test.any() or test.all():
             continue
-        xt, yt = x[train], y[train]
-        edges = _bin_edges(xt)
-        train_bin = np.searchsorted(edges, xt, side="left")
-        n_bin = np.bincount(train_bin, minlength=edges.shape[0] + 1)
-        pos_bin = np.bincount(train_bin, weights=yt, minlength=edges.shape[0] + 1)
+        train = ~test
+        edges = _bin_edges(x_sorted[fold_sorted != k])
+        n_bins = edges.shape[0] + 1
+        # bin of every row from the sorted values: same as searchsorted(edges, x, "left")
+        cuts = np.searchsorted(x_sorted, edges, side="left")
+        bins = np.empty(x.shape[0], np.int64)
+        bins[order] = np.repeat(np.arange(n_bins), np.diff(np.concatenate(([0], cuts, [x.shape[0]]))))
+        yt = y[train]
+        train_bin = bins[train]
+        n_bin = np.bincount(train_bin, minlength=n_bins)
+        pos_bin = np.bincount(train_bin, weights=yt, minlength=n_bins)
         p = yt.mean()
-        q = (pos_bin + ALPHA * p) / (n_bin + ALPHA)
-        q = np.clip(q, 1e-12, 1 - 1e-12)
-        qt = q[np.searchsorted(edges, x[test], side="left")]
+        q = np.clip((pos_bin + ALPHA * p) / (n_bin + ALPHA), 1e-12, 1 - 1e-12)
+        qt = q[bins[test]]
         ys = y[test]
         total += float(-(ys * np.log(qt) + (1 - ys) * np.log(1 - qt)).sum())
     ce = total / y.shape[0]
@@ -162,6 +172,7 @@ def metric_dependency(
     outcome: np.ndarray,
     image_index: np.ndarray,
     max_rows: int = DEFAULT_MAX_ROWS,
+    folds: np.ndarray | None = None,
 ) -> MetricDependency:
     """Importance and correlation of one metric.
 
@@ -171,20 +182,24 @@ def metric_dependency(
         outcome: ``(N,)`` bool, True = TP (predictions) or detected (labels).
         image_index: ``(N,)`` int64 image of each row.
         max_rows: subsample deterministically above this many rows.
+        folds: ``folds_of_images(image_index)`` when already computed (ranking
+            many metrics on the same rows computes it once).
 
     Returns:
         :class:`MetricDependency`.
     """
     values = np.asarray(values, dtype=np.float64)
+    if folds is None:
+        folds = folds_of_images(np.asarray(image_index))
     keep = ~np.isnan(values)
-    x, y, g = values[keep], np.asarray(outcome, bool)[keep], np.asarray(image_index)[keep]
+    x, y, f = values[keep], np.asarray(outcome, bool)[keep], folds[keep]
     subsampled = x.shape[0] > max_rows
     if subsampled:
         rows = np.sort(np.random.default_rng(0).choice(x.shape[0], size=max_rows, replace=False))
-        x, y, g = x[rows], y[rows], g[rows]
+        x, y, f = x[rows], y[rows], f[rows]
     return MetricDependency(
         metric=metric,
-        importance=cross_validated_importance(x, y, g),
+        importance=cross_validated_importance(x, y, f),
         correlation=pearson(x, y),
         rows=int(x.shape[0]),
         subsampled=bool(subsampled),
