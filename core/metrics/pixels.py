@@ -53,7 +53,7 @@ FRAME_METRICS = ("Brightness (F)", "Contrast (F)", "Sharpness (F)", "Blur (F)", 
                  "Redness (F)", "Greenness (F)", "Blueness (F)")
 OBJECT_METRICS = ("Object Brightness", "Object Contrast", "Object Sharpness")
 _GREY_SCALE2 = 255.0 ** 2
-BAND_ROWS = 128  # rows per band of the single pass (cache-sized)
+BAND_ROWS = 64  # rows per band of the single pass (cache-sized)
 
 
 def _as_image(rgb: np.ndarray) -> Image.Image:
@@ -137,8 +137,10 @@ class _Decoded:
         x0, y0, x1, y1 = crops.T
         n = crops.shape[0]
         has_lap = h >= 3 and w >= 3
+        ok = ((x1 - x0) >= 3) & ((y1 - y0) >= 3)  # crops with an interior
         # Interior of crop [x0, x1) is columns x0+1 .. x1-2: Laplacian-plane bounds x0 .. x1-2.
-        xa, xb = np.concatenate([x0, x1]), np.concatenate([x0, np.maximum(x1 - 2, x0)])
+        lx0, ly0, lx1, ly1 = (np.where(ok, v, 0) for v in (x0, y0, x1 - 2, y1 - 2))
+        xa, xb = np.concatenate([x0, x1]), np.concatenate([lx0, lx1])
         sq = np.zeros((2, 2 * n, h + 1), np.int64)  # R+G+B and R^2+G^2+B^2
         lap = np.zeros((2, 2 * n, max(h - 1, 1)), np.int64)  # L and L^2 on the interior
         colour = np.zeros(4)
@@ -150,12 +152,13 @@ class _Decoded:
             s = r.astype(np.int16)
             s += g
             s += b
-            q = r.astype(np.int32)
-            q *= q
-            for c in (g, b):
-                c2 = c.astype(np.int32)
-                c2 *= c2
-                q += c2
+            r2, g2, b2 = r.astype(np.uint16), g.astype(np.uint16), b.astype(np.uint16)
+            r2 *= r2  # <= 65025: exact in uint16
+            g2 *= g2
+            b2 *= b2
+            q = r2.astype(np.int32)
+            q += g2
+            q += b2
             _gather(sq[0], slice(ya + 1, yb + 1), _row_cumsum(s, 765), xa)
             _gather(sq[1], slice(ya + 1, yb + 1), _row_cumsum(q, 3 * 255**2), xa)
             la, lb = max(ya, 1), min(yb, h - 1)  # interior rows of this band
@@ -177,11 +180,9 @@ class _Decoded:
         mean, var = _mean_var(_rect(sq[0], n, y0, y1), _rect(sq[1], n, y0, y1), 3.0 * (x1 - x0) * (y1 - y0))
         out[:, 0] = mean / 255.0
         out[:, 1] = np.sqrt(var) / 255.0
-        ok = ((x1 - x0) >= 3) & ((y1 - y0) >= 3)
         if has_lap and ok.any():
-            ly1 = np.maximum(y1 - 2, y0)
-            m = np.maximum((x1 - 2 - x0) * (ly1 - y0), 1).astype(np.float64)
-            _, raw = _mean_var(_rect(lap[0], n, y0, ly1), _rect(lap[1], n, y0, ly1), m)
+            m = np.maximum((lx1 - lx0) * (ly1 - ly0), 1).astype(np.float64)
+            _, raw = _mean_var(_rect(lap[0], n, ly0, ly1), _rect(lap[1], n, ly0, ly1), m)
             raw = raw / _GREY_SCALE2
             out[:, 2] = np.where(ok, raw / (raw + SHARPNESS_K), np.nan)
         out[empty] = np.nan
