@@ -69,3 +69,32 @@ def test_class_subset_and_threshold_change_the_rows(size_demo):
     table = performance_by_metric(ds, tables, match, "Object Area - Relative (P)", classes=[one_class])
     assert set(table.per_class) == {one_class}
     assert table.fnr.count + table.tpr.count > 0
+
+
+@pytest.fixture(scope="module")
+def brightness_demo(tmp_path_factory):
+    config = DemoConfig.preset("brightness", n_images=300, seed=5)
+    paths = write_demo(tmp_path_factory.mktemp("brightness"), config)
+    ds = load_dataset(paths.labels, paths.predictions)
+    match = Evaluator(ds).match(0.5)
+    return ds, compute_metric_tables(ds, paths.images_dir, workers=1), match
+
+
+def test_brightness_drives_misses_on_the_label_side(brightness_demo):
+    ds, tables, match = brightness_demo
+    ranking = rank_metrics(ds, tables, match, side="labels")
+    assert ranking[0].metric == "Brightness (F)" and ranking[0].correlation > 0.3
+    scores = importance(ranking)
+    # colour, geometry and the controls carry no planted effect here
+    for name in ["Redness (F)", "Greenness (F)", "Blueness (F)", "Saturation (F)", "Object Area - Relative (L)",
+                 "Image Area (F)", "Random Values (F)", "Random Values (L)"]:
+        assert scores[name] < 0.05, name
+
+
+def test_brightness_buckets_follow_the_planted_curve(brightness_demo):
+    ds, tables, match = brightness_demo
+    table = performance_by_metric(ds, tables, match, "Brightness (F)", n_buckets=5)
+    assert table.fnr is not None and table.tpr is not None
+    fnr = table.fnr.rate
+    assert fnr[0] > fnr[-1] + 0.3  # dark images: many more misses
+    assert np.all(np.diff(fnr) < 0.08)  # and the miss rate falls (almost) monotonically with brightness
