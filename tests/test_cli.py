@@ -92,3 +92,60 @@ def test_demo_command_writes_a_loadable_dataset(tmp_path):
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert doc["counts"]["labels"] > 500 and 0.2 < doc["mAP"] < 0.95
+
+
+@pytest.fixture(scope="module")
+def demo_with_images(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    proc = detlens("demo", out, "--preset", "size")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_metrics_command_caches_and_summarises(demo_with_images, tmp_path):
+    cache = tmp_path / "cache"
+    args = ("metrics", "--labels", demo_with_images / "labels.json", "--predictions",
+            demo_with_images / "predictions.json", "--images", demo_with_images / "images", "--cache-dir", cache,
+            "--json", tmp_path / "m.json")
+    first = detlens(*args)
+    assert first.returncode == 0, first.stderr
+    assert "Brightness (F)" in first.stdout and "Object Area - Relative (L)" in first.stdout
+    assert "300/300" in first.stderr  # the progress bar reached the end
+    summary = json.loads((tmp_path / "m.json").read_text())["metrics"]
+    assert summary["Brightness (F)"]["missing"] == 0 and summary["Model Confidence (P)"]["values"] > 0
+    second = detlens(*args)
+    assert second.returncode == 0 and second.stdout == first.stdout
+
+
+def test_evaluate_with_images_adds_importance_and_bucket_table(demo_with_images, tmp_path):
+    out = tmp_path / "r.json"
+    proc = detlens("evaluate", "--labels", demo_with_images / "labels.json", "--predictions",
+                   demo_with_images / "predictions.json", "--images", demo_with_images / "images",
+                   "--cache-dir", tmp_path / "cache", "--by-metric", "Object Area - Relative (L)", "--buckets", "5",
+                   "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    for key in ("metric_importance", "metric_correlation", "label_metric_importance", "label_metric_correlation"):
+        assert key in doc
+    assert next(iter(doc["label_metric_importance"])) == "Object Area - Relative (L)"
+    assert "Brightness (F)" in doc["metric_importance"] and "Object Brightness (L)" in doc["label_metric_importance"]
+    assert -1 <= doc["metric_correlation"]["Model Confidence (P)"] <= 1
+    table = doc["by_metric"]
+    assert len(table["edges"]) == 6 and len(table["FNR"]["rate"]) == 5
+    assert table["FNR"]["rate"][0] > table["FNR"]["rate"][-1]
+    assert "Performance by metric: Object Area - Relative" in proc.stdout
+
+
+def test_evaluate_geometry_metrics_without_images(demo_with_images, tmp_path):
+    out = tmp_path / "r.json"
+    proc = detlens("evaluate", "--labels", demo_with_images / "labels.json", "--predictions",
+                   demo_with_images / "predictions.json", "--metrics", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert "Object Area - Relative (P)" in doc["metric_importance"] and "Brightness (F)" not in doc["metric_importance"]
+
+
+def test_unknown_metric_is_a_one_line_error(demo_with_images):
+    proc = detlens("evaluate", "--labels", demo_with_images / "labels.json", "--predictions",
+                   demo_with_images / "predictions.json", "--by-metric", "Shininess (F)")
+    assert proc.returncode == 2 and "Shininess (F)" in proc.stderr and "Traceback" not in proc.stderr
