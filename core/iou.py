@@ -118,9 +118,9 @@ def box_iou_batch(
     Returns:
         ``(N, M)`` float64 IoU matrix; ``(0, M)`` / ``(N, 0)`` for empty inputs.
     """
-    d = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
-    g = np.asarray(label_boxes, dtype=np.float64).reshape(-1, 4)
-    n, m = d.shape[0], g.shape[0]
-    crowd = None if label_crowd is None else np.tile(np.asarray(label_crowd, bool), n)
-    flat = pair_iou(np.repeat(d, m, axis=0), np.tile(g, (n, 1)), crowd, pixel_plus_one)
-    return flat.reshape(n, m)
+    d = box_columns(pred_boxes, pixel_plus_one)
+    g = box_columns(label_boxes, pixel_plus_one)
+    n, m = d.x1.shape[0], g.x1.shape[0]
+    crowd = None if label_crowd is None else np.asarray(label_crowd, dtype=bool)
+    a, b = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    return indexed_iou(d, g, a, b, crowd).reshape(n, m)
