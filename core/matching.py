@@ -12,9 +12,10 @@ Which predictions take part
     ``beyond_max_dets``. This is pycocotools' ``maxDets``.
 
 Which labels count
-    A label is *ignored* when it is a crowd region (``iscrowd``) or its COCO
-    ``area`` lies outside pycocotools' "all" range [0, 1e10]. Ignored labels
-    are not counted in recall and never produce a false negative.
+    A label is *ignored* when it is a crowd region (``iscrowd``), marked VOC
+    ``difficult``, or its COCO ``area`` lies outside pycocotools' "all" range
+    [0, 1e10]. Ignored labels are not counted in recall and never produce a
+    false negative.
 
 COCO matching (``method="coco"``, the default; pycocotools ``evaluateImg``)
     Predictions are taken in rank order. Each takes, among the same-class
@@ -44,7 +45,8 @@ Predictions with area ``w * h`` outside [0, 1e10] that match nothing are
 
 Known departure from pycocotools: pycocotools treats a match to a label whose
 id is 0 as unmatched (it stores ids in a zero-initialised array). detlens
-matches by row, so label id 0 behaves like any other id.
+matches by row, so label id 0 behaves like any other id; the importer notes
+when labels use id 0.
 """
 
 from __future__ import annotations
