@@ -115,3 +115,26 @@ def test_tables_have_one_row_per_object(tmp_path):
     pt, lt = m.prediction_table(ds), m.label_table(ds)
     assert pt["outcome"].tolist() == ["TP", "FP"] and pt["matched_label_id"].tolist() == [1, -1]
     assert lt["outcome"].tolist() == ["TP"] and lt["iou"].tolist() == [1.0]
+
+
+VOC_XML = """<annotation><filename>{stem}.jpg</filename><size><width>100</width><height>100</height></size>
+<object><name>a</name><difficult>0</difficult><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object>
+<object><name>a</name><difficult>1</difficult><bndbox><xmin>50</xmin><ymin>50</ymin><xmax>60</xmax><ymax>60</ymax></bndbox></object>
+</annotation>"""
+
+
+@pytest.mark.parametrize("method", ["coco", "voc"])
+def test_voc_difficult_labels_are_ignored(tmp_path, method):
+    from core.io import load_dataset
+
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "gt" / "img1.xml").write_text(VOC_XML.format(stem="img1"))
+    (tmp_path / "det").mkdir()
+    (tmp_path / "det" / "img1.txt").write_text("a 0.9 50 50 60 60\na 0.8 80 80 90 90\n")
+    ds = load_dataset(tmp_path / "gt", tmp_path / "det")
+    ev = Evaluator(ds)
+    m = ev.match(0.5, method=method)
+    assert [OUTCOME_NAMES[o] for o in m.label_outcome] == ["FN", "ignored"]
+    assert [OUTCOME_NAMES[o] for o in m.pred_outcome] == ["ignored", "FP"]
+    result = ev.evaluate(0.5, match_method=method)
+    assert result.counts["labels"] == 1 and result.counts["FP"] == 1
