@@ -22,13 +22,12 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-# Until the dashboard lands, `make run` prints the evaluation of the demo dataset.
+# The dashboard on the embedded demo: http://127.0.0.1:8050/
 run: $(VENV)/.installed
-	@test -f $(DEMO_DIR)/labels.json || $(BIN)/detlens demo $(DEMO_DIR)
-	$(BIN)/detlens evaluate --labels $(DEMO_DIR)/labels.json --predictions $(DEMO_DIR)/predictions.json \
-		--images $(DEMO_DIR)/images
+	$(BIN)/detlens serve
 
 test: $(VENV)/.installed-test
+	sh tests/browser/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-bench

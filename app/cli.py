@@ -34,6 +34,24 @@ def _add_metric_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-csv", default=None, help="CSV of custom frame metrics keyed by file_name")
 
 
+def _add_serve_parser(sub) -> None:
+    from app.config import DEFAULT_HOST, DEFAULT_PORT
+
+    sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
+    sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
+    sv.add_argument("--predictions", default=None, help="predictions (as for evaluate)")
+    sv.add_argument("--images", default=None, help="folder with the image files (pixel metrics)")
+    sv.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc", "txt"])
+    sv.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"])
+    sv.add_argument("--names", default=None, help="class names file for YOLO / class-id text files")
+    sv.add_argument("--no-clip", action="store_true", help="keep boxes that stick out of their image")
+    sv.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST}: this machine only)")
+    sv.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    sv.add_argument("--cache-dir", default=None, help="cache folder shared by all workers (default: ~/.cache/detlens)")
+    sv.add_argument("--no-precompute", action="store_true",
+                    help="do not pre-compute every IoU threshold after start (compute each when first chosen)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="detlens", description="Which properties of my data make my object detector fail?")
@@ -62,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(mt)
     _add_metric_args(mt)
     mt.add_argument("--json", default=None, metavar="OUT", help="also write the summary as JSON to OUT")
+
+    _add_serve_parser(sub)
 
     demo = sub.add_parser("demo", help="write the embedded demo dataset (COCO files + images)")
     demo.add_argument("out_dir", help="folder to write labels.json, predictions.json and images/ into")
@@ -227,10 +247,26 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    """``detlens serve``: the dashboard on the given data, or on the embedded demo without data arguments."""
+    from app.config import default_cache_dir
+    from app.datastore import DataSource
+    from app.server import serve
+
+    if bool(args.labels) != bool(args.predictions):
+        raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")
+    source = None
+    if args.labels:
+        source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
+                            box_format=args.box_format, names=args.names, clip=not args.no_clip)
+    return serve(source, Path(args.cache_dir or default_cache_dir()), args.host, args.port,
+                 precompute=not args.no_precompute)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``detlens`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo}
+    handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve}
     try:
         return handlers[args.command](args)
     except (ValueError, OSError) as exc:  # InputError is a ValueError; both are the user's input

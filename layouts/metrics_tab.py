@@ -1,0 +1,72 @@
+"""Tab "Metrics": mAP/mAR cards, per-class AP/AR and precision-recall, metric importance and correlation."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+HIDDEN = {"visibility": "hidden"}
+VISIBLE = {"visibility": "visible"}
+LEVEL_LEGEND = ("Levels: (P) prediction metric · (L) label metric · (F) frame (image) metric, "
+                "given to every prediction and label of its image. Hover a bar for the metric's "
+                "description; click it to open Performance by metric.")
+
+
+def running_badge(component_id: str) -> html.Span:
+    """A small "updating" spinner, made visible by a callback's ``running`` state."""
+    return html.Span(id=component_id, style=HIDDEN, className="text-muted small ms-2", children=[
+        dbc.Spinner(size="sm", spinner_class_name="me-1"), "updating…"])
+
+
+def stat_card(title: str, value_id: str, hint: str) -> dbc.Col:
+    """One headline number with its title and a one-line hint."""
+    return dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(title, className="text-muted small fw-semibold"),
+        html.Div(id=value_id, className="fs-3 fw-bold", children="–"),
+        html.Div(hint, className="small text-muted"),
+    ]), className="h-100 shadow-sm"), xs=6, md=4, xl=True)
+
+
+def importance_card() -> dbc.Card:
+    """Importance and correlation bar charts with the side switch and the level legend."""
+    return dbc.Card(className="shadow-sm mt-3", children=[
+        dbc.CardHeader(className="d-flex flex-wrap align-items-center gap-3", children=[
+            html.Span("Which metrics matter", className="fw-semibold"),
+            dbc.RadioItems(id=ids.SIDE, inline=True, value="predictions", className="ms-auto", options=[
+                {"label": "Predictions (TP vs FP)", "value": "predictions"},
+                {"label": "Labels (detected vs missed)", "value": "labels"},
+            ]),
+            running_badge(ids.IMPORTANCE_RUNNING),
+        ]),
+        dbc.CardBody([
+            html.Div(id=ids.IMPORTANCE_ALERT),
+            dbc.Row([
+                dbc.Col(dcc.Graph(id=ids.IMPORTANCE_GRAPH, config=GRAPH_CONFIG), lg=6),
+                dbc.Col(dcc.Graph(id=ids.CORRELATION_GRAPH, config=GRAPH_CONFIG), lg=6),
+            ]),
+            html.Div(LEVEL_LEGEND, className="small text-muted"),
+        ]),
+    ])
+
+
+def build() -> html.Div:
+    """Content of the Metrics tab."""
+    return html.Div(className="pt-2", children=[
+        dbc.Row(className="g-3 align-items-stretch", children=[
+            stat_card("mAP", ids.MAP_VALUE, "mean AP over the selected classes"),
+            stat_card("mAR", ids.MAR_VALUE, "mean recall over the selected classes"),
+            stat_card("True positives", ids.TP_VALUE, "matched predictions"),
+            stat_card("False positives", ids.FP_VALUE, "unmatched predictions"),
+            stat_card("False negatives", ids.FN_VALUE, "missed labels"),
+            dbc.Col(running_badge(ids.METRICS_RUNNING), width="auto", className="d-flex align-items-center"),
+        ]),
+        html.Div(id=ids.METRICS_ALERT, className="mt-3"),
+        dbc.Card(className="shadow-sm mt-3", children=dbc.CardBody(dbc.Row([
+            dbc.Col(dcc.Graph(id=ids.AP_AR_GRAPH, config=GRAPH_CONFIG), lg=7),
+            dbc.Col(dcc.Graph(id=ids.PR_GRAPH, config=GRAPH_CONFIG), lg=5),
+        ]))),
+        importance_card(),
+    ])

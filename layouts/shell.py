@@ -1,0 +1,76 @@
+"""The page frame shared by every tab: header, progress, data filters and the tab bar."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids, metrics_tab, performance_tab
+
+IOU_MIN, IOU_MAX, IOU_STEP, IOU_DEFAULT = 0.05, 0.95, 0.05, 0.5
+SCORE_MAX, SCORE_STEP = 0.95, 0.05
+STATUS_POLL_MS = 300
+
+
+def header() -> html.Div:
+    """Product name, dataset name and counts (filled in once the data are ready)."""
+    return html.Div(className="d-flex flex-wrap align-items-baseline gap-3 py-3 mb-3 border-bottom", children=[
+        html.Span("detlens", className="h4 m-0 fw-bold text-primary"),
+        html.Span(id=ids.DATASET_NAME, className="h5 m-0"),
+        html.Span(id=ids.DATASET_COUNTS, className="text-muted"),
+    ])
+
+
+def progress_box() -> html.Div:
+    """Preparation progress, shown until the dataset is ready."""
+    return html.Div(id=ids.PROGRESS_BOX, className="my-4", children=[
+        html.Div(id=ids.PROGRESS_TEXT, className="mb-2 text-muted", children="Starting…"),
+        dbc.Progress(id=ids.PROGRESS_BAR, value=0, striped=True, animated=True, style={"height": "1.4rem"}),
+    ])
+
+
+def _labelled(label: str, value_id: str, control) -> html.Div:
+    return html.Div([
+        html.Div(className="d-flex justify-content-between mb-1", children=[
+            dbc.Label(label, className="fw-semibold m-0"),
+            dbc.Badge(id=value_id, color="primary", className="fs-6"),
+        ]),
+        control,
+    ])
+
+
+def filters() -> dbc.Card:
+    """Class multi-select, IoU threshold slider and minimum-confidence slider."""
+    iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in (0.05, 0.25, 0.5, 0.75, 0.95)}
+    score_marks = {0: "all", 0.25: "0.25", 0.5: "0.5", 0.75: "0.75", 0.95: "0.95"}
+    return dbc.Card(dbc.CardBody(dbc.Row(className="g-4", children=[
+        dbc.Col(md=6, children=[
+            dbc.Label("Classes", html_for=ids.CLASSES, className="fw-semibold"),
+            dcc.Dropdown(id=ids.CLASSES, multi=True, placeholder="Select classes", maxHeight=300),
+        ]),
+        dbc.Col(md=3, children=_labelled("IoU threshold", ids.IOU_VALUE, dcc.Slider(
+            id=ids.IOU, min=IOU_MIN, max=IOU_MAX, step=IOU_STEP, value=IOU_DEFAULT, marks=iou_marks,
+            updatemode="mouseup", allow_direct_input=False))),
+        dbc.Col(md=3, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, dcc.Slider(
+            id=ids.MIN_SCORE, min=0, max=SCORE_MAX, step=SCORE_STEP, value=0, marks=score_marks,
+            updatemode="mouseup", allow_direct_input=False))),
+    ])), className="mb-3 shadow-sm")
+
+
+def build(source_id: str) -> dbc.Container:
+    """The whole page for the data source ``source_id``."""
+    return dbc.Container(fluid=True, className="px-4 pb-5", children=[
+        dcc.Store(id=ids.SOURCE, data=source_id),
+        dcc.Store(id=ids.DATA_KEY),
+        dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
+        header(),
+        progress_box(),
+        html.Div(id=ids.SHELL_ALERT),
+        html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
+            filters(),
+            dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
+                dbc.Tab(metrics_tab.build(), label="Metrics", tab_id=ids.TAB_METRICS),
+                dbc.Tab(performance_tab.build(), label="Performance by metric", tab_id=ids.TAB_PERFORMANCE),
+            ]),
+        ]),
+    ])
