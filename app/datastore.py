@@ -23,7 +23,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import diskcache
@@ -31,7 +31,7 @@ import numpy as np
 
 from core.evaluation import Evaluator
 
-STORE_VERSION = 1  # bump when what is stored changes shape
+STORE_VERSION = 2  # bump when what is stored changes shape
 DASHBOARD_MAX_ROWS = 100_000  # rows used by the importance ranking (CLI: 200,000)
 PR_POINTS = 200  # precision-recall points kept per class
 DEFAULT_IOU = 0.5
@@ -66,18 +66,6 @@ class DataSource:
         doc = {"source": asdict(self), "files": stats, "version": STORE_VERSION,
                "images": None if self.images is None else str(Path(self.images).resolve())}
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
-
-
-class CachedEvaluator(Evaluator):
-    """An :class:`Evaluator` whose candidate pairs come from the cache instead of being recomputed."""
-
-    def __init__(self, dataset, candidates):
-        super().__init__(dataset)
-        self._cached_pairs = candidates
-
-    def candidates(self, pixel_plus_one: bool = False):
-        """The cached pairs for the default box convention; others are computed."""
-        return self._cached_pairs if not pixel_plus_one else super().candidates(True)
 
 
 def normalise_params(iou: float, classes: list[str] | None, min_score: float | None) -> tuple:
@@ -147,7 +135,7 @@ class DataStore:
 
     def is_prepared(self, key: str | None) -> bool:
         """True when the dataset, its candidates and its metric tables are all cached."""
-        return bool(key) and all(f"{key}/{part}" in self.data for part in ("dataset", "candidates", "tables"))
+        return bool(key) and all(f"{key}/{part}" in self.data for part in ("dataset", "candidates", "orders", "tables"))
 
     def prepare(self, source: DataSource, progress: Progress | None = None) -> str:
         """Load the dataset, compute candidate IoUs and metric tables once; return its key.
@@ -183,6 +171,7 @@ class DataStore:
     def _prepare(self, source: DataSource, report: Callable[..., None]) -> str:
         from core.candidates import compute_candidates
         from core.io import load_dataset
+        from core.matching import score_orders
 
         report(0.02, "Loading annotations")
         ds = load_dataset(source.labels, source.predictions, fmt=source.fmt, box_format=source.box_format,
@@ -192,6 +181,7 @@ class DataStore:
             report(0.15, "Computing IoUs of overlapping boxes")
             self.data.set(f"{key}/dataset", ds)
             self.data.set(f"{key}/candidates", compute_candidates(ds))
+            self.data.set(f"{key}/orders", score_orders(ds))
             tables = self._metric_tables(ds, source.images, lambda f, t: report(0.25 + 0.6 * f, t))
             self.data.set(f"{key}/tables", tables)
         report(0.9, "Preparing the default view")
@@ -207,14 +197,7 @@ class DataStore:
 
         report(0.0, "Computing quality metrics")
         if images is not None:
-            try:
-                return compute_metric_tables(ds, images, cache_dir=self.cache_dir / "pixels", progress=on_images)
-            except ModuleNotFoundError as exc:  # pixel metrics not installed: geometry metrics only
-                if "pixel_pass" not in str(exc):
-                    raise
-                tables = compute_metric_tables(ds, None)
-                note = "pixel metrics are not available in this installation; showing geometry metrics only"
-                return replace(tables, warnings=tables.warnings + (note,))
+            return compute_metric_tables(ds, images, cache_dir=self.cache_dir / "pixels", progress=on_images)
         return compute_metric_tables(ds, None)
 
     def warm_thresholds(self, key: str, ious: tuple[float, ...] = WARM_IOUS) -> None:
@@ -251,7 +234,8 @@ class DataStore:
 
     def evaluator(self, key: str) -> Evaluator:
         """An :class:`Evaluator` of the dataset with its candidate pairs loaded from the cache."""
-        return CachedEvaluator(self.dataset(key), self._get(key, "candidates"))
+        return Evaluator(self.dataset(key), candidates={False: self._get(key, "candidates")},
+                         orders=self._get(key, "orders"))
 
     def summary(self, key: str) -> dict:
         """Small JSON: name, counts, class names, metric descriptions and levels, warnings."""

@@ -78,7 +78,7 @@ class DemoConfig:
     n_images: int = 300
     width: int = 320
     height: int = 240
-    size_jitter: float = 0.0  # per-image size factor U(1-j, 1+j)
+    size_jitter: float = 0.25  # per-image size factor U(1-j, 1+j)
     classes: tuple[str, ...] = SHAPES
     n_classes: int = 0  # > 0: classes are "class_00".."class_{n-1}" instead
     class_imbalance: float = 0.5  # class k has weight (k+1)^-class_imbalance
@@ -140,8 +140,8 @@ class DemoConfig:
         """
         presets = {
             "default": {},
-            "size": dict(size_effect=3.0, brightness_effect=0.0, size_jitter=0.25),
-            "brightness": dict(size_effect=0.0, brightness_effect=3.0, loc_size_effect=0.0, size_jitter=0.25),
+            "size": dict(size_effect=3.0, brightness_effect=0.0),
+            "brightness": dict(size_effect=0.0, brightness_effect=3.0, loc_size_effect=0.0),
             "benchmark": dict(n_images=5000, width=640, height=480, size_jitter=0.25,
                               n_classes=80, class_imbalance=1.0, objects_per_image=(2, 12),
                               rel_area_range=(0.05, 20.0), fp_per_image=110.0,

@@ -96,14 +96,16 @@ class Evaluator:
         dataset: the loaded dataset.
         candidates: precomputed :class:`CandidatePairs` by ``pixel_plus_one``
             (e.g. from a cache), so they are not computed again.
+        orders: precomputed :func:`core.matching.score_orders` of the dataset.
     """
 
-    def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None):
+    def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None,
+                 orders: ScoreOrders | None = None):
         self.dataset = dataset
         # threshold-independent work, done once: IoUs per box convention, score ranks
         # and the accumulation order of pycocotools
         self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
-        self._orders: ScoreOrders | None = None
+        self._orders: ScoreOrders | None = orders
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
         """The dataset's overlapping pairs, computed on first use for each box convention."""
