@@ -31,7 +31,7 @@ import numpy as np
 
 from core.evaluation import Evaluator
 
-STORE_VERSION = 2  # bump when what is stored changes shape
+STORE_VERSION = 3  # bump when what is stored changes shape
 DASHBOARD_MAX_ROWS = 100_000  # rows used by the importance ranking (CLI: 200,000)
 PR_POINTS = 200  # precision-recall points kept per class
 DEFAULT_IOU = 0.5
@@ -135,7 +135,7 @@ class DataStore:
 
     def is_prepared(self, key: str | None) -> bool:
         """True when the dataset, its candidates and its metric tables are all cached."""
-        return bool(key) and all(f"{key}/{part}" in self.data for part in ("dataset", "candidates", "orders", "tables"))
+        return bool(key) and all(f"{key}/{part}" in self.data for part in ("dataset", "candidates", "other_class", "orders", "tables"))
 
     def prepare(self, source: DataSource, progress: Progress | None = None) -> str:
         """Load the dataset, compute candidate IoUs and metric tables once; return its key.
@@ -181,6 +181,7 @@ class DataStore:
             report(0.15, "Computing IoUs of overlapping boxes")
             self.data.set(f"{key}/dataset", ds)
             self.data.set(f"{key}/candidates", compute_candidates(ds))
+            self.data.set(f"{key}/other_class", compute_candidates(ds, same_class=False))
             self.data.set(f"{key}/orders", score_orders(ds))
             tables = self._metric_tables(ds, source.images, lambda f, t: report(0.25 + 0.6 * f, t))
             self.data.set(f"{key}/tables", tables)
@@ -235,7 +236,7 @@ class DataStore:
     def evaluator(self, key: str) -> Evaluator:
         """An :class:`Evaluator` of the dataset with its candidate pairs loaded from the cache."""
         return Evaluator(self.dataset(key), candidates={False: self._get(key, "candidates")},
-                         orders=self._get(key, "orders"))
+                         orders=self._get(key, "orders"), other_class={False: self._get(key, "other_class")})
 
     def summary(self, key: str) -> dict:
         """Small JSON: name, counts, class names, metric descriptions and levels, warnings."""

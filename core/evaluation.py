@@ -94,30 +94,43 @@ class Evaluator:
 
     Args:
         dataset: the loaded dataset.
-        candidates: precomputed :class:`CandidatePairs` by ``pixel_plus_one``
+        candidates: precomputed same-class :class:`CandidatePairs` by ``pixel_plus_one``
             (e.g. from a cache), so they are not computed again.
         orders: precomputed :func:`core.matching.score_orders` of the dataset.
+        other_class: precomputed other-class pairs by ``pixel_plus_one``.
     """
 
     def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None,
-                 orders: ScoreOrders | None = None):
+                 orders: ScoreOrders | None = None, other_class: dict[bool, CandidatePairs] | None = None):
         self.dataset = dataset
         # threshold-independent work, done once: IoUs per box convention, score ranks
         # and the accumulation order of pycocotools
         self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
+        self._other_class: dict[bool, CandidatePairs] = dict(other_class or {})
         self._orders: ScoreOrders | None = orders
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
-        """The dataset's overlapping pairs, computed on first use for each box convention."""
+        """The dataset's overlapping same-class pairs, computed on first use for each box convention."""
         if pixel_plus_one not in self._candidates:
             self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one)
         return self._candidates[pixel_plus_one]
 
+    def other_class_candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
+        """Overlapping pairs of different classes (for the ``wrong_class`` reason), computed on first use."""
+        if pixel_plus_one not in self._other_class:
+            self._other_class[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one, same_class=False)
+        return self._other_class[pixel_plus_one]
+
     def match(self, iou_threshold: float = 0.5, max_dets: int | None = 100, method: str = "coco",
-              pixel_plus_one: bool = False, min_score: float | None = None) -> MatchResult:
-        """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`)."""
+              pixel_plus_one: bool = False, min_score: float | None = None, reasons: bool = True) -> MatchResult:
+        """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`).
+
+        ``reasons=False`` skips the false-positive reasons (and the other-class
+        pairs they need): AP and AR do not depend on them.
+        """
+        other = self.other_class_candidates(pixel_plus_one) if reasons else None
         return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method,
-                                 min_score, self.orders().rank)
+                                 min_score, self.orders().rank, other)
 
     def orders(self) -> ScoreOrders:
         """Score ranks and pycocotools' accumulation order; threshold-independent, computed once."""
@@ -157,7 +170,7 @@ class Evaluator:
         ds = self.dataset
         selected = ds.category_indices(classes)
         m = matches if matches is not None else self.match(iou_threshold, max_dets, match_method, pixel_plus_one,
-                                                           min_score)
+                                                           min_score, reasons=False)
         preds, labels = ds.predictions, ds.labels
         counted = m.pred_outcome != IGNORED
         order = self.orders().by_class

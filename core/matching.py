@@ -79,6 +79,7 @@ class MatchResult:
         iou_threshold: the threshold t used.
         max_dets: per-image, per-class prediction cap (None = all).
         min_score: predictions below it were treated as absent (None = none).
+        has_reasons: False when false-positive reasons were not computed (no other-class pairs given).
         method: "coco" or "voc".
         pred_outcome: ``(P,)`` int8, TP / FP / IGNORED.
         pred_reason: ``(P,)`` int8 reason code (see ``REASON_NAMES``).
@@ -96,6 +97,7 @@ class MatchResult:
     max_dets: int | None
     method: str
     min_score: float | None
+    has_reasons: bool
     pred_outcome: np.ndarray
     pred_reason: np.ndarray
     pred_label: np.ndarray
@@ -202,17 +204,21 @@ def match_predictions(
     method: str = "coco",
     min_score: float | None = None,
     rank: np.ndarray | None = None,
+    other_class: CandidatePairs | None = None,
 ) -> MatchResult:
     """Match every prediction to at most one label, per the module's rules.
 
     Args:
         dataset: the loaded dataset.
-        candidates: overlapping pairs from :func:`core.candidates.compute_candidates`.
+        candidates: overlapping same-class pairs from :func:`core.candidates.compute_candidates`.
         iou_threshold: t in (0, 1].
         max_dets: per image and class cap on ranked predictions; None = all.
         method: "coco" (pycocotools) or "voc" (VOC devkit).
         min_score: predictions scoring below it are treated as absent; None = keep all.
         rank: precomputed ``score_orders(dataset).rank`` (saves a sort).
+        other_class: pairs of different classes (``compute_candidates(..., same_class=False)``);
+            needed for the ``wrong_class`` reason. Without them false positives get no
+            reason at all (``MatchResult.has_reasons`` is False), which is enough for AP/AR.
 
     Returns:
         :class:`MatchResult`; arrays of length 0 for an empty dataset.
@@ -229,7 +235,9 @@ def match_predictions(
     active = present if max_dets is None else present & (rank < max_dets)
     label_ig = ignored_labels(dataset)
 
-    same = candidates.same_class & active[candidates.pred]
+    if not candidates.same_class or (other_class is not None and other_class.same_class):
+        raise ValueError("candidates must be same-class pairs and other_class pairs of different classes")
+    same = active[candidates.pred]
     s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
     if method == "coco":
         label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
@@ -257,20 +265,9 @@ def match_predictions(
         pred_iou[matched] = s_iou[np.searchsorted(pair_key, matched_key)]
 
     fp = outcome == FP
-    t = iou_threshold
-    # duplicate: a qualifying same-class regular label exists but was taken
-    if duplicate_blocked is None:
-        has_regular = np.zeros(n_pred, bool)
-        q = (s_iou >= min(t, 1 - 1e-10)) & ~label_ig[s_label]
-        has_regular[s_pred[q]] = True
-        duplicate_blocked = has_regular
-    other = ~candidates.same_class & active[candidates.pred] & (candidates.iou >= t) & ~label_ig[candidates.label]
-    wrong_class = np.zeros(n_pred, bool)
-    wrong_class[candidates.pred[other]] = True
-    reason[fp] = BACKGROUND
-    reason[fp & (best_same >= LOW_IOU_FLOOR)] = LOW_IOU
-    reason[fp & wrong_class] = WRONG_CLASS
-    reason[fp & duplicate_blocked] = DUPLICATE
+    if other_class is not None:
+        reason[fp] = _fp_reasons(n_pred, s_pred, s_iou, s_label, best_same, label_ig, duplicate_blocked,
+                                 other_class, active, iou_threshold)[fp]
 
     area = preds.boxes[:, 2] * preds.boxes[:, 3]
     out_of_area = fp & ((area < AREA_RANGE[0]) | (area > AREA_RANGE[1]))
@@ -291,6 +288,7 @@ def match_predictions(
         max_dets=max_dets,
         method=method,
         min_score=min_score,
+        has_reasons=other_class is not None,
         pred_outcome=outcome,
         pred_reason=reason,
         pred_label=pred_label,
@@ -300,6 +298,23 @@ def match_predictions(
         label_pred=label_pred,
         label_ignored=label_ig,
     )
+
+
+def _fp_reasons(n_pred, s_pred, s_iou, s_label, best_same, label_ig, duplicate_blocked, other_class, active, t):
+    """``(P,)`` int8 reason of every prediction if it were a false positive (first rule that applies)."""
+    if duplicate_blocked is None:  # COCO: a qualifying same-class regular label exists, but all were taken
+        duplicate_blocked = np.zeros(n_pred, bool)
+        q = (s_iou >= min(t, 1 - 1e-10)) & ~label_ig[s_label]
+        duplicate_blocked[s_pred[q]] = True
+    o = other_class
+    hit = active[o.pred] & (o.iou >= t) & ~label_ig[o.label]
+    wrong_class = np.zeros(n_pred, bool)
+    wrong_class[o.pred[hit]] = True
+    reason = np.full(n_pred, BACKGROUND, np.int8)
+    reason[best_same >= LOW_IOU_FLOOR] = LOW_IOU
+    reason[wrong_class] = WRONG_CLASS
+    reason[duplicate_blocked] = DUPLICATE
+    return reason
 
 
 def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_group, thr, n_pred, n_label):

@@ -138,3 +138,16 @@ def test_voc_difficult_labels_are_ignored(tmp_path, method):
     assert [OUTCOME_NAMES[o] for o in m.pred_outcome] == ["ignored", "FP"]
     result = ev.evaluate(0.5, match_method=method)
     assert result.counts["labels"] == 1 and result.counts["FP"] == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_outcomes_do_not_depend_on_computing_reasons(tmp_path, seed):
+    from tests.random_coco import random_coco
+
+    ds = load_coco(tmp_path, *random_coco(seed))
+    ev = Evaluator(ds)
+    full, lean = ev.match(0.5), ev.match(0.5, reasons=False)
+    assert full.has_reasons and not lean.has_reasons
+    assert np.array_equal(full.pred_outcome, lean.pred_outcome) and np.array_equal(full.pred_label, lean.pred_label)
+    fp = full.pred_outcome == 1
+    assert (full.pred_reason[fp] > 0).all() and (lean.pred_reason[fp] == 0).all()

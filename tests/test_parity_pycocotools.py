@@ -57,13 +57,14 @@ def test_candidate_ious_computed_once(tmp_path, monkeypatch):
 
     calls = []
     real = evaluation.compute_candidates
-    monkeypatch.setattr(evaluation, "compute_candidates", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(evaluation, "compute_candidates", lambda *a, **k: calls.append(1) or real(*a, **k))
     gt, results = random_coco(3)
     evaluator = Evaluator(load_coco(tmp_path, gt, results))
     for t in THRESHOLDS:
         evaluator.evaluate(t, classes=["c1"])
         evaluator.evaluate(t)
-    assert len(calls) == 1
+        evaluator.match(t)  # with false-positive reasons: the other-class pairs, also once
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("seed, min_score", [(20, 0.5), (21, 0.75)])
