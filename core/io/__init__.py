@@ -24,6 +24,17 @@ from core.io.yolo import default_image_dirs, load_yolo
 __all__ = ["InputError", "compute_fingerprint", "detect_format", "load_dataset"]
 
 
+def dataset_name(labels: Path) -> str:
+    """A readable dataset name: the labels folder's name, or ``folder/file`` for a labels file.
+
+    ``demo/labels.json`` says more than ``labels.json``; a file alone at the top level keeps its name.
+    """
+    labels = labels.resolve()
+    if labels.is_dir() or not labels.parent.name:
+        return labels.name or str(labels)
+    return f"{labels.parent.name}/{labels.name}"
+
+
 def load_dataset(
     labels: str | Path,
     predictions: str | Path | None = None,
@@ -75,7 +86,7 @@ def load_dataset(
     lab = _load(lab_path, "labels", fmt, box_format, img_dir, names, names_path, warnings)
     pred = _load(pred_path, "predictions", fmt, box_format, img_dir, names, names_path, warnings) if pred_path else None
     order = names if names is not None else (lab.names_order or (pred.names_order if pred else None))
-    ds = assemble(lab_path.name or str(lab_path), lab, pred, order, clip=clip)
+    ds = assemble(dataset_name(lab_path), lab, pred, order, clip=clip)
     if warnings:
         ds = replace(ds, warnings=tuple(warnings) + ds.warnings)
     return ds
