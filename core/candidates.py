@@ -15,6 +15,7 @@ import numpy as np
 
 from core.dataset import Dataset
 from core.iou import box_columns, indexed_iou
+from core.sorting import radix_key
 
 # Pairs generated per vectorised step; bounds memory on images with many boxes.
 _PAIRS_PER_CHUNK = 131_072
@@ -79,8 +80,8 @@ def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_clas
     """
     preds, labels = dataset.predictions, dataset.labels
     pred_group, label_group, n_groups = _group_ids(dataset, same_class)
-    pred_order = np.argsort(pred_group, kind="stable")
-    label_order = np.argsort(label_group, kind="stable")
+    pred_order = np.argsort(radix_key(pred_group), kind="stable")
+    label_order = np.argsort(radix_key(label_group), kind="stable")
     labels_per_group = np.bincount(label_group, minlength=n_groups + 1)
     label_start = np.concatenate(([0], np.cumsum(labels_per_group)[:-1]))
     d, g = box_columns(preds.boxes, pixel_plus_one), box_columns(labels.boxes, pixel_plus_one)

@@ -57,6 +57,7 @@ import numpy as np
 
 from core.candidates import CandidatePairs
 from core.dataset import Dataset
+from core.sorting import radix_key
 
 # Outcome codes (int8 arrays); names are what tables and JSON show.
 TP, FP, FN, IGNORED = 0, 1, 2, 3
@@ -146,11 +147,6 @@ class MatchResult:
         )
 
 
-def _sort_key(values: np.ndarray) -> np.ndarray:
-    """Non-negative ints as uint16 when they fit: numpy's stable sort is then a radix sort."""
-    return values.astype(np.uint16) if values.shape[0] and values.max() < 65536 else values
-
-
 @dataclass(frozen=True, eq=False)
 class ScoreOrders:
     """Threshold-independent orderings of the predictions (computed once per dataset).
@@ -172,7 +168,7 @@ def score_orders(dataset: Dataset) -> ScoreOrders:
     """The :class:`ScoreOrders` of the dataset's predictions (one float sort, three radix sorts)."""
     preds = dataset.predictions
     n = len(preds)
-    image, cat = _sort_key(preds.image_index), _sort_key(preds.category_index)
+    image, cat = radix_key(preds.image_index), radix_key(preds.category_index)
     by_image = np.argsort(image, kind="stable")
     by_score = by_image[np.argsort(-preds.scores[by_image], kind="stable")]  # score, image, row
     by_class = by_score[np.argsort(cat[by_score], kind="stable")]
@@ -334,6 +330,7 @@ def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_grou
     s_pred, s_label = s_pred[order], s_label[order]
     s_crowd = label_crowd[s_label]
     taken = np.zeros(n_label, bool)
+    done = np.zeros(n_pred, bool)
     while s_pred.shape[0]:
         free = ~taken[s_label] | s_crowd
         s_pred, s_label, s_crowd = s_pred[free], s_label[free], s_crowd[free]
@@ -361,7 +358,6 @@ def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_grou
         acc_pred, acc_label = prop_pred[accept], prop_label[accept]
         pred_label[acc_pred] = acc_label
         taken[acc_label[~label_crowd[acc_label]]] = True
-        done = np.zeros(n_pred, bool)
         done[acc_pred] = True
         keep = ~done[s_pred]
         s_pred, s_label, s_crowd = s_pred[keep], s_label[keep], s_crowd[keep]
