@@ -52,12 +52,16 @@ when labels use id 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.candidates import CandidatePairs
 from core.dataset import Dataset
 from core.sorting import radix_key
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Outcome codes (int8 arrays); names are what tables and JSON show.
 TP, FP, FN, IGNORED = 0, 1, 2, 3

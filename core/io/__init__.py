@@ -14,7 +14,8 @@ from pathlib import Path
 
 from core.dataset import Dataset
 from core.io.coco import load_coco
-from core.io.common import ImageFinder, Part, assemble, compute_fingerprint, display_name, find_names_file, read_names
+from core.io.assemble import assemble, compute_fingerprint
+from core.io.common import ImageFinder, Part, display_name, find_names_file, read_names
 from core.io.detect import FORMATS, detect_format
 from core.io.errors import InputError
 from core.io.txt import load_txt

@@ -9,7 +9,7 @@ Accepted layouts (decided by the top-level JSON type):
   optional ``area`` (default ``w * h``), optional ``iscrowd`` 0/1 (default 0)).
   Used as labels, or as predictions when every annotation has a numeric
   ``score`` (annotation ``id`` is then optional: 1..N when absent) (ids may then differ from the labels': matching happens in
-  :func:`core.io.common.assemble`).
+  :func:`core.io.assemble.assemble`).
 * **Results list** (array): ``{image_id, category_id, bbox, score}`` records,
   as written for ``pycocotools.COCO.loadRes``; ids 1..N in file order. Only
   valid as predictions. An empty list ``[]`` means "no predictions".

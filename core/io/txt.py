@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.common import NAMES_FILES, ImageFinder, Part, check_boxes, read_bytes, resolve_class
+from core.io.common import NAMES_FILES, ImageFinder, Part, check_boxes, resolve_class
 from core.io.errors import InputError, short
 
 
