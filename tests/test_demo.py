@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo generator (core/demo.py, core/demo_render.py)."""
+"""Tests of the synthetic demo generator (core/demo/)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.demo import (
     generate_annotations,
     write_demo,
 )
-from core.demo_render import _shape
+from core.demo.render import _shape
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

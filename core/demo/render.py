@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from core.demo import DemoData
+from core.demo.config import DemoData
 
 
 def _shape(draw: ImageDraw.ImageDraw, kind: int, x: float, y: float, w: float, h: float,
