@@ -30,8 +30,9 @@ import diskcache
 import numpy as np
 
 from core.evaluation import Evaluator
+from core.matching import IGNORED
 
-STORE_VERSION = 3  # bump when what is stored changes shape
+STORE_VERSION = 4  # bump when what is stored changes shape
 DASHBOARD_MAX_ROWS = 100_000  # rows used by the importance ranking (CLI: 200,000)
 PR_POINTS = 200  # precision-recall points kept per class
 DEFAULT_IOU = 0.5
@@ -76,10 +77,14 @@ def normalise_params(iou: float, classes: list[str] | None, min_score: float | N
     return iou, classes, min_score
 
 
+def thin_indices(n: int, points: int = PR_POINTS) -> np.ndarray:
+    """``(K,)`` int64: at most ``points`` evenly spaced positions in ``0..n-1``, ends kept."""
+    return np.arange(n) if n <= points else np.unique(np.linspace(0, n - 1, points).round().astype(int))
+
+
 def thin_curve(recall: np.ndarray, precision: np.ndarray, points: int = PR_POINTS) -> tuple[list, list]:
     """At most ``points`` evenly spaced samples of a precision-recall curve, ends kept."""
-    n = int(recall.shape[0])
-    idx = np.arange(n) if n <= points else np.unique(np.linspace(0, n - 1, points).round().astype(int))
+    idx = thin_indices(int(recall.shape[0]), points)
     return [round(float(x), 4) for x in recall[idx]], [round(float(x), 4) for x in precision[idx]]
 
 
@@ -112,6 +117,10 @@ class DataStore:
             yield
         finally:
             self.data.delete(key)
+
+    def memo(self, key: str, compute: Callable[[], object]):
+        """``compute()`` once per ``key`` across processes, then from the results cache."""
+        return self._memo(key, compute)
 
     def _memo(self, key: str, compute: Callable[[], object]):
         value = self.results.get(key, default=_MISSING)
@@ -177,6 +186,10 @@ class DataStore:
         ds = load_dataset(source.labels, source.predictions, fmt=source.fmt, box_format=source.box_format,
                           images_dir=source.images, names_file=source.names, clip=source.clip)
         key = ds.fingerprint
+        # the image registry the image route reads: small, and the only source of image paths
+        self.data.set(f"{key}/images", {"dir": None if source.images is None else str(Path(source.images).resolve()),
+                                        "file_names": [str(f) for f in ds.images.file_names],
+                                        "widths": ds.images.widths.tolist(), "heights": ds.images.heights.tolist()})
         if not self.is_prepared(key):
             report(0.15, "Computing IoUs of overlapping boxes")
             self.data.set(f"{key}/dataset", ds)
@@ -229,6 +242,10 @@ class DataStore:
         """The cached :class:`~core.dataset.Dataset`."""
         return self._get(key, "dataset")
 
+    def images(self, key: str) -> dict:
+        """Image registry: ``{"dir": images folder or None, "file_names", "widths", "heights"}`` (lists)."""
+        return self._get(key, "images")
+
     def tables(self, key: str):
         """The cached :class:`~core.metrics.tables.MetricTables`."""
         return self._get(key, "tables")
@@ -268,11 +285,16 @@ class DataStore:
             result = self.evaluator(key).evaluate(iou, classes=classes, min_score=min_score, matches=m)
             doc = result.to_dict()
             doc["pr"] = {}
-            for c in result.per_class:
+            ds = self.dataset(key)
+            counted = m.pred_outcome != IGNORED
+            for k, c in zip(ds.category_indices(classes), result.per_class):
                 recall, precision = thin_curve(c.recall, c.precision)
-                doc["pr"][c.name] = {"recall": recall, "precision": precision}
+                # scores in evaluation order (descending): the point after k predictions has score[k - 1]
+                scores = -np.sort(-ds.predictions.scores[counted & (ds.predictions.category_index == k)])
+                doc["pr"][c.name] = {"recall": recall, "precision": precision,
+                                     "score": [float(s) for s in scores[thin_indices(scores.shape[0])]]}
             return doc
-        return self._memo(f"{key}/eval/{self._params_key(iou, classes, min_score)}", compute)
+        return self._memo(f"{key}/eval2/{self._params_key(iou, classes, min_score)}", compute)
 
     def ranking(self, key: str, iou: float, classes: list[str] | None, min_score: float | None,
                 side: str) -> list[dict]:

@@ -23,6 +23,7 @@ import dash
 import diskcache
 
 from app.datastore import DataSource, DataStore, Progress
+from app.images import register_image_routes
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CACHE_ENV = "DETLENS_CACHE_DIR"
@@ -89,7 +90,10 @@ def create_app(source_id: str, store: DataStore) -> dash.Dash:
     locally, so the page needs no internet access.
     """
     os.environ[CACHE_ENV] = str(store.cache_dir)
-    import callbacks.metrics_tab  # noqa: F401  (registers the callbacks)
+    import callbacks.explorer_detail  # noqa: F401  (registers the callbacks)
+    import callbacks.explorer_links  # noqa: F401
+    import callbacks.explorer_tab  # noqa: F401
+    import callbacks.metrics_tab  # noqa: F401
     import callbacks.performance_tab  # noqa: F401
     import callbacks.shell  # noqa: F401
     import core.analysis  # noqa: F401  (imported once here rather than in every forked job)
@@ -102,6 +106,7 @@ def create_app(source_id: str, store: DataStore) -> dash.Dash:
     app = dash.Dash(__name__, title="detlens", assets_folder=str(ASSETS), serve_locally=True,
                     background_callback_manager=manager, update_title=None)
     app.layout = shell.build(source_id)
+    register_image_routes(app.server, store)
     return app
 
 

@@ -75,9 +75,12 @@ def pr_figure(doc: dict, title: str) -> go.Figure:
     fig = go.Figure()
     for name in names:
         curve = doc["pr"][name]
+        scores = curve.get("score")  # absent in documents cached by older versions
         fig.add_trace(go.Scatter(
             x=curve["recall"], y=curve["precision"], mode="lines", name=f"{name} (AP {doc['per_class'][name]['AP']:.2f})",
-            hovertemplate=f"{name}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}<extra></extra>"))
+            customdata=None if scores is None else [[name, s] for s in scores],
+            hovertemplate=(f"{name}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}"
+                           + ("" if scores is None else "<br>confidence ≥ %{customdata[1]:.3f}") + "<extra></extra>")))
     fig.update_xaxes(title="recall", range=[0, 1.01])
     fig.update_yaxes(title="precision", range=[0, 1.02])
     return _layout(fig, title + note, 360, legend=dict(font=dict(size=11)))
@@ -141,10 +144,23 @@ def _band(fig: go.Figure, x: list, curve: dict, color: str, name: str) -> None:
                              fillcolor=fill, hoverinfo="skip", name=f"{name} 95% interval", legendgroup=name))
 
 
-def _rate_line(x: list, curve: dict, color: str, name: str, noun: str, **line) -> go.Scatter:
+def bucket_customdata(edges: list[float], curve: dict, side: str, class_name: str = "") -> list[list]:
+    """Per bucket ``[count, low, high, edge_lo, edge_hi, side, class, last]``: what a click on it selects.
+
+    ``side`` is "TPR" (the bucket's counted predictions) or "FNR" (its counted
+    labels); ``last`` is 1 for the last bucket, whose upper edge is included.
+    """
+    n = len(edges) - 1
+    low, high = curve.get("low") or [None] * n, curve.get("high") or [None] * n
+    return [[curve["totals"][b], low[b], high[b], edges[b], edges[b + 1], side, class_name, int(b == n - 1)]
+            for b in range(n)]
+
+
+def _rate_line(x: list, curve: dict, color: str, name: str, noun: str, edges: list[float], side: str,
+               class_name: str = "", **line) -> go.Scatter:
     return go.Scatter(
         x=x, y=curve["rate"], mode="lines+markers", name=name, line=dict(color=color, width=2.5, **line),
-        marker=dict(size=7), customdata=list(zip(curve["totals"], curve["low"], curve["high"])),
+        marker=dict(size=7), customdata=bucket_customdata(edges, curve, side, class_name),
         hovertemplate=(f"{name} %{{y:.3f}} [%{{customdata[1]:.2f}}, %{{customdata[2]:.2f}}]"
                        f"<br>%{{customdata[0]:,}} {noun}<extra>%{{x}}</extra>"))
 
@@ -165,7 +181,8 @@ def performance_figure(table: dict, x_title: str, title: str, decomposed: bool =
         if curve is None:
             continue
         fig.add_trace(go.Bar(x=x, y=curve["totals"], yaxis="y2", name=f"{noun} per bucket", marker_color=color,
-                             opacity=0.12, hovertemplate=f"%{{y:,}} {noun}<extra>%{{x}}</extra>"))
+                             opacity=0.12, customdata=bucket_customdata(table["edges"], curve, side),
+                             hovertemplate=f"%{{y:,}} {noun}<extra>%{{x}}</extra>"))
     for side, color, noun in (("TPR", TPR_COLOR, "predictions"), ("FNR", FNR_COLOR, "labels")):
         curve = table[side]
         if curve is None:
@@ -177,7 +194,7 @@ def performance_figure(table: dict, x_title: str, title: str, decomposed: bool =
         if decomposed:
             continue
         _band(fig, x, curve, color, side)
-        fig.add_trace(_rate_line(x, curve, color, f"{side} of {noun}", noun))
+        fig.add_trace(_rate_line(x, curve, color, f"{side} of {noun}", noun, table["edges"], side))
     if decomposed:
         _class_lines(fig, x, table)
     fig.update_xaxes(title=x_title, type="category")
@@ -199,9 +216,11 @@ def _class_lines(fig: go.Figure, x: list, table: dict) -> None:
     for i, (name, curves) in enumerate(largest):
         color = palette[i % len(palette)]
         if curves["TPR"]:
-            fig.add_trace(_rate_line(x, curves["TPR"], color, f"TPR {name}", "predictions", dash="solid"))
+            fig.add_trace(_rate_line(x, curves["TPR"], color, f"TPR {name}", "predictions", table["edges"], "TPR",
+                                     name, dash="solid"))
         if curves["FNR"]:
-            fig.add_trace(_rate_line(x, curves["FNR"], color, f"FNR {name}", "labels", dash="dot"))
+            fig.add_trace(_rate_line(x, curves["FNR"], color, f"FNR {name}", "labels", table["edges"], "FNR",
+                                     name, dash="dot"))
 
 
 def warm_up() -> None:

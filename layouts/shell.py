@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids, metrics_tab, performance_tab
+from layouts import explorer_tab, ids, metrics_tab, performance_tab
 
 IOU_MIN, IOU_MAX, IOU_STEP, IOU_DEFAULT = 0.05, 0.95, 0.05, 0.5
 SCORE_MAX, SCORE_STEP = 0.95, 0.05
@@ -71,6 +71,7 @@ def build(source_id: str) -> dbc.Container:
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
                 dbc.Tab(metrics_tab.build(), label="Metrics", tab_id=ids.TAB_METRICS),
                 dbc.Tab(performance_tab.build(), label="Performance by metric", tab_id=ids.TAB_PERFORMANCE),
+                dbc.Tab(explorer_tab.build(), label="Explorer", tab_id=ids.TAB_EXPLORER),
             ]),
         ]),
     ])

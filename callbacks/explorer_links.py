@@ -1,0 +1,167 @@
+"""Linked charts and the Explorer's filter: chart clicks, filter controls and chips all edit one filter.
+
+The filter lives in the ``EXPLORER_FILTER`` store (``ExplorerFilter.to_dict()``);
+the controls show it. A click on a chart replaces it with exactly the
+objects behind the clicked mark and opens the Explorer:
+
+* a bucket of Performance by metric: the metric's range ``[edge_i, edge_i+1)``
+  (last bucket closed) and, for the TPR line or the predictions bar, the
+  bucket's predictions (``TP`` + ``FP``); for the FNR line or the labels bar,
+  its labels (``FN`` + ``detected``); a per-class line adds its class;
+* a class's AP bar: its predictions (TP + FP); its AR bar: its labels (FN + detected);
+* a point of a precision-recall curve: the class's predictions with confidence
+  at least the point's score (the predictions counted up to that point).
+"""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from core.explorer import ExplorerFilter, metric_column
+from layouts import ids
+from layouts.explorer_tab import ALL_FP
+
+PREDICTIONS = ("TP", *ALL_FP)
+LABELS = ("FN", "detected")
+
+
+def _point(click: dict | None) -> dict | None:
+    points = (click or {}).get("points") or []
+    return points[0] if points else None
+
+
+def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerFilter | None:
+    """The objects of a clicked performance-chart bucket, or None when the click is not on a bucket."""
+    point = _point(click)
+    data = (point or {}).get("customdata")
+    if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in ("TPR", "FNR"):
+        return None
+    _, _, _, low, high, side, class_name, last = data[:8]
+    return ExplorerFilter(outcomes=PREDICTIONS if side == "TPR" else LABELS,
+                          classes=(class_name,) if class_name else None, metric=metric_column(perf_metric),
+                          low=float(low), high=float(high), high_closed=bool(last))
+
+
+def filter_from_class_bar(click: dict | None) -> ExplorerFilter | None:
+    """A clicked AP bar (curve 0): the class's predictions; an AR bar (curve 1): its labels."""
+    point = _point(click)
+    if not point or not point.get("x"):
+        return None
+    outcomes = LABELS if point.get("curveNumber") == 1 else PREDICTIONS
+    return ExplorerFilter(outcomes=outcomes, classes=(str(point["x"]),))
+
+
+def filter_from_pr_point(click: dict | None) -> ExplorerFilter | None:
+    """A clicked precision-recall point: its class's predictions with confidence >= the point's score."""
+    point = _point(click)
+    data = (point or {}).get("customdata")
+    if not isinstance(data, list) or len(data) < 2:
+        return None
+    return ExplorerFilter(outcomes=PREDICTIONS, classes=(str(data[0]),), score_low=float(data[1]))
+
+
+def filter_from_controls(flt: ExplorerFilter, trigger: str, outcomes: list[str] | None, metric: str | None,
+                         value_range: list[float] | None, bounds: tuple[float, float, float] | None,
+                         score: list[float] | None) -> ExplorerFilter | None:
+    """The filter after the user moved one control, or None when nothing changes.
+
+    Args:
+        flt: the current filter.
+        trigger: id of the control that changed.
+        outcomes, metric, value_range, score: the controls' values.
+        bounds: ``(min, max, step)`` of the metric range slider (None when disabled).
+    """
+    from dataclasses import replace
+
+    if trigger == ids.EXPLORER_OUTCOMES:
+        return replace(flt, outcomes=tuple(outcomes or ()))
+    if trigger == ids.EXPLORER_METRIC:
+        return None if metric == flt.metric else replace(flt.without("metric"), metric=metric or None)
+    if trigger == ids.EXPLORER_RANGE:
+        if not value_range or bounds is None or flt.metric is None:
+            return None
+        lo, hi, step = bounds
+        tol = step / 2 if step else 0.0
+        shown_lo = lo if flt.low is None else flt.low
+        shown_hi = hi if flt.high is None else flt.high
+        if abs(value_range[0] - shown_lo) <= tol and abs(value_range[1] - shown_hi) <= tol:
+            return None  # the slider only echoed the filter (or snapped it to its step)
+        low = None if value_range[0] <= lo + tol else float(value_range[0])
+        high = None if value_range[1] >= hi - tol else float(value_range[1])
+        return replace(flt, low=low, high=high, high_closed=True)
+    if trigger == ids.EXPLORER_SCORE and score:
+        low = None if score[0] <= 0 else float(score[0])
+        high = None if score[1] >= 1 else float(score[1])
+        return None if (low, high) == (flt.score_low, flt.score_high) else replace(flt, score_low=low, score_high=high)
+    return None
+
+
+def outcome_values(flt: ExplorerFilter) -> list[str]:
+    """The outcome checklist's value for a filter ("FP" shown as every FP reason)."""
+    out = []
+    for o in flt.outcomes:
+        out += ALL_FP if o == "FP" else [o]
+    return list(dict.fromkeys(out))
+
+
+def _trigger() -> tuple[object, object]:
+    try:
+        return ctx.triggered_id, (ctx.triggered[0]["value"] if ctx.triggered else None)
+    except Exception:  # called as a plain function, outside a request
+        return None, None
+
+
+@callback(
+    Output(ids.EXPLORER_FILTER, "data"),
+    Output(ids.TABS, "active_tab", allow_duplicate=True),
+    Output(ids.EXPLORER_OUTCOMES, "value"),
+    Output(ids.EXPLORER_METRIC, "value"),
+    Output(ids.EXPLORER_SCORE, "value"),
+    Output(ids.EXPLORER_PAGES, "active_page"),
+    Output(ids.EXPLORER_SORT, "value"),
+    Output(ids.EXPLORER_ORDER, "value"),
+    Input(ids.PERF_GRAPH, "clickData"),
+    Input(ids.AP_AR_GRAPH, "clickData"),
+    Input(ids.PR_GRAPH, "clickData"),
+    Input({"type": ids.EXPLORER_CHIP, "part": ALL}, "n_clicks"),
+    Input(ids.EXPLORER_OUTCOMES, "value"),
+    Input(ids.EXPLORER_METRIC, "value"),
+    Input(ids.EXPLORER_RANGE, "value"),
+    Input(ids.EXPLORER_SCORE, "value"),
+    State(ids.EXPLORER_FILTER, "data"),
+    State(ids.PERF_METRIC, "value"),
+    State(ids.EXPLORER_RANGE, "min"),
+    State(ids.EXPLORER_RANGE, "max"),
+    State(ids.EXPLORER_RANGE, "step"),
+    State(ids.EXPLORER_RANGE, "disabled"),
+    prevent_initial_call=True,
+)
+def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metric, value_range, score,
+                  current, perf_metric, range_min, range_max, range_step, range_disabled):
+    """One place that edits the Explorer filter: chart clicks, chip removals and the filter controls."""
+    trigger_id, trigger_value = _trigger()
+    flt = ExplorerFilter.from_dict(current)
+    opened = None
+    if trigger_id == ids.PERF_GRAPH:
+        opened = filter_from_bucket(perf_click, perf_metric)
+    elif trigger_id == ids.AP_AR_GRAPH:
+        opened = filter_from_class_bar(class_click)
+    elif trigger_id == ids.PR_GRAPH:
+        opened = filter_from_pr_point(pr_click)
+    if opened is not None:
+        sort = (opened.metric, "asc") if opened.metric else ("score", "desc")
+        return (opened.to_dict(), ids.TAB_EXPLORER, outcome_values(opened), opened.metric,
+                [opened.score_low or 0, opened.score_high or 1], 1, *sort)
+    if isinstance(trigger_id, dict) and trigger_id.get("type") == ids.EXPLORER_CHIP:
+        if not trigger_value:
+            raise PreventUpdate  # a chip was drawn, not clicked
+        new = flt.without(trigger_id["part"])
+    else:
+        bounds = None if range_disabled or range_min is None else (range_min, range_max, range_step or 0)
+        new = filter_from_controls(flt, trigger_id, outcomes, metric, value_range, bounds, score)
+    if new is None or new == flt:
+        raise PreventUpdate
+    return (new.to_dict(), no_update, outcome_values(new), new.metric,
+            [new.score_low or 0, new.score_high or 1], 1, no_update, no_update)
+

@@ -1,0 +1,190 @@
+"""Callbacks of the Explorer tab: metric and sort choices, the range slider, chips, counts and the grid."""
+
+from __future__ import annotations
+
+import math
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html
+from dash.exceptions import PreventUpdate
+
+from app import explorer_data
+from app.images import thumb_url
+from callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from callbacks.figures import FONT, TEMPLATE
+from callbacks.text import format_value, metric_unit
+from core.explorer import ExplorerFilter, metric_columns
+from layouts import ids
+from layouts.explorer_cards import thumbnail_card
+from layouts.explorer_tab import OUTCOME_OPTIONS
+from layouts.metrics_tab import HIDDEN, VISIBLE
+
+SORT_EXTRA = [{"label": "Confidence", "value": "score"}, {"label": "IoU", "value": "iou"}]
+RANGE_STEPS = 200
+OUTCOME_WORDS = {o["value"]: o["label"] for o in OUTCOME_OPTIONS}
+
+
+def fmt_metric(column: str, value: float | None) -> str:
+    """A metric value with its unit, for captions and tables."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if column in ("score", "iou"):
+        return f"{value:.3f}"
+    return format_value(value, metric_unit(column))
+
+
+@callback(
+    Output(ids.EXPLORER_METRIC, "options"),
+    Output(ids.EXPLORER_SORT, "options"),
+    Input(ids.DATA_KEY, "data"),
+)
+def fill_explorer_choices(key):
+    """Metric columns of the object table (frame metrics by name, object metrics by base name) and sort keys."""
+    if not key:
+        raise PreventUpdate
+    columns = metric_columns(list(data_store().summary(key)["metrics"]))
+    options = [{"label": c, "value": c} for c in columns]
+    return options, SORT_EXTRA + options
+
+
+def range_text(flt: ExplorerFilter) -> str:
+    """The metric range in words: "[0.05, 0.24)" or "≥ 0.3" or "" when none."""
+    if flt.metric is None or (flt.low is None and flt.high is None):
+        return "" if flt.metric is None else "any value"
+    lo = "" if flt.low is None else fmt_metric(flt.metric, flt.low)
+    hi = "" if flt.high is None else fmt_metric(flt.metric, flt.high)
+    if flt.high is None:
+        return f"≥ {lo}"
+    if flt.low is None:
+        return f"{'≤' if flt.high_closed else '<'} {hi}"
+    return f"[{lo}, {hi}{']' if flt.high_closed else ')'}"
+
+
+def score_text(flt: ExplorerFilter) -> str:
+    """The confidence range in words ("all", "≥ 0.42", "0.20 – 0.80")."""
+    if flt.score_low is None and flt.score_high is None:
+        return "all"
+    if flt.score_high is None:
+        return f"≥ {flt.score_low:.3f}"
+    return f"{flt.score_low or 0:.2f} – {flt.score_high:.2f}"
+
+
+@callback(
+    Output(ids.EXPLORER_RANGE, "min"),
+    Output(ids.EXPLORER_RANGE, "max"),
+    Output(ids.EXPLORER_RANGE, "step"),
+    Output(ids.EXPLORER_RANGE, "value"),
+    Output(ids.EXPLORER_RANGE, "disabled"),
+    Output(ids.EXPLORER_RANGE_TEXT, "children"),
+    Output(ids.EXPLORER_SCORE_TEXT, "children"),
+    Input(ids.EXPLORER_FILTER, "data"),
+    Input(ids.DATA_KEY, "data"),
+)
+def show_range(filter_doc, key):
+    """The range slider spans the metric's values over all objects and shows the filter's range."""
+    flt = ExplorerFilter.from_dict(filter_doc)
+    extent = None
+    if key and flt.metric:
+        try:
+            extent = explorer_data.metric_extent(data_store(), key, flt.metric)
+        except (ValueError, KeyError):
+            extent = None
+    if extent is None:
+        return 0, 1, None, [0, 1], True, range_text(flt), score_text(flt)
+    lo, hi = min(extent[0], flt.low if flt.low is not None else extent[0]), \
+        max(extent[1], flt.high if flt.high is not None else extent[1])
+    step = (hi - lo) / RANGE_STEPS or None
+    value = [lo if flt.low is None else flt.low, hi if flt.high is None else flt.high]
+    return lo, hi, step, value, False, range_text(flt), score_text(flt)
+
+
+def chips_of(flt: ExplorerFilter) -> list:
+    """One removable badge per active part of the filter (outcome, classes, metric range, confidence)."""
+    chips = []
+    if set(flt.outcomes) != {"TP", "FP", "FN"}:
+        words = ", ".join(OUTCOME_WORDS.get(o, o) for o in flt.outcomes) or "none"
+        chips.append(("outcomes", f"Outcome: {words}", "success"))
+    if flt.classes is not None:
+        chips.append(("classes", f"Class: {', '.join(flt.classes)}", "primary"))
+    if flt.metric is not None:
+        chips.append(("metric", f"{flt.metric}: {range_text(flt)}", "info"))
+    if flt.score_low is not None or flt.score_high is not None:
+        chips.append(("score", f"Confidence {score_text(flt)}", "warning"))
+    return [dbc.Badge([text, html.Span(" ×", className="ms-1 fw-bold")], id={"type": ids.EXPLORER_CHIP, "part": part}, color=color, pill=True,
+                      className="explorer-chip", n_clicks=0, title="Remove this filter")
+            for part, text, color in chips]
+
+
+@callback(Output(ids.EXPLORER_CHIPS, "children"), Input(ids.EXPLORER_FILTER, "data"))
+def show_chips(filter_doc):
+    """The active filters as removable chips."""
+    return chips_of(ExplorerFilter.from_dict(filter_doc))
+
+
+def histogram_figure(hist: dict | None, flt: ExplorerFilter) -> dict:
+    """Small bars of the metric's distribution; bars inside the filter's range are coloured."""
+    fig = go.Figure()
+    if hist and hist["counts"]:
+        edges, counts = hist["edges"], hist["counts"]
+        centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+        lo = -math.inf if flt.low is None else flt.low
+        hi = math.inf if flt.high is None else flt.high
+        colors = ["#1c7ed6" if lo <= c <= hi else "#ced4da" for c in centres]
+        fig.add_trace(go.Bar(x=centres, y=counts, width=[b - a for a, b in zip(edges[:-1], edges[1:])],
+                             marker_color=colors, hovertemplate="%{x:.3g}: %{y:,}<extra></extra>"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template=TEMPLATE, height=70, margin=dict(l=8, r=8, t=2, b=2), font=FONT, bargap=0.05,
+                      showlegend=False, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    return fig.to_dict()
+
+
+def count_text(counts: dict) -> str:
+    """"312 objects · 200 TP · 80 FP · 32 FN" (detected and ignored when present)."""
+    parts = [f"{counts['objects']:,} object{'s' if counts['objects'] != 1 else ''}"]
+    parts += [f"{counts[k]:,} {k}" for k in ("TP", "FP", "FN", "detected", "ignored") if counts[k]]
+    return " · ".join(parts)
+
+
+@callback(
+    Output(ids.EXPLORER_GRID, "children"),
+    Output(ids.EXPLORER_COUNT, "children"),
+    Output(ids.EXPLORER_PAGES, "max_value"),
+    Output(ids.EXPLORER_HISTOGRAM, "figure"),
+    Output(ids.EXPLORER_ALERT, "children"),
+    Input(ids.DATA_KEY, "data"),
+    Input(ids.CLASSES, "value"),
+    Input(ids.IOU, "value"),
+    Input(ids.MIN_SCORE, "value"),
+    Input(ids.EXPLORER_FILTER, "data"),
+    Input(ids.EXPLORER_SORT, "value"),
+    Input(ids.EXPLORER_ORDER, "value"),
+    Input(ids.EXPLORER_PAGES, "active_page"),
+    Input(ids.TABS, "active_tab"),
+    background=True,
+    interval=BACKGROUND_POLL_MS,
+    running=[(Output(ids.EXPLORER_RUNNING, "style"), VISIBLE, HIDDEN)],
+)
+def update_grid(key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
+    """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
+    if not key or active_tab != ids.TAB_EXPLORER:
+        raise PreventUpdate
+    store = data_store()
+    flt = ExplorerFilter.from_dict(filter_doc)
+    try:
+        summary = store.summary(key)
+        selected = class_filter(classes, summary["classes"])
+        view = explorer_data.view(store, key, iou, selected, min_score_of(min_score), flt, sort_by or "score",
+                                  order != "asc")
+        pages = max(1, math.ceil(len(view["rows"]) / explorer_data.PAGE_SIZE))
+        value_column = flt.metric if sort_by in ("score", "iou", None) else sort_by
+        items = explorer_data.page(store, key, iou, min_score_of(min_score), view["rows"],
+                                   min(active_page or 1, pages), value_column)
+        has_images = store.images(key)["dir"] is not None
+    except Exception as exc:
+        return [], "", 1, histogram_figure(None, flt), error_alert(exc)
+    cards = [thumbnail_card(item, thumb_url(key, item["image_index"]) if has_images else None, value_column,
+                            fmt_metric(value_column, item["value"]) if value_column else None) for item in items]
+    note = None if items else alert("No objects match these filters. Remove a chip above to widen them.", "light")
+    return cards, count_text(view["counts"]), pages, histogram_figure(view["histogram"], flt), note

@@ -1,0 +1,159 @@
+"""Explorer components built from small dicts: images with their boxes, thumbnail cards, the detail view.
+
+Boxes are HTML elements positioned in percent of the image frame, laid over an
+``<img>`` stretched to the same frame (CSS ``aspect-ratio`` = the dataset's
+width : height). A box ``[x, y, w, h]`` therefore covers exactly its pixels at
+any displayed size and aspect ratio, whatever size the served file has.
+"""
+
+from __future__ import annotations
+
+import math
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from layouts import ids
+
+# (colour, border style) per outcome group
+BOX_STYLES = {"TP": ("#15a150", "solid"), "FP": ("#e03131", "solid"), "FN": ("#f08c00", "dashed"),
+              "detected": ("#1c7ed6", "dashed"), "ignored": ("#868e96", "dotted")}
+REASON_WORDS = {"duplicate": "duplicate", "wrong_class": "wrong class", "low_iou": "low IoU",
+                "background": "background", "": ""}
+
+
+def group_of(box: dict) -> str:
+    """Outcome group of a box dict: TP, FP, FN, detected (a found label) or ignored."""
+    if box["kind"] == "label" and box["outcome"] == "TP":
+        return "detected"
+    return box["outcome"] if box["outcome"] in BOX_STYLES else "ignored"
+
+
+def outcome_text(box: dict) -> str:
+    """What a box is, in words: "TP", "FP · duplicate", "FN (missed)", "detected label", "ignored"."""
+    group = group_of(box)
+    if group == "FP":
+        reason = REASON_WORDS.get(box.get("reason", ""), box.get("reason", ""))
+        return f"FP · {reason}" if reason else "FP"
+    return {"FN": "FN (missed)", "detected": "detected label", "ignored": "ignored"}.get(group, group)
+
+
+def frame_size(width: float | None, height: float | None, boxes: list[dict]) -> tuple[float, float]:
+    """The image's size, or (unknown size) the extent of its boxes."""
+    if width and height and not (math.isnan(width) or math.isnan(height)):
+        return float(width), float(height)
+    right = max((b["box"][0] + b["box"][2] for b in boxes), default=1.0)
+    bottom = max((b["box"][1] + b["box"][3] for b in boxes), default=1.0)
+    return max(right, 1.0), max(bottom, 1.0)
+
+
+def box_element(box: dict, width: float, height: float, faint: bool = False, tag: str | None = None,
+                thick: bool = False) -> html.Div:
+    """One box positioned in percent of a ``width x height`` frame (``data-row`` = the object's row)."""
+    x, y, w, h = box["box"]
+    color, line = BOX_STYLES[group_of(box)]
+    style = {"left": f"{100 * x / width:.4f}%", "top": f"{100 * y / height:.4f}%",
+             "width": f"{100 * w / width:.4f}%", "height": f"{100 * h / height:.4f}%",
+             "borderColor": color, "borderStyle": line, "borderWidth": "3px" if thick else "2px"}
+    if thick:  # the object the card or the detail is about: a halo so small boxes stand out
+        style["boxShadow"] = f"0 0 0 1px #fff, 0 0 8px 3px {color}"
+    if faint:
+        style.update(borderWidth="1px", opacity=0.55)
+    children = [html.Span(tag, className="explorer-tag", style={"backgroundColor": color})] if tag else []
+    return html.Div(children, className="explorer-box" + (" explorer-box-faint" if faint else ""), style=style,
+                    **{"data-row": str(box["row"]), "data-group": group_of(box),
+                       "data-box": ",".join(f"{v:g}" for v in box["box"])})
+
+
+def annotated_image(src: str | None, width: float, height: float, boxes: list[dict], alt: str) -> html.Div:
+    """An image (or a grey frame when ``src`` is None) with ``boxes`` (already built) laid over it."""
+    picture = (html.Img(src=src, alt=alt, className="explorer-img", draggable="false") if src
+               else html.Div(className="explorer-img explorer-placeholder"))
+    return html.Div([picture, *boxes], className="explorer-frame", style={"aspectRatio": f"{width} / {height}"})
+
+
+def _number(x: float | None, digits: int = 2) -> str:
+    if x is None:
+        return "–"
+    return f"{x:.{digits}f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_text: str | None) -> html.Div:
+    """A clickable card: the object's box on its image (other objects faint) and a caption.
+
+    Args:
+        item: a row of :func:`app.explorer_data.page`.
+        src: thumbnail URL, or None for a grey frame (no image folder).
+        value_name, value_text: the sort metric's name and formatted value, or None.
+    """
+    width, height = frame_size(item["width"], item["height"], [item, *item["others"]])
+    boxes = [box_element(b, width, height, faint=True) for b in item["others"]]
+    tag = outcome_text(item) if group_of(item) == "FP" else None
+    boxes.append(box_element(item, width, height, tag=tag, thick=True))
+    color = BOX_STYLES[group_of(item)][0]
+    facts = [f"conf {_number(item['score'])}" if item["score"] is not None else "label",
+             f"IoU {_number(item['iou'])}"]
+    value_line = html.Div(className="d-flex justify-content-between gap-2", children=[
+        html.Span(value_name, className="text-muted text-truncate"), html.Span(value_text, className="fw-semibold"),
+    ]) if value_name else None
+    return html.Div(
+        id={"type": ids.EXPLORER_THUMB, "row": item["row"]}, n_clicks=0, className="explorer-card",
+        role="button", title="Open the image", children=[
+            annotated_image(src, width, height, boxes, item["class"]),
+            html.Div(className="explorer-caption", children=[
+                html.Div(className="d-flex justify-content-between gap-1", children=[
+                    html.Span(outcome_text(item), className="explorer-outcome", style={"color": color}),
+                    html.Span(item["class"], className="fw-semibold text-truncate"),
+                ]),
+                value_line,
+                html.Div(" · ".join(facts), className="text-muted text-truncate"),
+            ]),
+        ])
+
+
+def _metric_table(title: str, values: dict, fmt) -> dbc.Col:
+    rows = [html.Tr([html.Td(name, className="text-muted"), html.Td(fmt(name, v), className="text-end")])
+            for name, v in values.items()]
+    return html.Div([html.Div(title, className="fw-semibold mb-1"),
+                     dbc.Table(html.Tbody(rows), size="sm", className="explorer-metrics mb-3")])
+
+
+def detail_view(doc: dict, src: str | None, fmt) -> html.Div:
+    """The full image with every label and prediction, and every metric of the object and of the image.
+
+    Args:
+        doc: :func:`app.explorer_data.detail`.
+        src: full-image URL, or None for a grey frame.
+        fmt: ``fmt(metric name, value) -> str``.
+    """
+    obj = doc["object"]
+    width, height = frame_size(doc["width"], doc["height"], doc["boxes"])
+    boxes = []
+    for b in doc["boxes"]:
+        selected = b["row"] == obj["row"]
+        score = "" if b["score"] is None else f" {b['score']:.2f}"
+        boxes.append(box_element(b, width, height, tag=f"{outcome_text(b)} · {b['class']}{score}" if selected
+                                 else None, thick=selected))
+    legend = [html.Span([html.Span(className="explorer-swatch", style={"borderColor": c, "borderStyle": s}), name],
+                        className="me-3") for name, (c, s) in
+              (("TP prediction", BOX_STYLES["TP"]), ("FP prediction", BOX_STYLES["FP"]),
+               ("missed label (FN)", BOX_STYLES["FN"]), ("detected label", BOX_STYLES["detected"]),
+               ("ignored", BOX_STYLES["ignored"]))]
+    ids_line = (f"{obj['kind']} id {obj['object_id']} · image id {obj['image_id']} · "
+                f"{'matched id ' + str(obj['matched_id']) if obj['matched_id'] >= 0 else 'no match'}")
+    return dbc.Row([
+        dbc.Col(lg=8, children=[
+            annotated_image(src, width, height, boxes, doc["file_name"]),
+            html.Div(legend, className="small text-muted mt-2"),
+            html.Div(f"{len(doc['boxes'])} boxes: {sum(b['kind'] == 'label' for b in doc['boxes'])} labels, "
+                     f"{sum(b['kind'] == 'prediction' for b in doc['boxes'])} predictions", className="small mt-1"),
+        ]),
+        dbc.Col(lg=4, className="explorer-detail-side", children=[
+            html.Div([html.Span(outcome_text(obj), className="explorer-outcome me-2",
+                                style={"color": BOX_STYLES[group_of(obj)][0]}),
+                      html.Span(obj["class"], className="fw-semibold")], className="fs-5"),
+            html.Div(ids_line, className="small text-muted mb-3"),
+            _metric_table("Object", doc["object_metrics"], fmt),
+            _metric_table("Image", doc["image_metrics"], fmt),
+        ]),
+    ])

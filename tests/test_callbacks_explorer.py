@@ -1,0 +1,194 @@
+"""Unit tests of the Explorer callbacks and linked-chart filters, called as plain functions."""
+
+from __future__ import annotations
+
+import io
+import os
+import json
+import re
+import zipfile
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from dash.exceptions import PreventUpdate
+
+import callbacks.explorer_detail as detail_cb
+import callbacks.explorer_links as links
+from app.datastore import DataSource, DataStore
+from callbacks.explorer_tab import chips_of, count_text, fill_explorer_choices, range_text, show_range, update_grid
+from callbacks.figures import performance_figure, pr_figure
+from core.demo import DemoConfig, write_demo
+from core.explorer import ExplorerFilter
+from layouts import ids
+
+ALL = ["ellipse", "rectangle", "triangle", "cross"]
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory):
+    """Key of a small demo (no images) prepared in a temporary cache folder (``DETLENS_CACHE_DIR`` set)."""
+    root = tmp_path_factory.mktemp("explorer-callbacks")
+    paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=80), render_images=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DETLENS_CACHE_DIR", str(root / "cache"))
+        yield DataStore(root / "cache").prepare(DataSource(str(paths.labels), str(paths.predictions)))
+
+
+def _grid(key, flt: ExplorerFilter, classes=ALL, page=1, sort="score", order="desc", min_score=0):
+    return update_grid(key, classes, 0.5, min_score, flt.to_dict(), sort, order, page, ids.TAB_EXPLORER)
+
+
+def _count(text: str) -> int:
+    return int(re.match(r"([\d,]+) object", text).group(1).replace(",", ""))
+
+
+def _click(fig: dict, trace_name: str, point: int) -> dict:
+    trace = next(t for t in fig["data"] if t.get("name") == trace_name)
+    return {"points": [{"pointIndex": point, "customdata": list(trace["customdata"][point]), "x": trace["x"][point]}]}
+
+
+@pytest.mark.parametrize("side, trace", [("TPR", "TPR of predictions"), ("FNR", "FNR of labels"),
+                                         ("TPR", "predictions per bucket"), ("FNR", "labels per bucket")])
+@pytest.mark.parametrize("bucket", [0, 3, 4])
+def test_a_clicked_bucket_opens_exactly_its_objects(key, side, trace, bucket):
+    store = DataStore(os.environ["DETLENS_CACHE_DIR"])
+    metric, classes = "Object Area - Relative (L)", ["ellipse", "cross"]
+    table = store.buckets(key, 0.5, classes, 0.2, metric, 5, "quantile")
+    fig = json.loads(json.dumps(performance_figure(table, "x", "t").to_dict(), default=list))
+    flt = links.filter_from_bucket(_click(fig, trace, bucket), metric)
+    assert flt.metric == "Object Area - Relative" and flt.high_closed == (bucket == 4)
+    assert flt.outcomes == (links.PREDICTIONS if side == "TPR" else links.LABELS)
+    _, count, *_ = _grid(key, flt, classes=classes, min_score=0.2)
+    assert _count(count) == table[side]["totals"][bucket]
+
+
+def test_a_per_class_line_adds_its_class(key):
+    store = DataStore(os.environ["DETLENS_CACHE_DIR"])
+    table = store.buckets(key, 0.5, None, None, "Object Count (F)", 4, "quantile")
+    fig = performance_figure(table, "x", "t", decomposed=True).to_dict()
+    flt = links.filter_from_bucket(_click(fig, "FNR triangle", 1), "Object Count (F)")
+    assert flt.classes == ("triangle",) and flt.metric == "Object Count (F)"
+    assert _count(_grid(key, flt)[1]) == table["per_class"]["triangle"]["FNR"]["totals"][1]
+
+
+def test_class_bars_and_pr_points(key):
+    assert links.filter_from_class_bar({"points": [{"x": "cross", "curveNumber": 0}]}).outcomes == links.PREDICTIONS
+    ar = links.filter_from_class_bar({"points": [{"x": "cross", "curveNumber": 1}]})
+    assert ar.outcomes == links.LABELS and ar.classes == ("cross",)
+    store = DataStore(os.environ["DETLENS_CACHE_DIR"])
+    doc = store.evaluation_doc(key, 0.5, None, None)
+    fig = pr_figure(doc, "t").to_dict()
+    trace = fig["data"][0]
+    name, score = trace["customdata"][10]
+    flt = links.filter_from_pr_point({"points": [{"customdata": [name, score]}]})
+    assert flt.classes == (name,) and flt.score_low == score
+    counts = _grid(key, flt)[1]
+    # the point after k predictions: at least k objects (more only when later ones tie with its score)
+    assert _count(counts) >= 1 and "FN" not in counts
+    assert links.filter_from_bucket({"points": [{"customdata": None}]}, "x (P)") is None
+    assert links.filter_from_pr_point(None) is None and links.filter_from_class_bar({}) is None
+
+
+def test_update_filter_from_a_chart_click_opens_the_explorer(monkeypatch):
+    click = {"points": [{"customdata": [12, 0.1, 0.3, 0.5, 1.5, "TPR", "", 0]}]}
+    monkeypatch.setattr(links, "_trigger", lambda: (ids.PERF_GRAPH, click))
+    out = links.update_filter(click, None, None, [], [], None, [0, 1], [0, 1], ExplorerFilter().to_dict(),
+                              "Brightness (F)", 0, 1, 0.01, True)
+    doc, tab, outcomes, metric, score, page, sort, order = out
+    assert tab == ids.TAB_EXPLORER and metric == "Brightness (F)" and page == 1 and (sort, order) == (metric, "asc")
+    assert ExplorerFilter.from_dict(doc) == ExplorerFilter(outcomes=links.PREDICTIONS, metric="Brightness (F)",
+                                                           low=0.5, high=1.5, high_closed=False)
+    assert "FP:duplicate" in outcomes and score == [0, 1]
+
+
+def test_removing_a_chip_and_an_echoing_slider(monkeypatch):
+    flt = ExplorerFilter(metric="Brightness (F)", low=0.5, high=1.5, classes=("a",))
+    monkeypatch.setattr(links, "_trigger", lambda: ({"type": ids.EXPLORER_CHIP, "part": "classes"}, 1))
+    doc = links.update_filter(None, None, None, [1], [], None, None, None, flt.to_dict(), None, 0, 2, 0.01, False)[0]
+    assert ExplorerFilter.from_dict(doc).classes is None
+    monkeypatch.setattr(links, "_trigger", lambda: ({"type": ids.EXPLORER_CHIP, "part": "classes"}, None))
+    with pytest.raises(PreventUpdate):  # chips drawn, not clicked
+        links.update_filter(None, None, None, [None], [], None, None, None, flt.to_dict(), None, 0, 2, 0.01, False)
+    assert links.filter_from_controls(flt, ids.EXPLORER_RANGE, None, None, [0.504, 1.5], (0, 2, 0.01), None) is None
+    moved = links.filter_from_controls(flt, ids.EXPLORER_RANGE, None, None, [0.8, 2.0], (0, 2, 0.01), None)
+    assert (moved.low, moved.high, moved.high_closed) == (0.8, None, True)
+    assert links.filter_from_controls(flt, ids.EXPLORER_SCORE, None, None, None, None, [0.3, 1]).score_low == 0.3
+    assert links.filter_from_controls(flt, ids.EXPLORER_METRIC, None, "Blur (F)", None, None, None).low is None
+    assert links.filter_from_controls(flt, ids.EXPLORER_OUTCOMES, ["FN"], None, None, None, None).outcomes == ("FN",)
+
+
+def test_grid_pages_sort_and_counts(key):
+    cards, count, pages, hist, note = _grid(key, ExplorerFilter())
+    assert len(cards) == 24 and note is None and pages == -(-_count(count) // 24)
+    assert "TP" in count and "FP" in count and "FN" in count
+    last = _grid(key, ExplorerFilter(), page=pages)[0]
+    assert 1 <= len(last) <= 24
+    scores = [c.id["row"] for c in cards]
+    assert len(set(scores)) == 24
+    empty = _grid(key, ExplorerFilter(outcomes=()))
+    assert empty[0] == [] and "No objects match" in str(empty[4].children)
+    with pytest.raises(PreventUpdate):
+        update_grid(key, ALL, 0.5, 0, None, "score", "desc", 1, ids.TAB_METRICS)
+
+
+def test_metric_range_histogram_and_slider(key):
+    flt = ExplorerFilter(metric="Object Area - Relative", low=1.0, high=5.0, high_closed=False)
+    _, count, _, hist, _ = _grid(key, flt, sort="Object Area - Relative", order="asc")
+    assert hist["data"] and len(hist["data"][0]["y"]) == 40
+    lo, hi, step, value, disabled, text, score = show_range(flt.to_dict(), key)
+    assert not disabled and lo <= 1.0 and hi >= 5.0 and value == [1.0, 5.0] and step > 0
+    assert text == "[1%, 5%)" and score == "all"
+    assert show_range(ExplorerFilter().to_dict(), key)[4] is True
+    metric_options, sort_options = fill_explorer_choices(key)
+    values = [o["value"] for o in metric_options]
+    assert "Object Area - Relative" in values and "Brightness (F)" not in values and "Object Count (F)" in values
+    assert sort_options[0]["value"] == "score"
+
+
+def test_chips_and_words():
+    flt = ExplorerFilter(outcomes=("FN",), classes=("cross",), metric="Object Count (F)", low=2, high=None,
+                         score_low=0.5)
+    chips = chips_of(flt)
+    assert [c.id["part"] for c in chips] == ["outcomes", "classes", "metric", "score"]
+    assert chips_of(ExplorerFilter()) == []
+    assert range_text(ExplorerFilter(metric="Brightness (F)", high=0.5)) == "≤ 0.5"
+    assert count_text({"objects": 1, "TP": 1, "FP": 0, "FN": 0, "detected": 0, "ignored": 0}) == "1 object · 1 TP"
+
+
+def test_thumbnail_opens_the_detail_with_every_box(key, monkeypatch):
+    cards = _grid(key, ExplorerFilter())[0]
+    row = cards[0].id["row"]
+    monkeypatch.setattr(detail_cb, "_trigger", lambda: ({"type": ids.EXPLORER_THUMB, "row": row}, 1))
+    is_open, title, body = detail_cb.open_detail([1], key, 0.5, 0)
+    store = DataStore(os.environ["DETLENS_CACHE_DIR"])
+    ds = store.dataset(key)
+    image = int(ds.predictions.image_index[row])
+    expected = int((ds.labels.image_index == image).sum() + (ds.predictions.image_index == image).sum())
+    assert is_open and ds.images.file_names[image] in title
+    assert str(body).count("'explorer-box") == expected
+    monkeypatch.setattr(detail_cb, "_trigger", lambda: ({"type": ids.EXPLORER_THUMB, "row": row}, 0))
+    with pytest.raises(PreventUpdate):
+        detail_cb.open_detail([0], key, 0.5, 0)
+
+
+def test_downloads_csv_and_coco_pair(key, monkeypatch, tmp_path):
+    flt = ExplorerFilter(outcomes=("FN",), classes=("cross",)).to_dict()
+    monkeypatch.setattr(detail_cb, "_trigger", lambda: (ids.EXPLORER_CSV, 1))
+    sent, note = detail_cb.download(1, None, key, ALL, 0.5, 0, flt)
+    csv = pd.read_csv(io.StringIO(sent["content"]))
+    assert note is None and sent["filename"].endswith(".csv") and len(csv) == _count(_grid(key, ExplorerFilter(
+        outcomes=("FN",), classes=("cross",)))[1])
+    assert set(csv["outcome"]) == {"FN"} and set(csv["class"]) == {"cross"}
+    monkeypatch.setattr(detail_cb, "_trigger", lambda: (ids.EXPLORER_COCO, 1))
+    sent, _ = detail_cb.download(None, 1, key, ALL, 0.5, 0, flt)
+    import base64
+
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
+        labels = json.loads(archive.read("labels.json"))
+        predictions = json.loads(archive.read("predictions.json"))
+    assert {a["id"] for a in labels["annotations"]} >= set(csv["object_id"])
+    assert len(labels["images"]) == csv["image_id"].nunique() and isinstance(predictions, list)
+    monkeypatch.setattr(detail_cb, "_trigger", lambda: (ids.EXPLORER_CSV, 1))
+    _, note = detail_cb.download(1, None, key, ALL, 0.5, 0, ExplorerFilter(outcomes=()).to_dict())
+    assert "nothing to download" in str(note.children)
