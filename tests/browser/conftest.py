@@ -40,6 +40,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(proc: subprocess.Popen, url: str, log: Path, timeout: float, what: str) -> None:
+    """Poll ``url`` until it answers; fail with the log's tail if ``proc`` dies or ``timeout`` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"{what} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Path of the Debian Chromium binary, with Playwright importable."""
@@ -62,16 +76,7 @@ def server(tmp_path_factory, chromium_path):
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--cache-dir", str(cache)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"detlens serve did not start:\n{(cache / 'serve.log').read_text()[-3000:]}")
-            time.sleep(0.3)
+    wait_until_serving(proc, url, cache / "serve.log", SERVER_START_TIMEOUT, "detlens serve")
     yield SimpleNamespace(url=url, cache_dir=cache, demo=cache / "demo", log=cache / "serve.log")
     proc.terminate()
     try:

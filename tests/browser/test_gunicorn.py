@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from layouts import ids
-from tests.browser.conftest import ROOT, free_port, screenshot
+from tests.browser.conftest import ROOT, free_port, screenshot, wait_until_serving
 from tests.browser.test_dashboard import cli_map, open_dashboard, shown_map, wait_for_iou
 
 
@@ -25,16 +23,7 @@ def gunicorn(server):
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
                              "app.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"gunicorn did not start:\n{(server.cache_dir / 'gunicorn.log').read_text()[-3000:]}")
-            time.sleep(0.3)
+    wait_until_serving(proc, url, server.cache_dir / "gunicorn.log", 120, "gunicorn")
     yield type(server)(url=url, cache_dir=server.cache_dir, demo=server.demo)
     proc.terminate()
     try:
