@@ -54,6 +54,24 @@ def wait_until_serving(proc: subprocess.Popen, url: str, log: Path, timeout: flo
             time.sleep(0.3)
 
 
+def click_until(page, locate, done_js: str, timeout_ms: int, attempts: int = 3) -> None:
+    """Click ``locate()`` until ``done_js`` holds in the page.
+
+    A chart can still be redrawing (a later callback) when it first appears; a
+    click landing mid-redraw is lost, so click again rather than fail.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        locate().click(force=True)
+        try:
+            page.wait_for_function(done_js, timeout=timeout_ms // attempts)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Path of the Debian Chromium binary, with Playwright importable."""

@@ -8,7 +8,7 @@ import sys
 
 
 from layouts import ids
-from tests.browser.conftest import ROOT, screenshot
+from tests.browser.conftest import ROOT, click_until, screenshot
 
 LOAD_TIMEOUT_MS = 120_000  # first start: demo images, metric tables
 UPDATE_TIMEOUT_MS = 30_000
@@ -104,10 +104,10 @@ def test_class_filter_changes_map(page, server):
 def test_importance_click_opens_performance_with_that_metric(page, server):
     open_dashboard(page, server)
     names = page.evaluate(f"() => document.querySelector('#{ids.IMPORTANCE_GRAPH} .js-plotly-plot').data[0].y")
-    page.locator(f"#{ids.IMPORTANCE_GRAPH} .bars .point path").nth(1).click(force=True)
+    click_until(page, lambda: page.locator(f"#{ids.IMPORTANCE_GRAPH} .bars .point path").nth(1),
+                f"() => document.querySelector('#{ids.TABS} .nav-link.active').innerText.includes('Performance')",
+                UPDATE_TIMEOUT_MS)
     metric = names[1]
-    page.wait_for_function(f"() => document.querySelector('#{ids.TABS} .nav-link.active').innerText.includes('Performance')",
-                           timeout=UPDATE_TIMEOUT_MS)
     page.wait_for_function(f"(m) => document.getElementById('{ids.PERF_METRIC}').innerText.includes(m)", arg=metric)
     page.wait_for_function(TITLE_HAS, arg=[f"#{ids.PERF_GRAPH}", "TPR and FNR"], timeout=UPDATE_TIMEOUT_MS)
     assert page.inner_text(f"#{ids.PERF_DESCRIPTION}").startswith(metric)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from layouts import ids
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import click_until, screenshot
 from tests.browser.test_dashboard import TITLE_HAS, UPDATE_TIMEOUT_MS, open_dashboard
 
 PLOT = "document.querySelector('#{} .js-plotly-plot')"
@@ -27,10 +27,9 @@ def test_bucket_click_opens_explorer_with_its_objects_and_a_thumbnail_opens_its_
                                   ".customdata.map(c => c[0])")
               for side, name in (("TPR", "TPR of predictions"), ("FNR", "FNR of labels"))}
     markers = page.locator(f"#{ids.PERF_GRAPH} .scatterlayer .trace").filter(has=page.locator(".points path"))
-    markers.first.locator(".points path").nth(BUCKET).click(force=True)
-
-    page.wait_for_function(f"() => document.querySelector('#{ids.TABS} .nav-link.active').innerText.includes('Explorer')",
-                           timeout=UPDATE_TIMEOUT_MS)
+    click_until(page, lambda: markers.first.locator(".points path").nth(BUCKET),
+                f"() => document.querySelector('#{ids.TABS} .nav-link.active').innerText.includes('Explorer')",
+                UPDATE_TIMEOUT_MS)
     page.wait_for_function(f"() => /object/.test(document.getElementById('{ids.EXPLORER_COUNT}').innerText || '')",
                            timeout=UPDATE_TIMEOUT_MS)
     chips = page.inner_text(f"#{ids.EXPLORER_CHIPS}")
