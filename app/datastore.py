@@ -270,27 +270,33 @@ class DataStore:
     def _params_key(*parts) -> str:
         return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
-    def match(self, key: str, iou: float, min_score: float | None):
-        """The :class:`~core.matching.MatchResult` at ``iou`` (computed once, then cached)."""
+    def match(self, key: str, iou: float, min_score: float | None, evaluator: Evaluator | None = None):
+        """The :class:`~core.matching.MatchResult` at ``iou`` (computed once, then cached).
+
+        ``evaluator``: one already loaded by the caller, so the data are not read twice.
+        """
         iou, _, min_score = normalise_params(iou, None, min_score)
         return self._memo(f"{key}/match/{iou:.2f}/{min_score}",
-                          lambda: self.evaluator(key).match(iou, min_score=min_score))
+                          lambda: (evaluator or self.evaluator(key)).match(iou, min_score=min_score))
 
     def evaluation_doc(self, key: str, iou: float, classes: list[str] | None, min_score: float | None) -> dict:
         """``EvaluationResult.to_dict()`` plus ``"pr"``: thinned per-class precision-recall curves."""
         iou, classes, min_score = normalise_params(iou, classes, min_score)
 
         def compute() -> dict:
-            m = self.match(key, iou, min_score)
-            result = self.evaluator(key).evaluate(iou, classes=classes, min_score=min_score, matches=m)
+            ev = self.evaluator(key)
+            m = self.match(key, iou, min_score, ev)
+            result = ev.evaluate(iou, classes=classes, min_score=min_score, matches=m)
             doc = result.to_dict()
             doc["pr"] = {}
-            ds = self.dataset(key)
-            counted = m.pred_outcome != IGNORED
+            ds = ev.dataset
+            # the evaluation order (class, then score descending): the point after k predictions has score[k - 1]
+            order = ev.orders().by_class
+            order = order[(m.pred_outcome != IGNORED)[order]]
+            bounds = np.searchsorted(ds.predictions.category_index[order], np.arange(ds.n_categories + 1))
             for k, c in zip(ds.category_indices(classes), result.per_class):
                 recall, precision = thin_curve(c.recall, c.precision)
-                # scores in evaluation order (descending): the point after k predictions has score[k - 1]
-                scores = -np.sort(-ds.predictions.scores[counted & (ds.predictions.category_index == k)])
+                scores = ds.predictions.scores[order[bounds[k]:bounds[k + 1]]]
                 doc["pr"][c.name] = {"recall": recall, "precision": precision,
                                      "score": [float(s) for s in scores[thin_indices(scores.shape[0])]]}
             return doc
