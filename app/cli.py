@@ -190,7 +190,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     dataset = _load(args)
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     evaluator = Evaluator(dataset)
-    match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one)
+    # outcomes only: AP, AR and the metric statistics do not need false-positive reasons
+    match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one, reasons=False)
     result = evaluator.evaluate(args.iou, classes=classes, ap_method=args.ap_method,
                                 pixel_plus_one=args.pixel_plus_one, matches=match)
     doc = result.to_dict()
