@@ -144,7 +144,6 @@ def compute_metric_tables(
 
         pixel = compute_pixel_metrics(dataset, images_dir, cache_dir=cache_dir, workers=workers, progress=progress)
         frame.update(pixel.frame)
-        frame["Blur (F)"] = pixel.frame.get("Blur (F)", 1.0 - pixel.frame["Sharpness (F)"])
         preds.update({f"{k} (P)": v for k, v in pixel.predictions.items()})
         labels.update({f"{k} (L)": v for k, v in pixel.labels.items()})
         warnings += list(pixel.warnings)
