@@ -29,21 +29,13 @@ def importance(ranking):
     return {d.metric: d.importance for d in ranking}
 
 
-def test_size_drives_misses_on_the_label_side(size_demo):
+@pytest.mark.parametrize("side, level", [("labels", "L"), ("predictions", "P")])
+def test_size_ranks_first_on_both_sides(size_demo, side, level):
     _, _, ds, tables, match = size_demo
-    ranking = rank_metrics(ds, tables, match, side="labels")
-    assert ranking[0].metric == "Object Area - Relative (L)"
+    ranking = [d for d in rank_metrics(ds, tables, match, side=side) if d.metric != "Model Confidence (P)"]
+    assert ranking[0].metric == f"Object Area - Relative ({level})"
     scores = importance(ranking)
-    for name in UNPLANTED_FRAME + ["Random Values (L)"]:
-        assert scores[name] < 0.05, name
-
-
-def test_size_drives_false_positives_on_the_prediction_side(size_demo):
-    _, _, ds, tables, match = size_demo
-    ranking = [d for d in rank_metrics(ds, tables, match, side="predictions") if d.metric != "Model Confidence (P)"]
-    assert ranking[0].metric == "Object Area - Relative (P)"
-    scores = importance(ranking)
-    for name in UNPLANTED_FRAME + ["Random Values (P)"]:
+    for name in UNPLANTED_FRAME + [f"Random Values ({level})"]:
         assert scores[name] < 0.05, name
 
 
