@@ -35,7 +35,7 @@ def _add_metric_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_parser(sub) -> None:
-    from app.config import DEFAULT_HOST, DEFAULT_PORT
+    from detlens.app.config import DEFAULT_HOST, DEFAULT_PORT
 
     sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
     sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
@@ -125,7 +125,7 @@ def format_evaluation(doc: dict) -> str:
 
 
 def _load(args: argparse.Namespace):
-    from core.io import load_dataset
+    from detlens.core.io import load_dataset
 
     dataset = load_dataset(args.labels, args.predictions, fmt=args.format, box_format=args.box_format,
                            images_dir=args.images, names_file=args.names, clip=not args.no_clip)
@@ -135,12 +135,12 @@ def _load(args: argparse.Namespace):
 
 
 def _metric_tables(args: argparse.Namespace, dataset):
-    from app.config import default_cache_dir
-    from core.metrics.tables import compute_metric_tables
+    from detlens.app.config import default_cache_dir
+    from detlens.core.metrics.tables import compute_metric_tables
 
     progress = None
     if args.images is not None:
-        from core.metrics.pixel_pass import text_progress
+        from detlens.core.metrics.pixel_pass import text_progress
 
         progress = text_progress(sys.stderr)
     tables = compute_metric_tables(
@@ -182,7 +182,7 @@ def format_buckets(table) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from core.evaluation import Evaluator
+    from detlens.core.evaluation import Evaluator
 
     max_dets = _parse_max_dets(args.max_dets)
     if not 0.0 < args.iou <= 1.0:
@@ -198,7 +198,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))
     if args.images is not None or args.metrics or args.by_metric:
-        from core.analysis import performance_by_metric, rank_metrics
+        from detlens.core.analysis import performance_by_metric, rank_metrics
 
         tables = _metric_tables(args, dataset)
         if args.images is not None or args.metrics:
@@ -237,7 +237,7 @@ def run_metrics(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from core.demo import DemoConfig, write_demo
+    from detlens.core.demo import DemoConfig, write_demo
 
     config = DemoConfig.preset(args.preset)
     if args.seed != config.seed:
@@ -250,9 +250,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``detlens serve``: the dashboard on the given data, or on the embedded demo without data arguments."""
-    from app.config import default_cache_dir
-    from app.datastore import DataSource
-    from app.server import serve
+    from detlens.app.config import default_cache_dir
+    from detlens.app.datastore import DataSource
+    from detlens.app.server import serve
 
     if bool(args.labels) != bool(args.predictions):
         raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")

@@ -1,7 +1,7 @@
 """Server-side data of the dashboard: one diskcache shared by every process.
 
-Everything large (the :class:`~core.dataset.Dataset`, its candidate IoU pairs,
-its :class:`~core.metrics.tables.MetricTables`, match results) lives here,
+Everything large (the :class:`~detlens.core.dataset.Dataset`, its candidate IoU pairs,
+its :class:`~detlens.core.metrics.tables.MetricTables`, match results) lives here,
 keyed by the dataset fingerprint, so several gunicorn workers and Dash's
 background-callback processes pointed at the same folder share it. Browsers
 only ever hold the fingerprint (the *key*) and small JSON.
@@ -10,8 +10,8 @@ Layout of ``cache_dir``::
 
     data/       never evicted: prepared datasets and the preparation status
     results/    evicted least-recently-used: matches and memoised small results
-    callbacks/  Dash's DiskcacheManager (see :mod:`app.server`)
-    pixels/     pixel-metric cache of :func:`core.metrics.tables.compute_metric_tables`
+    callbacks/  Dash's DiskcacheManager (see :mod:`detlens.app.server`)
+    pixels/     pixel-metric cache of :func:`detlens.core.metrics.tables.compute_metric_tables`
     demo/       the embedded demo data set, written once
 """
 
@@ -29,8 +29,8 @@ from pathlib import Path
 import diskcache
 import numpy as np
 
-from core.evaluation import Evaluator
-from core.matching import IGNORED
+from detlens.core.evaluation import Evaluator
+from detlens.core.matching import IGNORED
 
 STORE_VERSION = 4  # bump when what is stored changes shape
 DASHBOARD_MAX_ROWS = 50_000  # rows used by the importance ranking (CLI: 200,000); keeps an IoU change under 1 s
@@ -45,7 +45,7 @@ Progress = Callable[[float, str], None]  # progress(fraction 0..1, text)
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where a dataset comes from: the arguments of :func:`core.io.load_dataset`."""
+    """Where a dataset comes from: the arguments of :func:`detlens.core.io.load_dataset`."""
 
     labels: str
     predictions: str
@@ -178,9 +178,9 @@ class DataStore:
             return key
 
     def _prepare(self, source: DataSource, report: Callable[..., None]) -> str:
-        from core.candidates import compute_candidates
-        from core.io import load_dataset
-        from core.matching import score_orders
+        from detlens.core.candidates import compute_candidates
+        from detlens.core.io import load_dataset
+        from detlens.core.matching import score_orders
 
         report(0.02, "Loading annotations")
         ds = load_dataset(source.labels, source.predictions, fmt=source.fmt, box_format=source.box_format,
@@ -204,7 +204,7 @@ class DataStore:
         return key
 
     def _metric_tables(self, ds, images: str | None, report: Progress):
-        from core.metrics.tables import compute_metric_tables
+        from detlens.core.metrics.tables import compute_metric_tables
 
         def on_images(done: int, total: int) -> None:
             report(done / max(total, 1), f"Computing image metrics: {done:,} of {total:,} images")
@@ -239,7 +239,7 @@ class DataStore:
         return value
 
     def dataset(self, key: str):
-        """The cached :class:`~core.dataset.Dataset`."""
+        """The cached :class:`~detlens.core.dataset.Dataset`."""
         return self._get(key, "dataset")
 
     def images(self, key: str) -> dict:
@@ -247,7 +247,7 @@ class DataStore:
         return self._get(key, "images")
 
     def tables(self, key: str):
-        """The cached :class:`~core.metrics.tables.MetricTables`."""
+        """The cached :class:`~detlens.core.metrics.tables.MetricTables`."""
         return self._get(key, "tables")
 
     def evaluator(self, key: str) -> Evaluator:
@@ -271,7 +271,7 @@ class DataStore:
         return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
     def match(self, key: str, iou: float, min_score: float | None, evaluator: Evaluator | None = None):
-        """The :class:`~core.matching.MatchResult` at ``iou`` (computed once, then cached).
+        """The :class:`~detlens.core.matching.MatchResult` at ``iou`` (computed once, then cached).
 
         ``evaluator``: one already loaded by the caller, so the data are not read twice.
         """
@@ -305,7 +305,7 @@ class DataStore:
     def ranking(self, key: str, iou: float, classes: list[str] | None, min_score: float | None,
                 side: str) -> list[dict]:
         """Metric importance and correlation of one side, most important first (``MetricDependency.to_dict``)."""
-        from core.analysis import rank_metrics
+        from detlens.core.analysis import rank_metrics
 
         iou, classes, min_score = normalise_params(iou, classes, min_score)
 
@@ -318,7 +318,7 @@ class DataStore:
     def buckets(self, key: str, iou: float, classes: list[str] | None, min_score: float | None, metric: str,
                 n_buckets: int, method: str) -> dict:
         """Performance by metric (``BucketTable.to_dict()``)."""
-        from core.analysis import performance_by_metric
+        from detlens.core.analysis import performance_by_metric
 
         iou, classes, min_score = normalise_params(iou, classes, min_score)
 

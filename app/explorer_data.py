@@ -1,6 +1,6 @@
-"""Server-side data of the Explorer tab, memoised in the :class:`~app.datastore.DataStore`.
+"""Server-side data of the Explorer tab, memoised in the :class:`~detlens.app.datastore.DataStore`.
 
-The object table (one row per prediction and label, see :mod:`core.explorer`)
+The object table (one row per prediction and label, see :mod:`detlens.core.explorer`)
 is built once per dataset, IoU threshold and minimum confidence and kept in the
 store's results cache; a view (filter + sort) keeps only the ordered row
 numbers. The browser receives one page of rows at a time, never the table.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.datastore import DataStore, normalise_params
-from core.explorer import BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts, sort_objects
+from detlens.app.datastore import DataStore, normalise_params
+from detlens.core.explorer import BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts, sort_objects
 
 PAGE_SIZE = 24
 HISTOGRAM_BINS = 40
@@ -20,7 +20,7 @@ MAX_OTHER_BOXES = 40  # faint boxes drawn per thumbnail besides its object
 
 
 def objects(store: DataStore, key: str, iou: float, min_score: float | None) -> pd.DataFrame:
-    """The :func:`core.explorer.object_table` at these settings (computed once, then cached)."""
+    """The :func:`detlens.core.explorer.object_table` at these settings (computed once, then cached)."""
     iou, _, min_score = normalise_params(iou, None, min_score)
     return store.memo(f"{key}/objects/{iou:.2f}/{min_score}",
                       lambda: object_table(store.dataset(key), store.match(key, iou, min_score), store.tables(key)))

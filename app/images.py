@@ -6,10 +6,10 @@
 ``GET /images/<key>/<index>/full``
     The original file (a 1024-pixel placeholder when the dataset has no readable file).
 
-``key`` must be a dataset prepared in the :class:`~app.datastore.DataStore`
+``key`` must be a dataset prepared in the :class:`~detlens.app.datastore.DataStore`
 and ``index`` an image of it (``0 <= index < n_images``). The file read is the
 dataset's registered ``file_name`` under the images folder the server was
-started with (see :func:`core.thumbnails.image_file`); nothing taken from the
+started with (see :func:`detlens.core.thumbnails.image_file`); nothing taken from the
 request is ever used as a path. Every other request gets 404. Responses carry
 ``Cache-Control: public, max-age=MAX_AGE_S`` and an ``ETag`` (``If-None-Match``
 answers 304).
@@ -21,8 +21,8 @@ import re
 
 import flask
 
-from app.datastore import DataStore
-from core.thumbnails import THUMB_SIZES, image_file, make_thumbnail
+from detlens.app.datastore import DataStore
+from detlens.core.thumbnails import THUMB_SIZES, image_file, make_thumbnail
 
 MAX_AGE_S = 7 * 24 * 3600
 DEFAULT_THUMB = 256

@@ -2,7 +2,7 @@
 
 Data flow: :func:`start_preparation` prepares the dataset in a process (loading,
 IoU candidates, metric tables; cached by fingerprint in the
-:class:`~app.datastore.DataStore`) while the page polls its progress. Once
+:class:`~detlens.app.datastore.DataStore`) while the page polls its progress. Once
 ready, the page stores only the dataset key; every callback reads the data from
 the store, and the heavy ones run as Dash background callbacks through a
 :class:`dash.DiskcacheManager` in the same cache folder, so several gunicorn
@@ -22,8 +22,8 @@ from typing import TextIO
 import dash
 import diskcache
 
-from app.datastore import DataSource, DataStore, Progress
-from app.images import register_image_routes
+from detlens.app.datastore import DataSource, DataStore, Progress
+from detlens.app.images import register_image_routes
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CACHE_ENV = "DETLENS_CACHE_DIR"
@@ -90,15 +90,15 @@ def create_app(source_id: str, store: DataStore) -> dash.Dash:
     locally, so the page needs no internet access.
     """
     os.environ[CACHE_ENV] = str(store.cache_dir)
-    import callbacks.explorer_detail  # noqa: F401  (registers the callbacks)
-    import callbacks.explorer_links  # noqa: F401
-    import callbacks.explorer_tab  # noqa: F401
-    import callbacks.metrics_tab  # noqa: F401
-    import callbacks.performance_tab  # noqa: F401
-    import callbacks.shell  # noqa: F401
-    import core.analysis  # noqa: F401  (imported once here rather than in every forked job)
-    from callbacks.figures import warm_up
-    from layouts import shell
+    import detlens.callbacks.explorer_detail  # noqa: F401  (registers the callbacks)
+    import detlens.callbacks.explorer_links  # noqa: F401
+    import detlens.callbacks.explorer_tab  # noqa: F401
+    import detlens.callbacks.metrics_tab  # noqa: F401
+    import detlens.callbacks.performance_tab  # noqa: F401
+    import detlens.callbacks.shell  # noqa: F401
+    import detlens.core.analysis  # noqa: F401  (imported once here rather than in every forked job)
+    from detlens.callbacks.figures import warm_up
+    from detlens.layouts import shell
 
     warm_up()
 
@@ -152,7 +152,7 @@ def start_preparation(store: DataStore, source: DataSource, show_progress: bool 
 
 def demo_source(cache_dir: str | Path) -> DataSource:
     """The embedded demo data set, written under ``cache_dir/demo`` on first use."""
-    from core.demo import DemoConfig, write_demo
+    from detlens.core.demo import DemoConfig, write_demo
 
     out = Path(cache_dir) / "demo"
     store = DataStore(cache_dir)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dash
 
-from app.config import default_cache_dir
-from app.datastore import DataStore
-from app.server import create_app, source_from_env, start_preparation
+from detlens.app.config import default_cache_dir
+from detlens.app.datastore import DataStore
+from detlens.app.server import create_app, source_from_env, start_preparation
 
 
 def build_app() -> dash.Dash:

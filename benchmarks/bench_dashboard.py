@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-from layouts import ids  # noqa: E402
+from detlens.layouts import ids  # noqa: E402
 
 GRAPHS = tuple(f"#{i}" for i in (ids.AP_AR_GRAPH, ids.PR_GRAPH, ids.IMPORTANCE_GRAPH, ids.CORRELATION_GRAPH))
 TARGETS = {"iou_change_s": 1.0, "page_interactive_s": 3.0, "max_response_mb": 1.0}
@@ -59,7 +59,7 @@ def write_data(folder: Path) -> tuple[Path, Path]:
     """The benchmark preset's COCO files (written once)."""
     import orjson
 
-    from core.demo import DemoConfig, generate_annotations
+    from detlens.core.demo import DemoConfig, generate_annotations
 
     labels, predictions = folder / "labels.json", folder / "predictions.json"
     if not predictions.exists():
@@ -81,11 +81,11 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
                  wait_precomputed: bool = False) -> tuple[subprocess.Popen, float]:
     """Start ``detlens serve`` and return it with the seconds until its data are prepared
     (and, with ``wait_precomputed``, every IoU threshold pre-computed)."""
-    from app.datastore import DataSource, DataStore
+    from detlens.app.datastore import DataSource, DataStore
 
     t0 = time.perf_counter()
     extra = [] if precompute else ["--no-precompute"]
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--labels", str(labels), "--predictions",
+    proc = subprocess.Popen([sys.executable, "-m", "detlens.app.cli", "serve", "--labels", str(labels), "--predictions",
                              str(predictions), "--port", str(port), "--cache-dir", str(cache), *extra],
                             cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)
     source_id = DataSource(str(labels), str(predictions)).source_id()

@@ -74,7 +74,7 @@ def run_measured(cmd):
 
 # ---------------------------------------------------------------- data
 def make_data(n_images: int, out: Path) -> tuple[Path, Path, str]:
-    from core.demo import DemoConfig, generate_annotations
+    from detlens.core.demo import DemoConfig, generate_annotations
 
     gt, results = generate_annotations(DemoConfig.preset("benchmark", n_images=n_images))
     labels, preds = out / "labels.json", out / "predictions.json"
@@ -165,8 +165,8 @@ def bench_hotcoco(L, P, repeat):
 
 
 def bench_detlens(L, P, repeat):
-    from core.evaluation import Evaluator
-    from core.io import load_dataset
+    from detlens.core.evaluation import Evaluator
+    from detlens.core.io import load_dataset
 
     t_load, ds = timed(lambda: load_dataset(str(L), str(P)), repeat)
     t_eval, r = timed(lambda: Evaluator(ds).evaluate(iou_threshold=IOU, max_dets=MAX_DETS), repeat)
@@ -192,7 +192,7 @@ def max_diff(a, b):
 def bench_processes(L, P, out: Path, repeat):
     """Whole-command wall times (start-up included) and peak RSS of each child."""
     detlens_bin = Path(PY).parent / "detlens"
-    cli = [str(detlens_bin)] if detlens_bin.exists() else [PY, "-m", "app.cli"]
+    cli = [str(detlens_bin)] if detlens_bin.exists() else [PY, "-m", "detlens.app.cli"]
     cli += ["evaluate", "--labels", str(L), "--predictions", str(P), "--iou", "0.5", "--json", str(out / "detlens_eval.json")]
     hot = [PY, "-c", "from hotcoco import COCO, COCOeval\n" + HOTCOCO_EVAL
            + f"gt = COCO({str(L)!r}); ev = hotcoco_eval(gt, gt.load_res({str(P)!r}), 0.5)\n"

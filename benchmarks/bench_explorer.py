@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.bench_dashboard import CHROMIUM_ARGS, free_port, stop  # noqa: E402
-from layouts import ids  # noqa: E402
+from detlens.layouts import ids  # noqa: E402
 
 TARGET_S = 1.0
 PAGE_READY = """([page]) => {
@@ -49,9 +49,9 @@ def start(demo: Path, cache: Path, port: int, log: Path):
     import subprocess
     import urllib.request
 
-    from app.datastore import DataSource, DataStore
+    from detlens.app.datastore import DataSource, DataStore
 
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--labels", str(demo / "labels.json"),
+    proc = subprocess.Popen([sys.executable, "-m", "detlens.app.cli", "serve", "--labels", str(demo / "labels.json"),
                              "--predictions", str(demo / "predictions.json"), "--images", str(demo / "images"),
                              "--port", str(port), "--cache-dir", str(cache), "--no-precompute"],
                             cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the figures and the target, write ``bench_explorer.json``."""
     from playwright.sync_api import sync_playwright
 
-    from core.demo import DemoConfig, write_demo
+    from detlens.core.demo import DemoConfig, write_demo
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))

@@ -33,9 +33,9 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.dataset import BoxTable, Dataset, ImageTable  # noqa: E402
-from core.metrics import pixel_pass  # noqa: E402
-from core.metrics.pixel_pass import compute_pixel_metrics  # noqa: E402
+from detlens.core.dataset import BoxTable, Dataset, ImageTable  # noqa: E402
+from detlens.core.metrics import pixel_pass  # noqa: E402
+from detlens.core.metrics.pixel_pass import compute_pixel_metrics  # noqa: E402
 
 W, H = 640, 480
 TARGET = 2.0

@@ -34,12 +34,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.analysis import performance_by_metric, prediction_rows, rank_metrics  # noqa: E402
-from core.demo import DemoConfig, generate_annotations  # noqa: E402
-from core.evaluation import Evaluator  # noqa: E402
-from core.io import load_dataset  # noqa: E402
-from core.matching import TP  # noqa: E402
-from core.metrics.tables import compute_metric_tables  # noqa: E402
+from detlens.core.analysis import performance_by_metric, prediction_rows, rank_metrics  # noqa: E402
+from detlens.core.demo import DemoConfig, generate_annotations  # noqa: E402
+from detlens.core.evaluation import Evaluator  # noqa: E402
+from detlens.core.io import load_dataset  # noqa: E402
+from detlens.core.matching import TP  # noqa: E402
+from detlens.core.metrics.tables import compute_metric_tables  # noqa: E402
 
 
 def timed(fn, repeat: int = 3):

@@ -6,8 +6,8 @@ import logging
 
 import dash_bootstrap_components as dbc
 
-from app.config import default_cache_dir
-from app.datastore import DataStore
+from detlens.app.config import default_cache_dir
+from detlens.app.datastore import DataStore
 
 BACKGROUND_POLL_MS = 100  # how often the page asks for a background callback's result
 LOG = logging.getLogger("detlens.dashboard")

@@ -9,13 +9,13 @@ import zipfile
 from dash import ALL, Input, Output, State, callback, ctx, dcc
 from dash.exceptions import PreventUpdate
 
-from app import explorer_data
-from app.images import full_url
-from callbacks.common import alert, class_filter, data_store, error_alert, min_score_of
-from callbacks.explorer_tab import fmt_metric
-from core.explorer import ExplorerFilter, coco_subset, to_csv
-from layouts import ids
-from layouts.explorer_cards import detail_view
+from detlens.app import explorer_data
+from detlens.app.images import full_url
+from detlens.callbacks.common import alert, class_filter, data_store, error_alert, min_score_of
+from detlens.callbacks.explorer_tab import fmt_metric
+from detlens.core.explorer import ExplorerFilter, coco_subset, to_csv
+from detlens.layouts import ids
+from detlens.layouts.explorer_cards import detail_view
 
 
 def clicked_row(trigger_id, trigger_value) -> int | None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dash import ALL, Input, Output, State, callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from core.explorer import ExplorerFilter, metric_column
-from layouts import ids
-from layouts.explorer_tab import ALL_FP
+from detlens.core.explorer import ExplorerFilter, metric_column
+from detlens.layouts import ids
+from detlens.layouts.explorer_tab import ALL_FP
 
 PREDICTIONS = ("TP", *ALL_FP)
 LABELS = ("FN", "detected")

@@ -9,16 +9,16 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
-from app import explorer_data
-from app.images import thumb_url
-from callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
-from callbacks.figures import FONT, TEMPLATE
-from callbacks.text import format_value, metric_unit
-from core.explorer import ExplorerFilter, metric_columns
-from layouts import ids
-from layouts.explorer_cards import thumbnail_card
-from layouts.explorer_tab import OUTCOME_OPTIONS
-from layouts.metrics_tab import HIDDEN, VISIBLE
+from detlens.app import explorer_data
+from detlens.app.images import thumb_url
+from detlens.callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from detlens.callbacks.figures import FONT, TEMPLATE
+from detlens.callbacks.text import format_value, metric_unit
+from detlens.core.explorer import ExplorerFilter, metric_columns
+from detlens.layouts import ids
+from detlens.layouts.explorer_cards import thumbnail_card
+from detlens.layouts.explorer_tab import OUTCOME_OPTIONS
+from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 SORT_EXTRA = [{"label": "Confidence", "value": "score"}, {"label": "IoU", "value": "iou"}]
 RANGE_STEPS = 200

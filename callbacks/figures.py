@@ -1,6 +1,6 @@
 """Plotly figure builders: plain functions from small JSON documents to figures.
 
-Inputs are the documents :class:`app.datastore.DataStore` returns (evaluation
+Inputs are the documents :class:`detlens.app.datastore.DataStore` returns (evaluation
 document, ranking list, bucket table dict), so every builder is testable
 without a server. Figures stay small: at most ``MAX_PR_CLASSES`` precision-
 recall curves of at most 200 points each, at most ``MAX_CLASS_LINES`` classes
@@ -14,7 +14,7 @@ import textwrap
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from callbacks.text import bucket_labels
+from detlens.callbacks.text import bucket_labels
 
 TEMPLATE = "plotly_white"
 TPR_COLOR, FNR_COLOR = "#1f7a5c", "#c8553d"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dash import Input, Output, callback, ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks import figures
-from callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
-from layouts import ids
-from layouts.metrics_tab import HIDDEN, VISIBLE
+from detlens.callbacks import figures
+from detlens.callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from detlens.layouts import ids
+from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 SIDE_TITLES = {"predictions": "predictions (TP vs FP)", "labels": "labels (detected vs missed)"}
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dash import Input, Output, callback
 from dash.exceptions import PreventUpdate
 
-from app.datastore import DEFAULT_METRIC
-from callbacks import figures
-from callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
-from callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
-from core.metrics.registry import FRAME, LABEL, PREDICTION
-from layouts import ids
-from layouts.metrics_tab import HIDDEN, VISIBLE
-from layouts.performance_tab import MAX_BUCKETS, MIN_BUCKETS
+from detlens.app.datastore import DEFAULT_METRIC
+from detlens.callbacks import figures
+from detlens.callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
+from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
+from detlens.layouts import ids
+from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
+from detlens.layouts.performance_tab import MAX_BUCKETS, MIN_BUCKETS
 
 METHOD_WORDS = {"quantile": "quantile buckets", "equal_width": "equal-width buckets"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, no_update
 
-from callbacks.common import alert, data_store
-from layouts import ids
+from detlens.callbacks.common import alert, data_store
+from detlens.layouts import ids
 
 SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
 

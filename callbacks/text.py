@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.metrics.registry import FRAME, LABEL, PREDICTION, level_of
+from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION, level_of
 
 # Unit of each built-in metric (by base name) for axis titles and sentences.
 UNITS = {

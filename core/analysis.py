@@ -1,8 +1,8 @@
 """Which metrics drive model performance: importance ranking and performance by metric.
 
-Joins the per-object outcomes of :mod:`core.matching` with the metric values
-of :mod:`core.metrics.tables`, restricted to a class subset, and hands them to
-the statistics in :mod:`core.importance` and :mod:`core.buckets`.
+Joins the per-object outcomes of :mod:`detlens.core.matching` with the metric values
+of :mod:`detlens.core.metrics.tables`, restricted to a class subset, and hands them to
+the statistics in :mod:`detlens.core.importance` and :mod:`detlens.core.buckets`.
 
 Rows used
     Prediction side: predictions of the selected classes that are TP or FP
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.buckets import BucketTable, bucket_rates
-from core.dataset import Dataset
-from core.importance import DEFAULT_MAX_ROWS, MetricDependency, folds_of_images, metric_dependency
-from core.matching import FN, FP, TP, MatchResult
-from core.metrics.registry import FRAME, base_of, level_of
-from core.metrics.tables import MetricTables
+from detlens.core.buckets import BucketTable, bucket_rates
+from detlens.core.dataset import Dataset
+from detlens.core.importance import DEFAULT_MAX_ROWS, MetricDependency, folds_of_images, metric_dependency
+from detlens.core.matching import FN, FP, TP, MatchResult
+from detlens.core.metrics.registry import FRAME, base_of, level_of
+from detlens.core.metrics.tables import MetricTables
 
 SIDES = ("predictions", "labels")
 

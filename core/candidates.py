@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.dataset import Dataset
-from core.iou import box_columns, indexed_iou
-from core.sorting import radix_key
+from detlens.core.dataset import Dataset
+from detlens.core.iou import box_columns, indexed_iou
+from detlens.core.sorting import radix_key
 
 # Pairs generated per vectorised step; bounds memory on images with many boxes.
 _PAIRS_PER_CHUNK = 131_072
@@ -66,7 +66,7 @@ def _group_ids(dataset: Dataset, same_class: bool) -> tuple[np.ndarray, np.ndarr
 def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_class: bool = True) -> CandidatePairs:
     """Same-image (prediction, label) pairs with IoU > 0, of one class or of two different classes.
 
-    IoU is :func:`core.iou.indexed_iou` (pycocotools' arithmetic), computed in
+    IoU is :func:`detlens.core.iou.indexed_iou` (pycocotools' arithmetic), computed in
     small chunks so temporaries stay in cache.
 
     Args:

@@ -3,7 +3,7 @@
 :class:`Evaluator` holds one dataset and computes its candidate IoUs once per
 box convention; every :meth:`Evaluator.evaluate` call (another threshold,
 another class subset, another AP method) reuses them. The rules live in
-:mod:`core.matching` (who matches whom) and :mod:`core.ap` (the curve).
+:mod:`detlens.core.matching` (who matches whom) and :mod:`detlens.core.ap` (the curve).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.ap import AP_METHODS, average_precision
-from core.candidates import CandidatePairs, compute_candidates
-from core.dataset import Dataset
-from core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, match_predictions, score_orders
+from detlens.core.ap import AP_METHODS, average_precision
+from detlens.core.candidates import CandidatePairs, compute_candidates
+from detlens.core.dataset import Dataset
+from detlens.core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, match_predictions, score_orders
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Evaluator:
         dataset: the loaded dataset.
         candidates: precomputed same-class :class:`CandidatePairs` by ``pixel_plus_one``
             (e.g. from a cache), so they are not computed again.
-        orders: precomputed :func:`core.matching.score_orders` of the dataset.
+        orders: precomputed :func:`detlens.core.matching.score_orders` of the dataset.
         other_class: precomputed other-class pairs by ``pixel_plus_one``.
     """
 
@@ -123,7 +123,7 @@ class Evaluator:
 
     def match(self, iou_threshold: float = 0.5, max_dets: int | None = 100, method: str = "coco",
               pixel_plus_one: bool = False, min_score: float | None = None, reasons: bool = True) -> MatchResult:
-        """Per-object outcomes at ``iou_threshold`` (see :mod:`core.matching`).
+        """Per-object outcomes at ``iou_threshold`` (see :mod:`detlens.core.matching`).
 
         ``reasons=False`` skips the false-positive reasons (and the other-class
         pairs they need): AP and AR do not depend on them.
@@ -156,7 +156,7 @@ class Evaluator:
             classes: category names to include; None = all.
             ap_method: one of ``coco101``, ``voc_all_point``, ``voc_11_point``.
             max_dets: per image and class prediction cap; None = all.
-            match_method: "coco" or "voc" (see :mod:`core.matching`).
+            match_method: "coco" or "voc" (see :mod:`detlens.core.matching`).
             pixel_plus_one: legacy VOC "+1 pixel" box areas.
             min_score: predictions scoring below it are treated as absent; None = keep all.
             matches: a precomputed :meth:`match` result for these settings, to

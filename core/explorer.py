@@ -21,13 +21,13 @@ Rows
 
     The default groups (``TP``, ``FP``, ``FN``) show each object once: a match
     by its prediction. ``TP`` + ``FP`` are the rows of a TPR bucket of
-    :func:`core.analysis.performance_by_metric`; ``FN`` + ``detected`` the rows
+    :func:`detlens.core.analysis.performance_by_metric`; ``FN`` + ``detected`` the rows
     of an FNR bucket.
 
 Columns
     ``kind, row, object_id, image_id, image_index, file_name, class, x, y, w, h,
     score, outcome, reason, matched_id, iou`` (as in
-    :meth:`core.matching.MatchResult.prediction_table` and ``label_table``;
+    :meth:`detlens.core.matching.MatchResult.prediction_table` and ``label_table``;
     ``score`` is NaN for labels, ``reason`` "" for them), then one column per
     metric: frame metrics under their ``(F)`` name (the image's value), object
     metrics under their *base* name (the ``(P)`` value on prediction rows, the
@@ -38,7 +38,7 @@ Columns
 Ranges
     A metric range ``[low, high)`` keeps values ``low <= v < high``, or
     ``low <= v <= high`` when ``high_closed``: exactly
-    :func:`core.buckets.assign_buckets` for bucket edges. NaN never passes a
+    :func:`detlens.core.buckets.assign_buckets` for bucket edges. NaN never passes a
     metric range. The confidence range is closed and applies to predictions
     only (labels have no confidence and pass it).
 """
@@ -50,10 +50,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from core.dataset import Dataset
-from core.matching import MatchResult
-from core.metrics.registry import FRAME, LABEL, PREDICTION, base_of, level_of
-from core.metrics.tables import MetricTables
+from detlens.core.dataset import Dataset
+from detlens.core.matching import MatchResult
+from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION, base_of, level_of
+from detlens.core.metrics.tables import MetricTables
 
 FP_REASONS = ("duplicate", "wrong_class", "low_iou", "background")
 OUTCOME_GROUPS = ("TP", *(f"FP:{r}" for r in FP_REASONS), "FN", "detected", "ignored")

@@ -56,9 +56,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.candidates import CandidatePairs
-from core.dataset import Dataset
-from core.sorting import radix_key
+from detlens.core.candidates import CandidatePairs
+from detlens.core.dataset import Dataset
+from detlens.core.sorting import radix_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,7 +210,7 @@ def match_predictions(
 
     Args:
         dataset: the loaded dataset.
-        candidates: overlapping same-class pairs from :func:`core.candidates.compute_candidates`.
+        candidates: overlapping same-class pairs from :func:`detlens.core.candidates.compute_candidates`.
         iou_threshold: t in (0, 1].
         max_dets: per image and class cap on ranked predictions; None = all.
         method: "coco" (pycocotools) or "voc" (VOC devkit).

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from core.metrics.pixel_pass import _safe_name
+from detlens.core.metrics.pixel_pass import _safe_name
 
 THUMB_SIZES = (128, 256, 512, 1024)
 JPEG_QUALITY = 85

@@ -13,7 +13,7 @@ import math
 import dash_bootstrap_components as dbc
 from dash import html
 
-from layouts import ids
+from detlens.layouts import ids
 
 # (colour, border style) per outcome group
 BOX_STYLES = {"TP": ("#15a150", "solid"), "FP": ("#e03131", "solid"), "FN": ("#f08c00", "dashed"),
@@ -82,7 +82,7 @@ def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_te
     """A clickable card: the object's box on its image (other objects faint) and a caption.
 
     Args:
-        item: a row of :func:`app.explorer_data.page`.
+        item: a row of :func:`detlens.app.explorer_data.page`.
         src: thumbnail URL, or None for a grey frame (no image folder).
         value_name, value_text: the sort metric's name and formatted value, or None.
     """
@@ -122,7 +122,7 @@ def detail_view(doc: dict, src: str | None, fmt) -> html.Div:
     """The full image with every label and prediction, and every metric of the object and of the image.
 
     Args:
-        doc: :func:`app.explorer_data.detail`.
+        doc: :func:`detlens.app.explorer_data.detail`.
         src: full-image URL, or None for a grey frame.
         fmt: ``fmt(metric name, value) -> str``.
     """

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from core.explorer import ExplorerFilter
-from layouts import ids
-from layouts.metrics_tab import running_badge
+from detlens.core.explorer import ExplorerFilter
+from detlens.layouts import ids
+from detlens.layouts.metrics_tab import running_badge
 
 OUTCOME_OPTIONS = [
     {"label": "TP", "value": "TP"},

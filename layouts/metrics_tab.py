@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from detlens.layouts import ids
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 HIDDEN = {"visibility": "hidden"}

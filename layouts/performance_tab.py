@@ -5,8 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
-from layouts.metrics_tab import GRAPH_CONFIG, running_badge
+from detlens.layouts import ids
+from detlens.layouts.metrics_tab import GRAPH_CONFIG, running_badge
 
 DEFAULT_BUCKETS, MIN_BUCKETS, MAX_BUCKETS = 10, 2, 50
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import explorer_tab, ids, metrics_tab, performance_tab
+from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
 
 IOU_MIN, IOU_MAX, IOU_STEP, IOU_DEFAULT = 0.05, 0.95, 0.05, 0.5
 SCORE_MAX, SCORE_STEP = 0.95, 0.05

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.dataset import Dataset
-from core.io import load_dataset
+from detlens.core.dataset import Dataset
+from detlens.core.io import load_dataset
 
 
 def write_coco(folder: Path, gt: dict, results: list[dict]) -> tuple[Path, Path]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.ap import average_precision
+from detlens.core.ap import average_precision
 
 T, F = True, False
 

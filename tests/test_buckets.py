@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.buckets import assign_buckets, bucket_edges, bucket_rates, wilson_interval
+from detlens.core.buckets import assign_buckets, bucket_edges, bucket_rates, wilson_interval
 
 
 @pytest.mark.parametrize(

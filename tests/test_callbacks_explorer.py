@@ -13,14 +13,14 @@ import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
-import callbacks.explorer_detail as detail_cb
-import callbacks.explorer_links as links
-from app.datastore import DataSource, DataStore
-from callbacks.explorer_tab import chips_of, count_text, fill_explorer_choices, range_text, show_range, update_grid
-from callbacks.figures import performance_figure, pr_figure
-from core.demo import DemoConfig, write_demo
-from core.explorer import ExplorerFilter
-from layouts import ids
+import detlens.callbacks.explorer_detail as detail_cb
+import detlens.callbacks.explorer_links as links
+from detlens.app.datastore import DataSource, DataStore
+from detlens.callbacks.explorer_tab import chips_of, count_text, fill_explorer_choices, range_text, show_range, update_grid
+from detlens.callbacks.figures import performance_figure, pr_figure
+from detlens.core.demo import DemoConfig, write_demo
+from detlens.core.explorer import ExplorerFilter
+from detlens.layouts import ids
 
 ALL = ["ellipse", "rectangle", "triangle", "cross"]
 

@@ -6,11 +6,11 @@ import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
-from app.datastore import DataSource, DataStore
-from callbacks import figures
-from callbacks.metrics_tab import clicked_metric, open_metric, update_importance, update_summary
-from core.demo import DemoConfig, write_demo
-from layouts import ids
+from detlens.app.datastore import DataSource, DataStore
+from detlens.callbacks import figures
+from detlens.callbacks.metrics_tab import clicked_metric, open_metric, update_importance, update_summary
+from detlens.core.demo import DemoConfig, write_demo
+from detlens.layouts import ids
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
-from app.datastore import DataSource, DataStore
-from callbacks.performance_tab import fill_metric_choices, metric_options_of, update_performance
-from callbacks.text import bucket_labels, finding_sentence, format_value, metric_unit
-from core.demo import DemoConfig, write_demo
-from layouts import ids
+from detlens.app.datastore import DataSource, DataStore
+from detlens.callbacks.performance_tab import fill_metric_choices, metric_options_of, update_performance
+from detlens.callbacks.text import bucket_labels, finding_sentence, format_value, metric_unit
+from detlens.core.demo import DemoConfig, write_demo
+from detlens.layouts import ids
 
 ALL = ["ellipse", "rectangle", "triangle", "cross"]
 METRIC = "Object Area - Relative (L)"
@@ -105,7 +105,7 @@ def test_units_and_formats():
 
 
 def test_a_metric_without_values_is_an_alert(key, monkeypatch):
-    from app.datastore import DataStore as Store
+    from detlens.app.datastore import DataStore as Store
 
     monkeypatch.setattr(Store, "buckets", lambda self, *a, **k: {"edges": [], "TPR": None, "FNR": None,
                                                                    "per_class": {}})

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from app.datastore import DataSource, DataStore, normalise_params, thin_curve
-from core.demo import DemoConfig, write_demo
+from detlens.app.datastore import DataSource, DataStore, normalise_params, thin_curve
+from detlens.core.demo import DemoConfig, write_demo
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_thin_curve_keeps_ends_and_caps_points():
 
 
 def test_poll_preparation_before_and_after_ready(prepared):
-    from callbacks.shell import poll_preparation
+    from detlens.callbacks.shell import poll_preparation
 
     store, source, key = prepared
     out = poll_preparation(0, "unknown-source")
@@ -74,7 +74,7 @@ def test_poll_preparation_before_and_after_ready(prepared):
 
 
 def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path, monkeypatch):
-    from callbacks.shell import poll_preparation
+    from detlens.callbacks.shell import poll_preparation
 
     monkeypatch.setenv("DETLENS_CACHE_DIR", str(tmp_path))
     DataStore(tmp_path)._set_status("src", "error", 0.0, "Cannot read the dataset: boom")
@@ -84,7 +84,7 @@ def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path, monk
 
 
 def test_value_labels():
-    from callbacks.shell import show_iou, show_min_score
+    from detlens.callbacks.shell import show_iou, show_min_score
 
     assert show_iou(0.5) == "IoU ≥ 0.50" and show_iou(0.05) == "IoU ≥ 0.05"
     assert show_min_score(0) == "all" and show_min_score(0.3) == "score ≥ 0.30"

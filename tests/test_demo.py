@@ -10,7 +10,7 @@ import orjson
 import pytest
 from PIL import Image, ImageDraw
 
-from core.demo import (
+from detlens.core.demo import (
     PRED_KINDS,
     DemoConfig,
     DemoPaths,
@@ -19,7 +19,7 @@ from core.demo import (
     generate_annotations,
     write_demo,
 )
-from core.demo.render import _shape
+from detlens.core.demo.render import _shape
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

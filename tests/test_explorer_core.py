@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import performance_by_metric
-from core.evaluation import Evaluator
-from core.explorer import (ExplorerFilter, coco_subset, filter_objects, metric_columns, object_table,
+from detlens.core.analysis import performance_by_metric
+from detlens.core.evaluation import Evaluator
+from detlens.core.explorer import (ExplorerFilter, coco_subset, filter_objects, metric_columns, object_table,
                            outcome_counts, range_mask, sort_objects, to_csv)
-from core.io import load_dataset
-from core.metrics.tables import compute_metric_tables
+from detlens.core.io import load_dataset
+from detlens.core.metrics.tables import compute_metric_tables
 from tests.coco_files import load_coco, tiny_gt
 
 
@@ -141,8 +141,8 @@ def test_csv_rows_equal_the_core_outcome_and_metric_tables(hand_built):
 
 
 def test_explorer_count_equals_the_bucket_count_on_demo_data(tmp_path):
-    from core.buckets import assign_buckets  # noqa: F401  (the rule the filter mirrors)
-    from core.demo import DemoConfig, write_demo
+    from detlens.core.buckets import assign_buckets  # noqa: F401  (the rule the filter mirrors)
+    from detlens.core.demo import DemoConfig, write_demo
 
     paths = write_demo(tmp_path, DemoConfig.preset("default", n_images=60), render_images=False)
     ds = load_dataset(paths.labels, paths.predictions)

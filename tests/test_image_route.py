@@ -7,10 +7,10 @@ import io
 import pytest
 from PIL import Image
 
-from app.datastore import DataSource, DataStore
-from app.images import register_image_routes, thumbnail_path
-from core.demo import DemoConfig, write_demo
-from core.thumbnails import image_file, make_thumbnail
+from detlens.app.datastore import DataSource, DataStore
+from detlens.app.images import register_image_routes, thumbnail_path
+from detlens.core.demo import DemoConfig, write_demo
+from detlens.core.thumbnails import image_file, make_thumbnail
 
 N_IMAGES = 6
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.feature_selection import mutual_info_classif
 
-from core.importance import metric_dependency, pearson
+from detlens.core.importance import metric_dependency, pearson
 
 
 def clustered_outcome(seed: int, n_images: int = 1500):

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from PIL import Image
 
-from core.io import InputError, detect_format, load_dataset
+from detlens.core.io import InputError, detect_format, load_dataset
 
 GT = {
     "images": [{"id": 7, "file_name": "a.jpg", "width": 100, "height": 80}, {"id": 3, "file_name": "b.jpg", "width": 50, "height": 50}],

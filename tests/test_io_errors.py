@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.io import InputError, load_dataset
+from detlens.core.io import InputError, load_dataset
 
 GT = {
     "images": [

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.io import load_dataset
-from core.io.common import stem_of
+from detlens.core.io import load_dataset
+from detlens.core.io.common import stem_of
 
 TOY = "review_toy"
 TOY_DETS = [

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from core.iou import box_iou_batch, pair_iou
+from detlens.core.iou import box_iou_batch, pair_iou
 
 
 @pytest.mark.parametrize(

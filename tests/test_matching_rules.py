@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.evaluation import Evaluator
-from core.matching import OUTCOME_NAMES, REASON_NAMES
+from detlens.core.evaluation import Evaluator
+from detlens.core.matching import OUTCOME_NAMES, REASON_NAMES
 from tests.coco_files import load_coco, tiny_gt, tiny_preds
 
 
@@ -125,7 +125,7 @@ VOC_XML = """<annotation><filename>{stem}.jpg</filename><size><width>100</width>
 
 @pytest.mark.parametrize("method", ["coco", "voc"])
 def test_voc_difficult_labels_are_ignored(tmp_path, method):
-    from core.io import load_dataset
+    from detlens.core.io import load_dataset
 
     (tmp_path / "gt").mkdir()
     (tmp_path / "gt" / "img1.xml").write_text(VOC_XML.format(stem="img1"))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.metrics.geometry import frame_geometry, max_overlap, object_geometry, union_area
-from core.metrics.tables import compute_metric_tables, read_frame_csv
+from detlens.core.metrics.geometry import frame_geometry, max_overlap, object_geometry, union_area
+from detlens.core.metrics.tables import compute_metric_tables, read_frame_csv
 from tests.coco_files import load_coco, tiny_gt, tiny_preds
 
 
@@ -52,8 +52,8 @@ def test_object_geometry_values(tmp_path):
 
 def test_max_overlap_matches_brute_force():
     rng = np.random.default_rng(0)
-    from core.dataset import BoxTable
-    from core.iou import box_iou_batch
+    from detlens.core.dataset import BoxTable
+    from detlens.core.iou import box_iou_batch
 
     n = 60
     boxes = np.column_stack([rng.uniform(0, 50, (n, 2)), rng.uniform(1, 30, (n, 2))])

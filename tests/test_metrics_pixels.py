@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from core.dataset import BoxTable, Dataset, ImageTable
-from core.metrics.pixel_pass import PixelMetrics, compute_pixel_metrics, text_progress
-from core.metrics.pixels import (
+from detlens.core.dataset import BoxTable, Dataset, ImageTable
+from detlens.core.metrics.pixel_pass import PixelMetrics, compute_pixel_metrics, text_progress
+from detlens.core.metrics.pixels import (
     OBJECT_METRICS, SHARPNESS_K, box_pixel_metrics, frame_pixel_metrics, image_descriptor, uniqueness,
 )
 

@@ -8,7 +8,7 @@ ties and IoUs exactly at the thresholds.
 import numpy as np
 import pytest
 
-from core.evaluation import Evaluator
+from detlens.core.evaluation import Evaluator
 from tests.coco_files import load_coco
 from tests.pycoco_reference import pycocotools_per_class
 from tests.random_coco import random_coco
@@ -53,7 +53,7 @@ def test_class_subset_equals_full_run_restricted(tmp_path):
 
 
 def test_candidate_ious_computed_once(tmp_path, monkeypatch):
-    import core.evaluation as evaluation
+    import detlens.core.evaluation as evaluation
 
     calls = []
     real = evaluation.compute_candidates

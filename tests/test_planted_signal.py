@@ -4,11 +4,11 @@ importance ranking and performance-by-metric curves must find exactly that."""
 import numpy as np
 import pytest
 
-from core.analysis import performance_by_metric, rank_metrics
-from core.demo import DemoConfig, generate, write_demo
-from core.evaluation import Evaluator
-from core.io import load_dataset
-from core.metrics.tables import compute_metric_tables
+from detlens.core.analysis import performance_by_metric, rank_metrics
+from detlens.core.demo import DemoConfig, generate, write_demo
+from detlens.core.evaluation import Evaluator
+from detlens.core.io import load_dataset
+from detlens.core.metrics.tables import compute_metric_tables
 
 # Frame metrics the generator never lets influence detection. (Object Count and Object
 # Density are derived from the labels themselves, so a size effect legitimately leaks into them.)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from core.evaluation import Evaluator
-from core.io import load_dataset
+from detlens.core.evaluation import Evaluator
+from detlens.core.io import load_dataset
 from tests.pycoco_reference import pycocotools_per_class
 from tests.refdata import REFDATA, expected
 

@@ -61,8 +61,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from core.demo.config import PRED_KINDS, SHAPES, TP_IOU_FLOOR, DemoConfig, DemoData, DemoPaths
-from core.demo.simulate import _detector, _scene, detection_probability, iou_xywh
+from detlens.core.demo.config import PRED_KINDS, SHAPES, TP_IOU_FLOOR, DemoConfig, DemoData, DemoPaths
+from detlens.core.demo.simulate import _detector, _scene, detection_probability, iou_xywh
 
 __all__ = ["PRED_KINDS", "SHAPES", "TP_IOU_FLOOR", "DemoConfig", "DemoData", "DemoPaths", "detection_probability",
            "generate", "generate_annotations", "iou_xywh", "to_coco", "truth_dict", "write_demo"]
@@ -144,7 +144,7 @@ def write_demo(out_dir: str | Path, config: DemoConfig | None = None, *,
     data = generate(cfg)
     images_dir, lum = None, None
     if render_images:
-        from core.demo.render import render_all
+        from detlens.core.demo.render import render_all
         images_dir = out / "images"
         lum = render_all(data, images_dir)
     gt, results = to_coco(data)

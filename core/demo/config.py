@@ -1,4 +1,4 @@
-"""Configuration and result types of the demo generator (see :mod:`core.demo`)."""
+"""Configuration and result types of the demo generator (see :mod:`detlens.core.demo`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pixels for :mod:`core.demo`: draws each generated scene and saves it as JPEG.
+"""Pixels for :mod:`detlens.core.demo`: draws each generated scene and saves it as JPEG.
 
 Per image ``i`` (own random stream ``SeedSequence(seed, spawn_key=(2, i))``):
 low-frequency coloured texture around a random mid-grey plus pixel noise
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from core.demo.config import DemoData
+from detlens.core.demo.config import DemoData
 
 
 def _shape(draw: ImageDraw.ImageDraw, kind: int, x: float, y: float, w: float, h: float,

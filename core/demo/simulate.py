@@ -1,10 +1,10 @@
-"""The demo's scenes and simulated detector, in numpy (the model is described in :mod:`core.demo`)."""
+"""The demo's scenes and simulated detector, in numpy (the model is described in :mod:`detlens.core.demo`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from core.demo.config import TP_IOU_FLOOR, DemoConfig
+from detlens.core.demo.config import TP_IOU_FLOOR, DemoConfig
 
 def detection_probability(rel_area_percent, brightness, config: DemoConfig) -> np.ndarray:
     """The planted curve: probability that a label is detected (TP at IoU 0.5).

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from core.dataset import Dataset
-from core.io.coco import load_coco
-from core.io.assemble import assemble, compute_fingerprint
-from core.io.common import ImageFinder, Part, display_name, find_names_file, read_names
-from core.io.detect import FORMATS, detect_format
-from core.io.errors import InputError
-from core.io.txt import load_txt
-from core.io.voc import load_voc
-from core.io.yolo import default_image_dirs, load_yolo
+from detlens.core.dataset import Dataset
+from detlens.core.io.coco import load_coco
+from detlens.core.io.assemble import assemble, compute_fingerprint
+from detlens.core.io.common import ImageFinder, Part, display_name, find_names_file, read_names
+from detlens.core.io.detect import FORMATS, detect_format
+from detlens.core.io.errors import InputError
+from detlens.core.io.txt import load_txt
+from detlens.core.io.voc import load_voc
+from detlens.core.io.yolo import default_image_dirs, load_yolo
 
 __all__ = ["InputError", "compute_fingerprint", "detect_format", "load_dataset"]
 
@@ -51,7 +51,7 @@ def load_dataset(
     Args:
         labels: COCO ``.json`` file, or folder of VOC ``.xml`` / YOLO or text ``.txt``.
         predictions: same kinds, plus a COCO results list; None for labels only.
-        fmt: ``"auto"`` (detect each path on its own, see :mod:`core.io.detect`),
+        fmt: ``"auto"`` (detect each path on its own, see :mod:`detlens.core.io.detect`),
             ``"coco"``, ``"yolo"``, ``"voc"`` or ``"txt"`` (applies to both paths).
         box_format: ``"xyxy"`` (``left top right bottom``) or ``"xywh"``
             (``x y width height``), absolute pixels; text format only.

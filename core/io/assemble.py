@@ -1,5 +1,5 @@
-"""Assembly of importer :class:`~core.io.common.Part` s into one validated
-:class:`~core.dataset.Dataset`: id matching, clipping and the content fingerprint.
+"""Assembly of importer :class:`~detlens.core.io.common.Part` s into one validated
+:class:`~detlens.core.dataset.Dataset`: id matching, clipping and the content fingerprint.
 
 Assembly rules (labels ``L``, predictions ``P``):
 
@@ -25,9 +25,9 @@ import hashlib
 
 import numpy as np
 
-from core.dataset import BoxTable, Dataset, ImageTable
-from core.io.common import CLIP_NOISE, Describe, Part, first_bad, stem_of
-from core.io.errors import InputError
+from detlens.core.dataset import BoxTable, Dataset, ImageTable
+from detlens.core.io.common import CLIP_NOISE, Describe, Part, first_bad, stem_of
+from detlens.core.io.errors import InputError
 
 
 def _canon_categories(names: list[str], order: list[str] | None) -> list[str]:

@@ -9,7 +9,7 @@ Accepted layouts (decided by the top-level JSON type):
   optional ``area`` (default ``w * h``), optional ``iscrowd`` 0/1 (default 0)).
   Used as labels, or as predictions when every annotation has a numeric
   ``score`` (annotation ``id`` is then optional: 1..N when absent) (ids may then differ from the labels': matching happens in
-  :func:`core.io.assemble.assemble`).
+  :func:`detlens.core.io.assemble.assemble`).
 * **Results list** (array): ``{image_id, category_id, bbox, score}`` records,
   as written for ``pycocotools.COCO.loadRes``; ids 1..N in file order. Only
   valid as predictions. An empty list ``[]`` means "no predictions".
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from core.io.common import Part, check_boxes, display_name, first_bad, no_gc, read_bytes, stem_of
-from core.io.errors import InputError, short
+from detlens.core.io.common import Part, check_boxes, display_name, first_bad, no_gc, read_bytes, stem_of
+from detlens.core.io.errors import InputError, short
 
 _STANDARD = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "score", "segmentation"}
 _NUM = (int, float)

@@ -1,6 +1,6 @@
 """Shared pieces of the importers: the intermediate :class:`Part`, vectorised
 validation helpers, image lookup and names files. Assembly into a
-:class:`~core.dataset.Dataset` lives in :mod:`core.io.assemble`.
+:class:`~detlens.core.dataset.Dataset` lives in :mod:`detlens.core.io.assemble`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.errors import InputError
+from detlens.core.io.errors import InputError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif")
 NAMES_FILES = ("obj.names", "classes.txt", "classes.names", "voc.names", "coco.names", "data.yaml")

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.io.common import NAMES_FILES, display_name
-from core.io.errors import InputError
+from detlens.core.io.common import NAMES_FILES, display_name
+from detlens.core.io.errors import InputError
 
 FORMATS = ("coco", "yolo", "voc", "txt")
 _SAMPLE = 200

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.common import NAMES_FILES, ImageFinder, Part, check_boxes, resolve_class
-from core.io.errors import InputError, short
+from detlens.core.io.common import NAMES_FILES, ImageFinder, Part, check_boxes, resolve_class
+from detlens.core.io.errors import InputError, short
 
 
 def list_txt(folder: Path, exclude: Path | None = None) -> list[Path]:

@@ -16,9 +16,9 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from core.io.common import ImageFinder, Part, read_bytes
-from core.io.errors import InputError, short
-from core.io.txt import FolderBuilder
+from detlens.core.io.common import ImageFinder, Part, read_bytes
+from detlens.core.io.errors import InputError, short
+from detlens.core.io.txt import FolderBuilder
 
 
 def _num(el: ET.Element | None, tag: str, disp: str, record: str, required: bool = True) -> float:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.common import ImageFinder, Part, resolve_class
-from core.io.errors import InputError
-from core.io.txt import FolderBuilder, list_txt, read_rows
+from detlens.core.io.common import ImageFinder, Part, resolve_class
+from detlens.core.io.errors import InputError
+from detlens.core.io.txt import FolderBuilder, list_txt, read_rows
 
 _TOL = 0.01
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.dataset import BoxTable, Dataset
-from core.iou import pair_iou
+from detlens.core.dataset import BoxTable, Dataset
+from detlens.core.iou import pair_iou
 
 # Pairs generated per vectorised step of the Max Overlap computation.
 _PAIRS_PER_CHUNK = 4_000_000

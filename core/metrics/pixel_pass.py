@@ -2,7 +2,7 @@
 
 Each image is decoded once (Pillow, full resolution); its frame metrics, its
 descriptor and the object metrics of all its labels and predictions come from
-that decode (:mod:`core.metrics.pixels`). Images are spread over processes in
+that decode (:mod:`detlens.core.metrics.pixels`). Images are spread over processes in
 chunks; results can be kept in a disk cache so a second run decodes nothing.
 """
 
@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from core.dataset import Dataset
-from core.metrics.pixels import DESCRIPTOR_SIDE, FRAME_METRICS, OBJECT_METRICS, _Decoded, uniqueness
+from detlens.core.dataset import Dataset
+from detlens.core.metrics.pixels import DESCRIPTOR_SIDE, FRAME_METRICS, OBJECT_METRICS, _Decoded, uniqueness
 
 METRIC_VERSION = 1  # bump when a definition changes: invalidates every cache entry
 UNIQUENESS = "Uniqueness (F)"

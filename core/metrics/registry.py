@@ -4,8 +4,8 @@ A metric's display name ends in its level: ``(F)`` frame (one value per
 image, joined to every prediction and label of that image), ``(P)``
 prediction, ``(L)`` label. Object metrics exist as a ``(P)`` and an ``(L)``
 twin with the same base name. The exact definitions are in ``docs/metrics.md``
-and in the modules that compute them (:mod:`core.metrics.geometry`,
-:mod:`core.metrics.pixels`).
+and in the modules that compute them (:mod:`detlens.core.metrics.geometry`,
+:mod:`detlens.core.metrics.pixels`).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import Dataset
-from core.metrics.geometry import frame_geometry, object_geometry
-from core.metrics.registry import BUILTIN_METRICS, FRAME, LABEL, PREDICTION, MetricInfo, custom_metric, level_of
+from detlens.core.dataset import Dataset
+from detlens.core.metrics.geometry import frame_geometry, object_geometry
+from detlens.core.metrics.registry import BUILTIN_METRICS, FRAME, LABEL, PREDICTION, MetricInfo, custom_metric, level_of
 
 # Extra annotation fields that are flags, not metrics.
 _NOT_METRICS = {"difficult", "ignore", "truncated", "occluded"}
@@ -127,7 +127,7 @@ def compute_metric_tables(
     Args:
         dataset: the loaded dataset.
         images_dir: image folder; None computes only the metrics that need no pixels.
-        cache_dir: disk cache for pixel metrics (see :mod:`core.metrics.pixel_pass`).
+        cache_dir: disk cache for pixel metrics (see :mod:`detlens.core.metrics.pixel_pass`).
         workers: processes for the pixel pass (default: all cores).
         progress: ``progress(done, total)`` called as images are processed.
         frame_csv: optional CSV of custom frame metrics keyed by ``file_name``.
@@ -140,7 +140,7 @@ def compute_metric_tables(
     labels = object_geometry(dataset, dataset.labels, LABEL)
     warnings: list[str] = []
     if images_dir is not None:
-        from core.metrics.pixel_pass import compute_pixel_metrics
+        from detlens.core.metrics.pixel_pass import compute_pixel_metrics
 
         pixel = compute_pixel_metrics(dataset, images_dir, cache_dir=cache_dir, workers=workers, progress=progress)
         frame.update(pixel.frame)

@@ -91,7 +91,7 @@ def server(tmp_path_factory, chromium_path):
     cache = tmp_path_factory.mktemp("serve-cache")
     port = free_port()
     log = open(cache / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--cache-dir", str(cache)],
+    proc = subprocess.Popen([sys.executable, "-m", "detlens.app.cli", "serve", "--port", str(port), "--cache-dir", str(cache)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(proc, url, cache / "serve.log", SERVER_START_TIMEOUT, "detlens serve")

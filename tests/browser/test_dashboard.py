@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 
-from layouts import ids
+from detlens.layouts import ids
 from tests.browser.conftest import ROOT, click_until, screenshot
 
 LOAD_TIMEOUT_MS = 120_000  # first start: demo images, metric tables
@@ -18,7 +18,7 @@ TITLE_HAS = "([sel, text]) => { const t = document.querySelector(sel + ' .gtitle
 def cli_map(server, iou: float = 0.5, classes: list[str] | None = None) -> float:
     """mAP from ``detlens evaluate --json`` on the served demo data."""
     out = server.cache_dir / f"eval-{iou}-{'-'.join(classes or [])}.json"
-    cmd = [sys.executable, "-m", "app.cli", "evaluate", "--labels", str(server.demo / "labels.json"),
+    cmd = [sys.executable, "-m", "detlens.app.cli", "evaluate", "--labels", str(server.demo / "labels.json"),
            "--predictions", str(server.demo / "predictions.json"), "--iou", str(iou), "--json", str(out)]
     if classes:
         cmd += ["--classes", ",".join(classes)]

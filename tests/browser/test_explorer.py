@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from layouts import ids
+from detlens.layouts import ids
 from tests.browser.conftest import click_until, screenshot
 from tests.browser.test_dashboard import TITLE_HAS, UPDATE_TIMEOUT_MS, open_dashboard
 

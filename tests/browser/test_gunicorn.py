@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from layouts import ids
+from detlens.layouts import ids
 from tests.browser.conftest import ROOT, free_port, screenshot, wait_until_serving
 from tests.browser.test_dashboard import cli_map, open_dashboard, shown_map, wait_for_iou
 
@@ -21,7 +21,7 @@ def gunicorn(server):
     env = dict(os.environ, DETLENS_CACHE_DIR=str(server.cache_dir))
     log = open(server.cache_dir / "gunicorn.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
-                             "app.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                             "detlens.app.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(proc, url, server.cache_dir / "gunicorn.log", 120, "gunicorn")
     yield type(server)(url=url, cache_dir=server.cache_dir, demo=server.demo)
