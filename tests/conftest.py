@@ -1,4 +1,4 @@
-"""Shared test fixtures: location of the external reference data."""
+"""Shared test fixtures: the reference data checked in under tests/data/refdata."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
-# ../shared/refdata relative to the repository root (same place in CI).
-REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+from tests.refdata import REFDATA  # the one definition of the reference data root
 
 
 @pytest.fixture(scope="session")
 def refdata() -> Path:
-    """Root of the reference data sets; skips the test when absent."""
-    if not REFDATA.is_dir():
-        pytest.skip(f"reference data not found at {REFDATA}")
+    """Root of the reference data sets (in the repository: never skipped, a missing file fails)."""
+    assert REFDATA.is_dir(), f"reference data missing: {REFDATA} (it is part of the repository)"
     return REFDATA

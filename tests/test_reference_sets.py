@@ -1,4 +1,4 @@
-"""Published and independently computed numbers from ../shared/refdata (see its SOURCES.txt)."""
+"""Published and independently computed numbers from tests/data/refdata (see its SOURCES.txt and README.md)."""
 
 import numpy as np
 import pytest
