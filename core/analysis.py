@@ -20,8 +20,7 @@ from detlens.core.importance import DEFAULT_MAX_ROWS, MetricDependency, folds_of
 from detlens.core.matching import FN, FP, TP, MatchResult
 from detlens.core.metrics.registry import FRAME, base_of, level_of
 from detlens.core.metrics.tables import MetricTables
-
-SIDES = ("predictions", "labels")
+from detlens.core.vocabulary import Side
 
 
 def _selected(category_index: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -45,7 +44,7 @@ def rank_metrics(
     tables: MetricTables,
     match: MatchResult,
     classes: list[str] | None = None,
-    side: str = "predictions",
+    side: Side | str = Side.PREDICTIONS,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> list[MetricDependency]:
     """Importance and correlation of every metric of one side, most important first.
@@ -53,17 +52,20 @@ def rank_metrics(
     Args:
         dataset, tables, match: the data, its metrics and its outcomes at one threshold.
         classes: class names to include (None = all).
-        side: "predictions" (Y = TP vs FP; (P) and (F) metrics) or
-            "labels" (Y = detected vs missed; (L) and (F) metrics).
+        side: :class:`~detlens.core.vocabulary.Side` or its value: ``predictions`` (Y = TP vs FP;
+            (P) and (F) metrics) or ``labels`` (Y = detected vs missed; (L) and (F) metrics).
         max_rows: subsample above this many rows.
 
     Returns:
         list of :class:`MetricDependency`, sorted by importance (NaN last), then name.
+
+    Raises:
+        ValueError: ``side`` is not a :class:`~detlens.core.vocabulary.Side`.
     """
-    if side not in SIDES:
-        raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+    if side not in tuple(Side):
+        raise ValueError(f"side must be one of {tuple(s.value for s in Side)}, got {side!r}")
     selected = dataset.category_indices(classes)
-    if side == "predictions":
+    if Side(side) is Side.PREDICTIONS:
         rows = prediction_rows(dataset, match, selected)
         outcome = match.pred_outcome[rows] == TP
         image = dataset.predictions.image_index[rows]

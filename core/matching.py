@@ -59,21 +59,27 @@ import numpy as np
 from detlens.core.candidates import CandidatePairs
 from detlens.core.dataset import Dataset
 from detlens.core.sorting import radix_key
+from detlens.core.vocabulary import FPReason, IgnoreReason, Outcome
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Outcome codes (int8 arrays); names are what tables and JSON show.
+# Outcome codes (int8 arrays); OUTCOME_NAMES[code] is what tables and JSON show.
 TP, FP, FN, IGNORED = 0, 1, 2, 3
-OUTCOME_NAMES = ("TP", "FP", "FN", "ignored")
-# Reason codes for FP and ignored predictions.
+OUTCOME_NAMES = (Outcome.TP, Outcome.FP, Outcome.FN, Outcome.IGNORED)
+# Reason codes for FP and ignored predictions; REASON_NAMES[code] ("" = no reason).
 NO_REASON, LOW_IOU, DUPLICATE, WRONG_CLASS, BACKGROUND, CROWD, BEYOND_MAX_DETS, AREA, BELOW_MIN_SCORE = range(9)
-REASON_NAMES = ("", "low_iou", "duplicate", "wrong_class", "background", "crowd", "beyond_max_dets", "area",
-                "below_min_score")
+REASON_NAMES = ("", FPReason.LOW_IOU, FPReason.DUPLICATE, FPReason.WRONG_CLASS, FPReason.BACKGROUND,
+                IgnoreReason.CROWD, IgnoreReason.BEYOND_MAX_DETS, IgnoreReason.AREA, IgnoreReason.BELOW_MIN_SCORE)
 
 AREA_RANGE = (0.0, 1e10)  # pycocotools' "all" area range
 LOW_IOU_FLOOR = 0.1
 MATCH_METHODS = ("coco", "voc")
+
+
+def _names(names: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
+    """``(N,)`` object array of the plain string name of each code."""
+    return np.asarray([str(n) for n in names], dtype=object)[codes]
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +90,7 @@ class MatchResult:
         iou_threshold: the threshold t used.
         max_dets: per-image, per-class prediction cap (None = all).
         min_score: predictions below it were treated as absent (None = none).
+        pixel_plus_one: the box convention of the IoUs (legacy VOC "+1 pixel" areas).
         has_reasons: False when false-positive reasons were not computed (no other-class pairs given).
         method: "coco" or "voc".
         pred_outcome: ``(P,)`` int8, TP / FP / IGNORED.
@@ -102,6 +109,7 @@ class MatchResult:
     max_dets: int | None
     method: str
     min_score: float | None
+    pixel_plus_one: bool
     has_reasons: bool
     pred_outcome: np.ndarray
     pred_reason: np.ndarray
@@ -125,8 +133,8 @@ class MatchResult:
                 "image_id": dataset.images.ids[preds.image_index],
                 "class": dataset.category_names[preds.category_index],
                 "score": preds.scores,
-                "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[self.pred_outcome],
-                "reason": np.asarray(REASON_NAMES, dtype=object)[self.pred_reason],
+                "outcome": _names(OUTCOME_NAMES, self.pred_outcome),
+                "reason": _names(REASON_NAMES, self.pred_reason),
                 "matched_label_id": matched_id,
                 "iou": self.pred_iou,
             }
@@ -144,7 +152,7 @@ class MatchResult:
                 "label_id": labels.ids,
                 "image_id": dataset.images.ids[labels.image_index],
                 "class": dataset.category_names[labels.category_index],
-                "outcome": np.asarray(OUTCOME_NAMES, dtype=object)[self.label_outcome],
+                "outcome": _names(OUTCOME_NAMES, self.label_outcome),
                 "matched_prediction_id": np.where(matched, dataset.predictions.ids[safe], -1),
                 "iou": np.where(matched, self.pred_iou[safe] if len(self.pred_iou) else 0.0, 0.0),
             }
@@ -221,7 +229,8 @@ def match_predictions(
             reason at all (``MatchResult.has_reasons`` is False), which is enough for AP/AR.
 
     Returns:
-        :class:`MatchResult`; arrays of length 0 for an empty dataset.
+        :class:`MatchResult` (its ``pixel_plus_one`` is the candidates' box convention);
+        arrays of length 0 for an empty dataset.
     """
     if method not in MATCH_METHODS:
         raise ValueError(f"method must be one of {MATCH_METHODS}, got {method!r}")
@@ -237,6 +246,8 @@ def match_predictions(
 
     if not candidates.same_class or (other_class is not None and other_class.same_class):
         raise ValueError("candidates must be same-class pairs and other_class pairs of different classes")
+    if other_class is not None and other_class.pixel_plus_one != candidates.pixel_plus_one:
+        raise ValueError("candidates and other_class pairs must use the same box convention (pixel_plus_one)")
     same = active[candidates.pred]
     s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
     if method == "coco":
@@ -288,6 +299,7 @@ def match_predictions(
         max_dets=max_dets,
         method=method,
         min_score=min_score,
+        pixel_plus_one=candidates.pixel_plus_one,
         has_reasons=other_class is not None,
         pred_outcome=outcome,
         pred_reason=reason,

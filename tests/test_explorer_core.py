@@ -1,4 +1,4 @@
-"""core.explorer: the object table, filters with the bucket rule, sorting, CSV and the COCO subset."""
+"""core.explorer: the object table, filters with the bucket rule, sorting, the histogram, CSV and the COCO subset."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import pytest
 
 from detlens.core.analysis import performance_by_metric
 from detlens.core.evaluation import Evaluator
-from detlens.core.explorer import (ExplorerFilter, coco_subset, filter_objects, metric_columns, object_table,
-                           outcome_counts, range_mask, sort_objects, to_csv)
+from detlens.core.explorer import (ExplorerFilter, coco_subset, expand_fp, filter_objects, histogram, metric_columns,
+                                   object_table, outcome_counts, outcome_groups, range_mask, sort_objects, to_csv)
 from detlens.core.io import load_dataset
 from detlens.core.metrics.tables import compute_metric_tables
+from detlens.core.vocabulary import Side
 from tests.coco_files import load_coco, tiny_gt
 
 
@@ -69,6 +70,35 @@ def test_object_metrics_share_a_column_per_base_name(hand_built):
 def test_outcome_groups(hand_built, outcomes, expected):
     table = hand_built[3]
     assert list(filter_objects(table, ExplorerFilter(outcomes=outcomes))["row"]) == expected
+
+
+@pytest.mark.parametrize("outcomes, expected", [
+    (("FP",), [1, 2, 3]),
+    (("FP:duplicate", "FP:wrong_class", "FP:low_iou", "FP:background"), [1, 2, 3]),
+    (("FP:duplicate", "FP:wrong_class", "FP:low_iou"), []),
+])
+def test_false_positives_without_reasons_are_in_group_fp(hand_built, outcomes, expected):
+    ds, _, tables, _ = hand_built
+    table = object_table(ds, Evaluator(ds).match(0.5, reasons=False), tables)
+    assert list(outcome_groups(table)[:5]) == ["TP", "FP", "FP", "FP", "TP"]
+    assert list(filter_objects(table, ExplorerFilter(outcomes=outcomes))["row"]) == expected
+    assert outcome_counts(table)["FP"] == 3
+
+
+@pytest.mark.parametrize("groups, expected", [
+    (("TP", "FP", "FN"), ("TP", "FP:duplicate", "FP:wrong_class", "FP:low_iou", "FP:background", "FN")),
+    (("FP:low_iou", "FP", "detected"), ("FP:low_iou", "FP:duplicate", "FP:wrong_class", "FP:background", "detected")),
+    ((), ()),
+])
+def test_expand_fp_writes_fp_as_its_reasons(groups, expected):
+    assert expand_fp(groups) == expected
+
+
+def test_filter_outcomes_are_outcome_groups():
+    flt = ExplorerFilter(outcomes=["FN", "detected"])
+    assert flt.outcomes == ("FN", "detected") and json.dumps(flt.to_dict()["outcomes"]) == '["FN", "detected"]'
+    with pytest.raises(ValueError):
+        ExplorerFilter(outcomes=("missed",))
 
 
 def test_class_filters_combine_the_page_and_the_filter(hand_built):
@@ -154,10 +184,11 @@ def test_explorer_count_equals_the_bucket_count_on_demo_data(tmp_path):
         edges = json.loads(json.dumps(buckets["edges"]))
         for b in range(len(edges) - 1):
             last = b == len(edges) - 2
-            for side, outcomes in (("TPR", ("TP", "FP")), ("FNR", ("FN", "detected"))):
-                flt = ExplorerFilter(outcomes=outcomes, metric=column, low=edges[b], high=edges[b + 1], high_closed=last)
+            for side in Side:  # a side's groups are the rows of its rate's bucket
+                flt = ExplorerFilter(outcomes=side.groups, metric=column, low=edges[b], high=edges[b + 1],
+                                     high_closed=last)
                 kept = filter_objects(table, flt, ["ellipse", "cross"])
-                assert len(kept) == buckets[side]["totals"][b], (metric, side, b)
+                assert len(kept) == buckets[side.rate]["totals"][b], (metric, side, b)
 
 
 def test_coco_subset_loads_back_and_reproduces_the_outcomes(hand_built, tmp_path):
@@ -180,3 +211,14 @@ def test_coco_subset_of_nothing_is_empty(hand_built):
     labels, predictions = coco_subset(ds, table.iloc[:0])
     assert labels["images"] == [] and labels["annotations"] == [] and predictions == []
     assert len(labels["categories"]) == 2
+
+
+@pytest.mark.parametrize("values, lo, hi, bins, edges, counts", [
+    ([0.0, 0.5, 1.0, 1.0], 0.0, 1.0, 2, [0.0, 0.5, 1.0], [1, 3]),  # [0, 0.5), [0.5, 1]: the last bin closed
+    ([-0.1, 0.2, 1.1, np.nan], 0.0, 1.0, 2, [0.0, 0.5, 1.0], [1, 0]),  # outside the range and NaN left out
+    ([2.0, 2.0, 3.0, np.nan], 2.0, 2.0, 40, [2.0, 2.0], [3]),  # lo == hi: one bin, every value
+    ([1.0], 0.0, np.inf, 4, [], []),  # a bound that is not finite: empty
+])
+def test_histogram(values, lo, hi, bins, edges, counts):
+    doc = histogram(np.array(values), lo, hi, bins).to_dict()
+    assert doc == {"edges": edges, "counts": counts}

@@ -1,0 +1,161 @@
+"""The words detlens shows for objects and outcomes: each vocabulary defined once, as a ``StrEnum``.
+
+Members are ``str``: they compare equal to their values (``Outcome.TP == "TP"``),
+serialise to JSON as their values and can be built from them
+(``Outcome("ignored")``). Tables, JSON documents and Dash stores hold the values.
+
+Vocabularies
+    ``Outcome``       what matching decided for one object (``TP``, ``FP``, ``FN``, ``ignored``);
+    ``FPReason``      why a false positive is false (see :mod:`detlens.core.matching`);
+    ``IgnoreReason``  why a prediction is neither TP nor FP;
+    ``ObjectKind``    a row of the Explorer's object table is a ``prediction`` or a ``label``;
+    ``Side``          the two populations the statistics look at: ``predictions``
+                      (TP vs FP, rate TPR) and ``labels`` (detected vs missed, rate FNR);
+    ``OutcomeGroup``  the Explorer's outcome groups (which rows a filter keeps, see
+                      :mod:`detlens.core.explorer.filters`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What matching decided for one prediction or label."""
+
+    TP = "TP"
+    FP = "FP"
+    FN = "FN"
+    IGNORED = "ignored"
+
+
+class FPReason(StrEnum):
+    """Why a false-positive prediction is false (first rule that applies, see :mod:`detlens.core.matching`)."""
+
+    DUPLICATE = "duplicate"
+    WRONG_CLASS = "wrong_class"
+    LOW_IOU = "low_iou"
+    BACKGROUND = "background"
+
+
+class IgnoreReason(StrEnum):
+    """Why a prediction is ignored (neither TP nor FP)."""
+
+    CROWD = "crowd"
+    BEYOND_MAX_DETS = "beyond_max_dets"
+    AREA = "area"
+    BELOW_MIN_SCORE = "below_min_score"
+
+
+class ObjectKind(StrEnum):
+    """What a row of the object table is."""
+
+    PREDICTION = "prediction"
+    LABEL = "label"
+
+
+class Side(StrEnum):
+    """A population the statistics look at: counted predictions or counted labels."""
+
+    PREDICTIONS = "predictions"
+    LABELS = "labels"
+
+    @property
+    def rate(self) -> str:
+        """The rate shown for this side: ``"TPR"`` (TP / (TP + FP)) or ``"FNR"`` (FN / (TP + FN))."""
+        return "TPR" if self is Side.PREDICTIONS else "FNR"
+
+    @property
+    def noun(self) -> str:
+        """The objects counted: ``"predictions"`` or ``"labels"``."""
+        return self.value
+
+    @property
+    def outcome_words(self) -> tuple[str, str]:
+        """The two outcomes the side tells apart: ``("TP", "FP")`` or ``("detected", "missed")``."""
+        return ("TP", "FP") if self is Side.PREDICTIONS else ("detected", "missed")
+
+    @property
+    def title(self) -> str:
+        """Display title: ``"predictions (TP vs FP)"`` or ``"labels (detected vs missed)"``."""
+        first, second = self.outcome_words
+        return f"{self.noun} ({first} vs {second})"
+
+    @property
+    def groups(self) -> tuple[OutcomeGroup, ...]:
+        """The Explorer groups of the side's counted rows (a bucket of :class:`Side` rate)."""
+        return OutcomeGroup.prediction_side() if self is Side.PREDICTIONS else OutcomeGroup.label_side()
+
+    @classmethod
+    def of_rate(cls, rate: str) -> Side:
+        """The side showing ``rate`` ("TPR" or "FNR").
+
+        Raises:
+            ValueError: any other rate name.
+        """
+        for side in cls:
+            if side.rate == rate:
+                return side
+        raise ValueError(f"rate must be TPR or FNR, got {rate!r}")
+
+
+class OutcomeGroup(StrEnum):
+    """The Explorer's outcome groups: ``FP`` is every false positive, ``FP:<reason>`` those of one reason."""
+
+    TP = "TP"
+    FP = "FP"
+    FP_DUPLICATE = f"FP:{FPReason.DUPLICATE}"
+    FP_WRONG_CLASS = f"FP:{FPReason.WRONG_CLASS}"
+    FP_LOW_IOU = f"FP:{FPReason.LOW_IOU}"
+    FP_BACKGROUND = f"FP:{FPReason.BACKGROUND}"
+    FN = "FN"
+    DETECTED = "detected"
+    IGNORED = "ignored"
+
+    @property
+    def label(self) -> str:
+        """Display text, e.g. ``"FP · wrong class"``, ``"FN (missed label)"``."""
+        return _GROUP_LABELS[self]
+
+    @classmethod
+    def of_reason(cls, reason: FPReason | str) -> OutcomeGroup:
+        """The group of false positives of one reason (``"duplicate"`` -> ``FP:duplicate``)."""
+        return cls(f"FP:{FPReason(reason)}")
+
+    @classmethod
+    def fp_groups(cls) -> tuple[OutcomeGroup, ...]:
+        """Every ``FP:<reason>`` group, in :class:`FPReason` order."""
+        return tuple(cls.of_reason(r) for r in FPReason)
+
+    @classmethod
+    def prediction_side(cls) -> tuple[OutcomeGroup, ...]:
+        """Counted predictions: ``TP`` and every ``FP:<reason>`` group."""
+        return (cls.TP, *cls.fp_groups())
+
+    @classmethod
+    def label_side(cls) -> tuple[OutcomeGroup, ...]:
+        """Counted labels: ``FN`` and ``detected``."""
+        return (cls.FN, cls.DETECTED)
+
+    @classmethod
+    def defaults(cls) -> tuple[OutcomeGroup, ...]:
+        """The default groups ``TP, FP, FN``: each object once (a match by its prediction)."""
+        return (cls.TP, cls.FP, cls.FN)
+
+    @classmethod
+    def choices(cls) -> tuple[OutcomeGroup, ...]:
+        """The groups a user picks from: every group but the shorthand ``FP``."""
+        return tuple(g for g in cls if g is not cls.FP)
+
+
+_GROUP_LABELS = {
+    OutcomeGroup.TP: "TP",
+    OutcomeGroup.FP: "FP",
+    OutcomeGroup.FP_DUPLICATE: "FP · duplicate",
+    OutcomeGroup.FP_WRONG_CLASS: "FP · wrong class",
+    OutcomeGroup.FP_LOW_IOU: "FP · low IoU",
+    OutcomeGroup.FP_BACKGROUND: "FP · background",
+    OutcomeGroup.FN: "FN (missed label)",
+    OutcomeGroup.DETECTED: "detected label",
+    OutcomeGroup.IGNORED: "ignored",
+}
