@@ -2,7 +2,13 @@
 
 :class:`Evaluator` holds one dataset and computes its candidate IoUs once per
 box convention; every :meth:`Evaluator.evaluate` call (another threshold,
-another class subset, another AP method) reuses them. The rules live in
+another class subset, another AP method) reuses them.
+
+Settings come from one place: :meth:`Evaluator.evaluate` matches with its own
+arguments; :meth:`Evaluator.evaluate_match` takes every matching setting (IoU
+threshold, ``max_dets``, match method, ``min_score``, ``pixel_plus_one``) from
+the :class:`~detlens.core.matching.MatchResult` it is given and only adds the
+class subset and the AP method. The rules live in
 :mod:`detlens.core.matching` (who matches whom) and :mod:`detlens.core.ap` (the curve).
 """
 
@@ -147,9 +153,8 @@ class Evaluator:
         match_method: str = "coco",
         pixel_plus_one: bool = False,
         min_score: float | None = None,
-        matches: MatchResult | None = None,
     ) -> EvaluationResult:
-        """mAP and mAR over the selected classes.
+        """mAP and mAR over the selected classes: :meth:`evaluate_match` of :meth:`match` at these settings.
 
         Args:
             iou_threshold: t in (0, 1].
@@ -159,35 +164,55 @@ class Evaluator:
             match_method: "coco" or "voc" (see :mod:`detlens.core.matching`).
             pixel_plus_one: legacy VOC "+1 pixel" box areas.
             min_score: predictions scoring below it are treated as absent; None = keep all.
-            matches: a precomputed :meth:`match` result for these settings, to
-                evaluate several class subsets without matching again.
 
         Returns:
             :class:`EvaluationResult`.
         """
+        match = self.match(iou_threshold, max_dets, match_method, pixel_plus_one, min_score, reasons=False)
+        return self.evaluate_match(match, classes, ap_method)
+
+    def evaluate_match(self, match: MatchResult, classes: list[str] | None = None,
+                       ap_method: str = "coco101") -> EvaluationResult:
+        """mAP and mAR over the selected classes of an existing match of this dataset.
+
+        Every matching setting of the result (IoU threshold, ``max_dets``, match
+        method, ``min_score``, ``pixel_plus_one``) is the match's own: evaluate
+        several class subsets or AP methods without matching again.
+
+        Args:
+            match: a :meth:`match` (or :func:`detlens.core.matching.match_predictions`) result of this dataset.
+            classes: category names to include; None = all.
+            ap_method: one of ``coco101``, ``voc_all_point``, ``voc_11_point``.
+
+        Returns:
+            :class:`EvaluationResult`.
+
+        Raises:
+            ValueError: unknown ``ap_method``, or a match of another dataset (other numbers of objects).
+        """
         if ap_method not in AP_METHODS:
             raise ValueError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
         ds = self.dataset
+        if match.pred_outcome.shape[0] != len(ds.predictions) or match.label_outcome.shape[0] != len(ds.labels):
+            raise ValueError("the match is of another dataset: its numbers of predictions and labels differ")
         selected = ds.category_indices(classes)
-        m = matches if matches is not None else self.match(iou_threshold, max_dets, match_method, pixel_plus_one,
-                                                           min_score, reasons=False)
         preds, labels = ds.predictions, ds.labels
-        counted = m.pred_outcome != IGNORED
+        counted = match.pred_outcome != IGNORED
         order = self.orders().by_class
         order = order[counted[order]]
         cls_sorted = preds.category_index[order]
         bounds = np.searchsorted(cls_sorted, np.arange(ds.n_categories + 1))
-        n_labels = np.bincount(labels.category_index[~m.label_ignored], minlength=ds.n_categories)
-        n_preds = np.bincount(preds.category_index[m.pred_reason != BELOW_MIN_SCORE], minlength=ds.n_categories)
-        n_tp = np.bincount(preds.category_index[m.pred_outcome == TP], minlength=ds.n_categories)
-        n_fp = np.bincount(preds.category_index[m.pred_outcome == FP], minlength=ds.n_categories)
-        counted_ignored = (m.pred_outcome == IGNORED) & (m.pred_reason != BELOW_MIN_SCORE)
+        n_labels = np.bincount(labels.category_index[~match.label_ignored], minlength=ds.n_categories)
+        n_preds = np.bincount(preds.category_index[match.pred_reason != BELOW_MIN_SCORE], minlength=ds.n_categories)
+        n_tp = np.bincount(preds.category_index[match.pred_outcome == TP], minlength=ds.n_categories)
+        n_fp = np.bincount(preds.category_index[match.pred_outcome == FP], minlength=ds.n_categories)
+        counted_ignored = (match.pred_outcome == IGNORED) & (match.pred_reason != BELOW_MIN_SCORE)
         n_ig = np.bincount(preds.category_index[counted_ignored], minlength=ds.n_categories)
-        n_fn = np.bincount(labels.category_index[m.label_outcome == FN], minlength=ds.n_categories)
+        n_fn = np.bincount(labels.category_index[match.label_outcome == FN], minlength=ds.n_categories)
 
         results = []
         for k in selected:
-            tp = m.pred_outcome[order[bounds[k]:bounds[k + 1]]] == TP
+            tp = match.pred_outcome[order[bounds[k]:bounds[k + 1]]] == TP
             if n_labels[k] > 0:
                 ap, ar, recall, precision = average_precision(tp, int(n_labels[k]), ap_method)
             else:
@@ -200,12 +225,12 @@ class Evaluator:
         aps = np.array([c.ap for c in results if not np.isnan(c.ap)])
         ars = np.array([c.ar for c in results if not np.isnan(c.ar)])
         return EvaluationResult(
-            iou_threshold=m.iou_threshold,
+            iou_threshold=match.iou_threshold,
             ap_method=ap_method,
-            match_method=m.method,
-            max_dets=m.max_dets,
-            min_score=m.min_score,
-            pixel_plus_one=pixel_plus_one,
+            match_method=match.method,
+            max_dets=match.max_dets,
+            min_score=match.min_score,
+            pixel_plus_one=match.pixel_plus_one,
             classes=tuple(str(ds.category_names[k]) for k in selected),
             m_ap=float(aps.mean()) if aps.size else float("nan"),
             m_ar=float(ars.mean()) if ars.size else float("nan"),

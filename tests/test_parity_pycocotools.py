@@ -76,3 +76,31 @@ def test_min_score_equals_dropping_low_scores_before_pycocotools(tmp_path, seed,
         result = evaluator.evaluate(t, min_score=min_score, max_dets=3)
         assert_same_as_pycocotools(result, pycocotools_per_class(gt, kept, t, 3))
         assert result.counts["predictions"] == sum(1 for r in kept)
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_evaluate_match_takes_every_setting_from_the_match(tmp_path, seed):
+    gt, results = random_coco(seed)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    match = evaluator.match(0.75, max_dets=3, method="coco", pixel_plus_one=False, min_score=0.3)
+    result = evaluator.evaluate_match(match, classes=["c1", "c3"])
+    direct = evaluator.evaluate(0.75, classes=["c1", "c3"], max_dets=3, min_score=0.3)
+    assert (result.iou_threshold, result.max_dets, result.min_score) == (0.75, 3, 0.3)
+    assert result.to_dict() == direct.to_dict()
+    kept = [r for r in results if r["score"] >= 0.3]
+    assert_same_as_pycocotools(result, pycocotools_per_class(gt, kept, 0.75, 3))
+
+
+def test_evaluate_match_reports_the_box_convention_of_the_match(tmp_path):
+    gt, results = random_coco(10)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    result = evaluator.evaluate_match(evaluator.match(0.5, pixel_plus_one=True), ap_method="voc_all_point")
+    assert result.pixel_plus_one is True and result.ap_method == "voc_all_point"
+    assert result.to_dict() == evaluator.evaluate(0.5, ap_method="voc_all_point", pixel_plus_one=True).to_dict()
+
+
+def test_evaluate_match_refuses_a_match_of_another_dataset(tmp_path):
+    small = Evaluator(load_coco(tmp_path / "small", *random_coco(11, n_images=5)))
+    large = Evaluator(load_coco(tmp_path / "large", *random_coco(12, n_images=20)))
+    with pytest.raises(ValueError, match="another dataset"):
+        large.evaluate_match(small.match(0.5))
