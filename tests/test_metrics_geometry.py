@@ -86,6 +86,9 @@ def test_custom_metrics_from_extra_fields_and_csv(tmp_path):
     assert tables.predictions["model_uncertainty (P)"].tolist() == [0.1]
     assert tables.frame["weather (F)"].tolist() == [3.0]
     assert "weather (F)" in tables.label_side() and "model_uncertainty (P)" in tables.prediction_side()
+    custom = {n for n, m in tables.info.items() if m.custom}
+    assert custom == {"occlusion (L)", "model_uncertainty (P)", "weather (F)"}
+    assert {tables.info[n].unit for n in custom} == {"value"}
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,17 @@ image, joined to every prediction and label of that image), ``(P)``
 prediction, ``(L)`` label. Object metrics exist as a ``(P)`` and an ``(L)``
 twin with the same base name. The exact definitions are in ``docs/metrics.md``
 and in the modules that compute them (:mod:`detlens.core.metrics.geometry`,
-:mod:`detlens.core.metrics.pixels`).
+:mod:`detlens.core.metrics.pixels`); units in :mod:`detlens.core.metrics.units`.
+
+Custom metrics are read from the user's data (extra numeric annotation fields,
+the frame CSV): :func:`custom_metric` marks them ``custom`` with unit "value".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from detlens.core.metrics.units import unit_of_base
 
 FRAME, PREDICTION, LABEL = "F", "P", "L"
 LEVEL_NAMES = {FRAME: "frame (image)", PREDICTION: "prediction", LABEL: "label"}
@@ -26,6 +31,8 @@ class MetricInfo:
         level: ``"F"``, ``"P"`` or ``"L"``.
         description: one paragraph shown to users.
         needs_images: computed from pixels (needs the image files).
+        unit: unit of its values (see :mod:`detlens.core.metrics.units`), e.g. ``"%"``, ``"0 to 1"``.
+        custom: read from the user's data rather than built in.
     """
 
     name: str
@@ -33,10 +40,12 @@ class MetricInfo:
     level: str
     description: str
     needs_images: bool
+    unit: str
+    custom: bool = False
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "base": self.base, "level": self.level,
-                "description": self.description, "needs_images": self.needs_images}
+        return {"name": self.name, "base": self.base, "level": self.level, "description": self.description,
+                "needs_images": self.needs_images, "unit": self.unit, "custom": self.custom}
 
 
 _FRAME = [
@@ -75,21 +84,22 @@ _OBJECT = [
 CONFIDENCE = "Model Confidence (P)"
 
 
+def _builtin(base: str, level: str, description: str, needs_images: bool) -> MetricInfo:
+    return MetricInfo(f"{base} ({level})", base, level, description, needs_images, unit=unit_of_base(base))
+
+
 def _catalogue() -> tuple[MetricInfo, ...]:
-    out = [MetricInfo(f"{b} (F)", b, FRAME, d, img) for b, img, d in _FRAME]
+    out = [_builtin(b, FRAME, d, img) for b, img, d in _FRAME]
     for level in (PREDICTION, LABEL):
-        out += [MetricInfo(f"{b} ({level})", b, level, d, img) for b, img, d in _OBJECT]
-    out.append(MetricInfo(CONFIDENCE, "Model Confidence", PREDICTION,
-                          "The model's confidence score for the prediction.", False))
+        out += [_builtin(b, level, d, img) for b, img, d in _OBJECT]
+    out.append(_builtin(base_of(CONFIDENCE), PREDICTION, "The model's confidence score for the prediction.", False))
     return tuple(out)
 
 
-BUILTIN_METRICS: tuple[MetricInfo, ...] = _catalogue()
-
-
 def custom_metric(base: str, level: str, source: str) -> MetricInfo:
-    """A metric read from the user's data (an extra numeric field or a CSV column)."""
-    return MetricInfo(f"{base} ({level})", base, level, f"Custom metric '{base}' read from {source}.", False)
+    """A metric read from the user's data (an extra numeric field or a CSV column): ``custom``, unit "value"."""
+    return MetricInfo(f"{base} ({level})", base, level, f"Custom metric '{base}' read from {source}.", False,
+                      unit=unit_of_base(base, custom=True), custom=True)
 
 
 def level_of(name: str) -> str:
@@ -100,6 +110,26 @@ def level_of(name: str) -> str:
 
 
 def base_of(name: str) -> str:
-    """The name without its level suffix."""
+    """The name without its level suffix.
+
+    Raises:
+        ValueError: the name has no ``(F)``/``(P)``/``(L)`` suffix.
+    """
     level_of(name)
     return name[:-4]
+
+
+def base_name(name: str) -> str:
+    """Like :func:`base_of`, but a name without a level suffix (an object-table column) passes through."""
+    try:
+        return base_of(name)
+    except ValueError:
+        return name
+
+
+def metric_unit(name: str, custom: bool = False) -> str:
+    """Unit of a metric by display name or base name ("value" for custom metrics)."""
+    return unit_of_base(base_name(name), custom)
+
+
+BUILTIN_METRICS: tuple[MetricInfo, ...] = _catalogue()
