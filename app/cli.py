@@ -53,6 +53,8 @@ def _add_serve_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from detlens.core.settings import BUCKET_METHODS, BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN
+
     parser = argparse.ArgumentParser(
         prog="detlens", description="Which properties of my data make my object detector fail?")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "geometry metrics are available)")
     ev.add_argument("--by-metric", default=None, metavar="NAME",
                     help="print TPR/FNR per bucket of this metric, e.g. 'Object Area - Relative (L)'")
-    ev.add_argument("--buckets", type=int, default=10, help="number of buckets for --by-metric (2..100)")
-    ev.add_argument("--bucket-method", default="quantile", choices=["quantile", "equal_width"])
+    ev.add_argument("--buckets", type=int, default=BUCKETS_DEFAULT,
+                    help=f"number of buckets for --by-metric ({BUCKETS_MIN}..{BUCKETS_MAX})")
+    ev.add_argument("--bucket-method", default="quantile", choices=list(BUCKET_METHODS))
     _add_metric_args(ev)
 
     mt = sub.add_parser("metrics", help="compute and cache every quality metric, print a summary")
@@ -192,18 +195,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     evaluator = Evaluator(dataset)
     # outcomes only: AP, AR and the metric statistics do not need false-positive reasons
     match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one, reasons=False)
-    result = evaluator.evaluate(args.iou, classes=classes, ap_method=args.ap_method,
-                                pixel_plus_one=args.pixel_plus_one, matches=match)
+    result = evaluator.evaluate_match(match, classes=classes, ap_method=args.ap_method)
     doc = result.to_dict()
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))
     if args.images is not None or args.metrics or args.by_metric:
         from detlens.core.analysis import performance_by_metric, rank_metrics
+        from detlens.core.vocabulary import Side
 
         tables = _metric_tables(args, dataset)
         if args.images is not None or args.metrics:
-            for side, prefix, title in (("predictions", "metric", "Prediction side (TP vs FP)"),
-                                        ("labels", "label_metric", "Label side (detected vs missed)")):
+            for side, prefix in ((Side.PREDICTIONS, "metric"), (Side.LABELS, "label_metric")):
+                title = f"{side.value[:-1].capitalize()} side ({' vs '.join(side.outcome_words)})"
                 ranking = rank_metrics(dataset, tables, match, classes, side=side)
                 doc[f"{prefix}_importance"] = {d.metric: d.to_dict()["importance"] for d in ranking}
                 doc[f"{prefix}_correlation"] = {d.metric: d.to_dict()["correlation"] for d in ranking}
@@ -250,9 +253,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     """``detlens serve``: the dashboard on the given data, or on the embedded demo without data arguments."""
-    from detlens.app.config import default_cache_dir
-    from detlens.app.datastore import DataSource
+    from detlens.app.config import ServeConfig, default_cache_dir
     from detlens.app.server import serve
+    from detlens.app.source import DataSource
 
     if bool(args.labels) != bool(args.predictions):
         raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")
@@ -260,8 +263,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.labels:
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
                             box_format=args.box_format, names=args.names, clip=not args.no_clip)
-    return serve(source, Path(args.cache_dir or default_cache_dir()), args.host, args.port,
-                 precompute=not args.no_precompute)
+    return serve(ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
+                             port=args.port, precompute=not args.no_precompute))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,8 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
                  wait_precomputed: bool = False) -> tuple[subprocess.Popen, float]:
     """Start ``detlens serve`` and return it with the seconds until its data are prepared
     (and, with ``wait_precomputed``, every IoU threshold pre-computed)."""
-    from detlens.app.datastore import DataSource, DataStore
+    from detlens.app.cache import Entry, SharedCache, cache_key
+    from detlens.app.source import DataSource, read_status
 
     t0 = time.perf_counter()
     extra = [] if precompute else ["--no-precompute"]
@@ -94,9 +95,10 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
             raise SystemExit(f"detlens serve exited:\n{log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            status = DataStore(cache).status(source_id)
-            if status["state"] == "ready" and (not wait_precomputed
-                                               or f"{status['key']}/warmed" in DataStore(cache).data):
+            shared = SharedCache(cache)
+            status = read_status(shared, source_id)
+            if status.state == "ready" and (not wait_precomputed
+                                            or cache_key(Entry.WARMED, status.key) in shared.data):
                 return proc, time.perf_counter() - t0
         except OSError:
             pass

@@ -49,7 +49,8 @@ def start(demo: Path, cache: Path, port: int, log: Path):
     import subprocess
     import urllib.request
 
-    from detlens.app.datastore import DataSource, DataStore
+    from detlens.app.cache import SharedCache
+    from detlens.app.source import DataSource, read_status
 
     proc = subprocess.Popen([sys.executable, "-m", "detlens.app.cli", "serve", "--labels", str(demo / "labels.json"),
                              "--predictions", str(demo / "predictions.json"), "--images", str(demo / "images"),
@@ -61,7 +62,7 @@ def start(demo: Path, cache: Path, port: int, log: Path):
             raise SystemExit(f"detlens serve exited:\n{log.read_text()[-2000:]}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-            if DataStore(cache).status(source.source_id())["state"] == "ready":
+            if read_status(SharedCache(cache), source.source_id()).state == "ready":
                 return proc
         except OSError:
             pass

@@ -1,4 +1,4 @@
-"""Helpers shared by the callback modules: the data store, class selection and alerts."""
+"""What every callback module shares: background-callback options and page alerts."""
 
 from __future__ import annotations
 
@@ -6,32 +6,17 @@ import logging
 
 import dash_bootstrap_components as dbc
 
-from detlens.app.config import default_cache_dir
-from detlens.app.datastore import DataStore
+from detlens.core.settings import BACKGROUND_POLL_MS
+from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
-BACKGROUND_POLL_MS = 100  # how often the page asks for a background callback's result
 LOG = logging.getLogger("detlens.dashboard")
 
 
-def data_store() -> DataStore:
-    """The store in the cache folder this process was configured with (``DETLENS_CACHE_DIR``)."""
-    return DataStore(default_cache_dir())
+def background(running_id: str) -> dict:
+    """Keyword arguments of a background callback whose ``running_id`` badge shows while it runs."""
+    from dash import Output
 
-
-def class_filter(selected: list[str] | None, all_classes: list[str]) -> list[str] | None:
-    """The class subset for core/: None when every class is selected (shares cached results).
-
-    Raises:
-        ValueError: no class selected.
-    """
-    if not selected:
-        raise ValueError("Select at least one class.")
-    return None if set(selected) >= set(all_classes) else sorted(selected)
-
-
-def min_score_of(value: float | None) -> float | None:
-    """The minimum-confidence slider value as core/ expects it: None keeps every prediction."""
-    return float(value) if value else None
+    return dict(background=True, interval=BACKGROUND_POLL_MS, running=[(Output(running_id, "style"), VISIBLE, HIDDEN)])
 
 
 def alert(message: str, color: str = "warning") -> dbc.Alert:
@@ -45,3 +30,10 @@ def error_alert(exc: Exception) -> dbc.Alert:
         return alert(str(exc).strip("'\""), "warning")
     LOG.exception("dashboard callback failed")
     return alert(f"Something went wrong while computing this view ({type(exc).__name__}: {exc}).", "danger")
+
+
+def triggered() -> tuple[object, object]:
+    """``(id, new value)`` of the input that triggered the running callback (Dash's ``ctx``)."""
+    from dash import ctx
+
+    return ctx.triggered_id, (ctx.triggered[0]["value"] if ctx.triggered else None)

@@ -15,15 +15,13 @@ objects behind the clicked mark and opens the Explorer:
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
+from detlens.callbacks.common import triggered
 from detlens.core.explorer import ExplorerFilter, metric_column
 from detlens.layouts import ids
-from detlens.layouts.explorer_tab import ALL_FP
-
-PREDICTIONS = ("TP", *ALL_FP)
-LABELS = ("FN", "detected")
+from detlens.core.vocabulary import OutcomeGroup, Side
 
 
 def _point(click: dict | None) -> dict | None:
@@ -38,7 +36,7 @@ def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerF
     if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in ("TPR", "FNR"):
         return None
     _, _, _, low, high, side, class_name, last = data[:8]
-    return ExplorerFilter(outcomes=PREDICTIONS if side == "TPR" else LABELS,
+    return ExplorerFilter(outcomes=Side.of_rate(side).groups,
                           classes=(class_name,) if class_name else None, metric=metric_column(perf_metric),
                           low=float(low), high=float(high), high_closed=bool(last))
 
@@ -48,7 +46,7 @@ def filter_from_class_bar(click: dict | None) -> ExplorerFilter | None:
     point = _point(click)
     if not point or not point.get("x"):
         return None
-    outcomes = LABELS if point.get("curveNumber") == 1 else PREDICTIONS
+    outcomes = (Side.LABELS if point.get("curveNumber") == 1 else Side.PREDICTIONS).groups
     return ExplorerFilter(outcomes=outcomes, classes=(str(point["x"]),))
 
 
@@ -58,7 +56,7 @@ def filter_from_pr_point(click: dict | None) -> ExplorerFilter | None:
     data = (point or {}).get("customdata")
     if not isinstance(data, list) or len(data) < 2:
         return None
-    return ExplorerFilter(outcomes=PREDICTIONS, classes=(str(data[0]),), score_low=float(data[1]))
+    return ExplorerFilter(outcomes=Side.PREDICTIONS.groups, classes=(str(data[0]),), score_low=float(data[1]))
 
 
 def filter_from_controls(flt: ExplorerFilter, trigger: str, outcomes: list[str] | None, metric: str | None,
@@ -101,46 +99,14 @@ def outcome_values(flt: ExplorerFilter) -> list[str]:
     """The outcome checklist's value for a filter ("FP" shown as every FP reason)."""
     out = []
     for o in flt.outcomes:
-        out += ALL_FP if o == "FP" else [o]
-    return list(dict.fromkeys(out))
+        out += OutcomeGroup.fp_groups() if o == OutcomeGroup.FP else [o]
+    return [str(o) for o in dict.fromkeys(out)]
 
 
-def _trigger() -> tuple[object, object]:
-    try:
-        return ctx.triggered_id, (ctx.triggered[0]["value"] if ctx.triggered else None)
-    except Exception:  # called as a plain function, outside a request
-        return None, None
-
-
-@callback(
-    Output(ids.EXPLORER_FILTER, "data"),
-    Output(ids.TABS, "active_tab", allow_duplicate=True),
-    Output(ids.EXPLORER_OUTCOMES, "value"),
-    Output(ids.EXPLORER_METRIC, "value"),
-    Output(ids.EXPLORER_SCORE, "value"),
-    Output(ids.EXPLORER_PAGES, "active_page"),
-    Output(ids.EXPLORER_SORT, "value"),
-    Output(ids.EXPLORER_ORDER, "value"),
-    Input(ids.PERF_GRAPH, "clickData"),
-    Input(ids.AP_AR_GRAPH, "clickData"),
-    Input(ids.PR_GRAPH, "clickData"),
-    Input({"type": ids.EXPLORER_CHIP, "part": ALL}, "n_clicks"),
-    Input(ids.EXPLORER_OUTCOMES, "value"),
-    Input(ids.EXPLORER_METRIC, "value"),
-    Input(ids.EXPLORER_RANGE, "value"),
-    Input(ids.EXPLORER_SCORE, "value"),
-    State(ids.EXPLORER_FILTER, "data"),
-    State(ids.PERF_METRIC, "value"),
-    State(ids.EXPLORER_RANGE, "min"),
-    State(ids.EXPLORER_RANGE, "max"),
-    State(ids.EXPLORER_RANGE, "step"),
-    State(ids.EXPLORER_RANGE, "disabled"),
-    prevent_initial_call=True,
-)
 def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metric, value_range, score,
                   current, perf_metric, range_min, range_max, range_step, range_disabled):
     """One place that edits the Explorer filter: chart clicks, chip removals and the filter controls."""
-    trigger_id, trigger_value = _trigger()
+    trigger_id, trigger_value = triggered()
     flt = ExplorerFilter.from_dict(current)
     opened = None
     if trigger_id == ids.PERF_GRAPH:
@@ -165,3 +131,31 @@ def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metr
     return (new.to_dict(), no_update, outcome_values(new), new.metric,
             [new.score_low or 0, new.score_high or 1], 1, no_update, no_update)
 
+
+def register(app, queries) -> None:
+    """Wire this module's callbacks to ``app``, answering from ``queries``."""
+    app.callback(
+        Output(ids.EXPLORER_FILTER, "data"),
+        Output(ids.TABS, "active_tab", allow_duplicate=True),
+        Output(ids.EXPLORER_OUTCOMES, "value"),
+        Output(ids.EXPLORER_METRIC, "value"),
+        Output(ids.EXPLORER_SCORE, "value"),
+        Output(ids.EXPLORER_PAGES, "active_page"),
+        Output(ids.EXPLORER_SORT, "value"),
+        Output(ids.EXPLORER_ORDER, "value"),
+        Input(ids.PERF_GRAPH, "clickData"),
+        Input(ids.AP_AR_GRAPH, "clickData"),
+        Input(ids.PR_GRAPH, "clickData"),
+        Input({"type": ids.EXPLORER_CHIP, "part": ALL}, "n_clicks"),
+        Input(ids.EXPLORER_OUTCOMES, "value"),
+        Input(ids.EXPLORER_METRIC, "value"),
+        Input(ids.EXPLORER_RANGE, "value"),
+        Input(ids.EXPLORER_SCORE, "value"),
+        State(ids.EXPLORER_FILTER, "data"),
+        State(ids.PERF_METRIC, "value"),
+        State(ids.EXPLORER_RANGE, "min"),
+        State(ids.EXPLORER_RANGE, "max"),
+        State(ids.EXPLORER_RANGE, "step"),
+        State(ids.EXPLORER_RANGE, "disabled"),
+        prevent_initial_call=True,
+    )(update_filter)

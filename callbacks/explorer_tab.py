@@ -6,23 +6,20 @@ import math
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, callback, html
+from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
-from detlens.app import explorer_data
-from detlens.app.images import thumb_url
-from detlens.callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from detlens.callbacks.common import alert, background, error_alert
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
+from detlens.core.settings import EXPLORER_PAGE_SIZE, EXPLORER_RANGE_STEPS
+from detlens.core.vocabulary import OutcomeGroup
 from detlens.layouts import ids
 from detlens.layouts.explorer_cards import thumbnail_card
-from detlens.layouts.explorer_tab import OUTCOME_OPTIONS
-from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
+from detlens.layouts.image_urls import thumb_url
 
 SORT_EXTRA = [{"label": "Confidence", "value": "score"}, {"label": "IoU", "value": "iou"}]
-RANGE_STEPS = 200
-OUTCOME_WORDS = {o["value"]: o["label"] for o in OUTCOME_OPTIONS}
 
 
 def fmt_metric(column: str, value: float | None) -> str:
@@ -34,16 +31,11 @@ def fmt_metric(column: str, value: float | None) -> str:
     return format_value(value, metric_unit(column))
 
 
-@callback(
-    Output(ids.EXPLORER_METRIC, "options"),
-    Output(ids.EXPLORER_SORT, "options"),
-    Input(ids.DATA_KEY, "data"),
-)
-def fill_explorer_choices(key):
+def fill_explorer_choices(queries, key):
     """Metric columns of the object table (frame metrics by name, object metrics by base name) and sort keys."""
     if not key:
         raise PreventUpdate
-    columns = metric_columns(list(data_store().summary(key)["metrics"]))
+    columns = metric_columns(list(queries.summary(key)["metrics"]))
     options = [{"label": c, "value": c} for c in columns]
     return options, SORT_EXTRA + options
 
@@ -70,31 +62,20 @@ def score_text(flt: ExplorerFilter) -> str:
     return f"{flt.score_low or 0:.2f} – {flt.score_high:.2f}"
 
 
-@callback(
-    Output(ids.EXPLORER_RANGE, "min"),
-    Output(ids.EXPLORER_RANGE, "max"),
-    Output(ids.EXPLORER_RANGE, "step"),
-    Output(ids.EXPLORER_RANGE, "value"),
-    Output(ids.EXPLORER_RANGE, "disabled"),
-    Output(ids.EXPLORER_RANGE_TEXT, "children"),
-    Output(ids.EXPLORER_SCORE_TEXT, "children"),
-    Input(ids.EXPLORER_FILTER, "data"),
-    Input(ids.DATA_KEY, "data"),
-)
-def show_range(filter_doc, key):
+def show_range(queries, filter_doc, key):
     """The range slider spans the metric's values over all objects and shows the filter's range."""
     flt = ExplorerFilter.from_dict(filter_doc)
     extent = None
     if key and flt.metric:
         try:
-            extent = explorer_data.metric_extent(data_store(), key, flt.metric)
+            extent = queries.explorer.metric_extent(key, flt.metric)
         except (ValueError, KeyError):
             extent = None
     if extent is None:
         return 0, 1, None, [0, 1], True, range_text(flt), score_text(flt)
     lo, hi = min(extent[0], flt.low if flt.low is not None else extent[0]), \
         max(extent[1], flt.high if flt.high is not None else extent[1])
-    step = (hi - lo) / RANGE_STEPS or None
+    step = (hi - lo) / EXPLORER_RANGE_STEPS or None
     value = [lo if flt.low is None else flt.low, hi if flt.high is None else flt.high]
     return lo, hi, step, value, False, range_text(flt), score_text(flt)
 
@@ -102,8 +83,8 @@ def show_range(filter_doc, key):
 def chips_of(flt: ExplorerFilter) -> list:
     """One removable badge per active part of the filter (outcome, classes, metric range, confidence)."""
     chips = []
-    if set(flt.outcomes) != {"TP", "FP", "FN"}:
-        words = ", ".join(OUTCOME_WORDS.get(o, o) for o in flt.outcomes) or "none"
+    if set(flt.outcomes) != set(OutcomeGroup.defaults()):
+        words = ", ".join(OutcomeGroup(o).label for o in flt.outcomes) or "none"
         chips.append(("outcomes", f"Outcome: {words}", "success"))
     if flt.classes is not None:
         chips.append(("classes", f"Class: {', '.join(flt.classes)}", "primary"))
@@ -116,7 +97,6 @@ def chips_of(flt: ExplorerFilter) -> list:
             for part, text, color in chips]
 
 
-@callback(Output(ids.EXPLORER_CHIPS, "children"), Input(ids.EXPLORER_FILTER, "data"))
 def show_chips(filter_doc):
     """The active filters as removable chips."""
     return chips_of(ExplorerFilter.from_dict(filter_doc))
@@ -143,48 +123,73 @@ def histogram_figure(hist: dict | None, flt: ExplorerFilter) -> dict:
 def count_text(counts: dict) -> str:
     """"312 objects · 200 TP · 80 FP · 32 FN" (detected and ignored when present)."""
     parts = [f"{counts['objects']:,} object{'s' if counts['objects'] != 1 else ''}"]
-    parts += [f"{counts[k]:,} {k}" for k in ("TP", "FP", "FN", "detected", "ignored") if counts[k]]
+    shown = (OutcomeGroup.TP, OutcomeGroup.FP, OutcomeGroup.FN, OutcomeGroup.DETECTED, OutcomeGroup.IGNORED)
+    parts += [f"{counts[k]:,} {k}" for k in shown if counts[k]]
     return " · ".join(parts)
 
 
-@callback(
-    Output(ids.EXPLORER_GRID, "children"),
-    Output(ids.EXPLORER_COUNT, "children"),
-    Output(ids.EXPLORER_PAGES, "max_value"),
-    Output(ids.EXPLORER_HISTOGRAM, "figure"),
-    Output(ids.EXPLORER_ALERT, "children"),
-    Input(ids.DATA_KEY, "data"),
-    Input(ids.CLASSES, "value"),
-    Input(ids.IOU, "value"),
-    Input(ids.MIN_SCORE, "value"),
-    Input(ids.EXPLORER_FILTER, "data"),
-    Input(ids.EXPLORER_SORT, "value"),
-    Input(ids.EXPLORER_ORDER, "value"),
-    Input(ids.EXPLORER_PAGES, "active_page"),
-    Input(ids.TABS, "active_tab"),
-    background=True,
-    interval=BACKGROUND_POLL_MS,
-    running=[(Output(ids.EXPLORER_RUNNING, "style"), VISIBLE, HIDDEN)],
-)
-def update_grid(key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
+def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
     """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
-    store = data_store()
     flt = ExplorerFilter.from_dict(filter_doc)
     try:
-        summary = store.summary(key)
-        selected = class_filter(classes, summary["classes"])
-        view = explorer_data.view(store, key, iou, selected, min_score_of(min_score), flt, sort_by or "score",
-                                  order != "asc")
-        pages = max(1, math.ceil(len(view["rows"]) / explorer_data.PAGE_SIZE))
+        view = queries.view(key, classes, iou, min_score)
+        shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc")
+        pages = max(1, math.ceil(len(shown["rows"]) / EXPLORER_PAGE_SIZE))
         value_column = flt.metric if sort_by in ("score", "iou", None) else sort_by
-        items = explorer_data.page(store, key, iou, min_score_of(min_score), view["rows"],
-                                   min(active_page or 1, pages), value_column)
-        has_images = store.images(key)["dir"] is not None
+        items = queries.explorer.page(view, shown["rows"], min(active_page or 1, pages), value_column)
+        has_images = queries.has_images(key)
     except Exception as exc:
         return [], "", 1, histogram_figure(None, flt), error_alert(exc)
     cards = [thumbnail_card(item, thumb_url(key, item["image_index"]) if has_images else None, value_column,
                             fmt_metric(value_column, item["value"]) if value_column else None) for item in items]
     note = None if items else alert("No objects match these filters. Remove a chip above to widen them.", "light")
-    return cards, count_text(view["counts"]), pages, histogram_figure(view["histogram"], flt), note
+    return cards, count_text(shown["counts"]), pages, histogram_figure(shown["histogram"], flt), note
+
+
+def register(app, queries) -> None:
+    """Wire this module's callbacks to ``app``, answering from ``queries``."""
+    @app.callback(
+        Output(ids.EXPLORER_METRIC, "options"),
+        Output(ids.EXPLORER_SORT, "options"),
+        Input(ids.DATA_KEY, "data"),
+    )
+    def _fill_explorer_choices(key):
+        return fill_explorer_choices(queries, key)
+
+    @app.callback(
+        Output(ids.EXPLORER_RANGE, "min"),
+        Output(ids.EXPLORER_RANGE, "max"),
+        Output(ids.EXPLORER_RANGE, "step"),
+        Output(ids.EXPLORER_RANGE, "value"),
+        Output(ids.EXPLORER_RANGE, "disabled"),
+        Output(ids.EXPLORER_RANGE_TEXT, "children"),
+        Output(ids.EXPLORER_SCORE_TEXT, "children"),
+        Input(ids.EXPLORER_FILTER, "data"),
+        Input(ids.DATA_KEY, "data"),
+    )
+    def _show_range(filter_doc, key):
+        return show_range(queries, filter_doc, key)
+
+    app.callback(Output(ids.EXPLORER_CHIPS, "children"), Input(ids.EXPLORER_FILTER, "data"))(show_chips)
+
+    @app.callback(
+        Output(ids.EXPLORER_GRID, "children"),
+        Output(ids.EXPLORER_COUNT, "children"),
+        Output(ids.EXPLORER_PAGES, "max_value"),
+        Output(ids.EXPLORER_HISTOGRAM, "figure"),
+        Output(ids.EXPLORER_ALERT, "children"),
+        Input(ids.DATA_KEY, "data"),
+        Input(ids.CLASSES, "value"),
+        Input(ids.IOU, "value"),
+        Input(ids.MIN_SCORE, "value"),
+        Input(ids.EXPLORER_FILTER, "data"),
+        Input(ids.EXPLORER_SORT, "value"),
+        Input(ids.EXPLORER_ORDER, "value"),
+        Input(ids.EXPLORER_PAGES, "active_page"),
+        Input(ids.TABS, "active_tab"),
+        **background(ids.EXPLORER_RUNNING),
+    )
+    def _update_grid(key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
+        return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab)

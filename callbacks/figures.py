@@ -1,6 +1,6 @@
 """Plotly figure builders: plain functions from small JSON documents to figures.
 
-Inputs are the documents :class:`detlens.app.datastore.DataStore` returns (evaluation
+Inputs are the documents the query service returns (evaluation
 document, ranking list, bucket table dict), so every builder is testable
 without a server. Figures stay small: at most ``MAX_PR_CLASSES`` precision-
 recall curves of at most 200 points each, at most ``MAX_CLASS_LINES`` classes
@@ -15,13 +15,12 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from detlens.callbacks.text import bucket_labels
+from detlens.core.settings import MAX_CLASS_LINES, MAX_PR_CLASSES
 
 TEMPLATE = "plotly_white"
 TPR_COLOR, FNR_COLOR = "#1f7a5c", "#c8553d"
 AP_COLOR, AR_COLOR = "#3b6fb6", "#9ab8e0"
-MAX_PR_CLASSES = 12
 CORRELATION_SCALE = "RdBu"  # diverging: red negative, white 0, blue positive
-MAX_CLASS_LINES = 10
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=12)
 
 

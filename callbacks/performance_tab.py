@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, callback
+from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
-from detlens.app.datastore import DEFAULT_METRIC
 from detlens.callbacks import figures
-from detlens.callbacks.common import BACKGROUND_POLL_MS, alert, class_filter, data_store, error_alert, min_score_of
+from detlens.callbacks.common import alert, background, error_alert
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
+from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC
 from detlens.layouts import ids
-from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
-from detlens.layouts.performance_tab import MAX_BUCKETS, MIN_BUCKETS
 
 METHOD_WORDS = {"quantile": "quantile buckets", "equal_width": "equal-width buckets"}
 
@@ -29,68 +27,73 @@ def metric_options_of(metrics: dict) -> list[dict]:
     return options
 
 
-@callback(
-    Output(ids.PERF_METRIC, "options"),
-    Output(ids.PERF_METRIC, "value"),
-    Input(ids.DATA_KEY, "data"),
-)
-def fill_metric_choices(key):
+def fill_metric_choices(queries, key):
     """The metrics of the dataset, grouped by level; object area (labels) selected first."""
     if not key:
         raise PreventUpdate
-    metrics = data_store().summary(key)["metrics"]
+    metrics = queries.summary(key)["metrics"]
     return metric_options_of(metrics), DEFAULT_METRIC if DEFAULT_METRIC in metrics else next(iter(metrics), None)
 
 
 def _x_title(metric: str, metrics: dict, method: str) -> str:
     info = metrics.get(metric, {})
-    custom = info.get("description", "").startswith("Custom metric")
+    custom = bool(info.get("custom"))
     shown = metric if info.get("level") == FRAME else base_name(metric)
     return f"{shown} ({metric_unit(metric, custom)}), {METHOD_WORDS.get(method, method)}"
 
 
-@callback(
-    Output(ids.PERF_GRAPH, "figure"),
-    Output(ids.PERF_DESCRIPTION, "children"),
-    Output(ids.PERF_FINDING, "children"),
-    Output(ids.PERF_ALERT, "children"),
-    Input(ids.DATA_KEY, "data"),
-    Input(ids.CLASSES, "value"),
-    Input(ids.IOU, "value"),
-    Input(ids.MIN_SCORE, "value"),
-    Input(ids.PERF_METRIC, "value"),
-    Input(ids.PERF_BUCKETS, "value"),
-    Input(ids.PERF_METHOD, "value"),
-    Input(ids.PERF_DECOMPOSE, "value"),
-    Input(ids.TABS, "active_tab"),
-    background=True,
-    interval=BACKGROUND_POLL_MS,
-    running=[(Output(ids.PERF_RUNNING, "style"), VISIBLE, HIDDEN)],
-)
-def update_performance(key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab):
+def update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab):
     """TPR of predictions and FNR of labels per bucket of the chosen metric, with a one-sentence finding."""
     if not key or not metric or active_tab != ids.TAB_PERFORMANCE:
         raise PreventUpdate
-    store = data_store()
     empty = figures.empty_figure("No data to show", 460).to_dict()
     try:
-        if n_buckets is None or not MIN_BUCKETS <= int(n_buckets) <= MAX_BUCKETS:
-            raise ValueError(f"The number of buckets must be a whole number from {MIN_BUCKETS} to {MAX_BUCKETS}.")
-        summary = store.summary(key)
+        if n_buckets is None or not BUCKETS_MIN <= int(n_buckets) <= BUCKETS_MAX:
+            raise ValueError(f"The number of buckets must be a whole number from {BUCKETS_MIN} to {BUCKETS_MAX}.")
+        summary = queries.summary(key)
         metrics = summary["metrics"]
         if metric not in metrics:
             raise ValueError(f"Unknown metric {metric!r}.")
         description = metrics[metric]["description"]
-        table = store.buckets(key, iou, class_filter(classes, summary["classes"]), min_score_of(min_score),
-                              metric, int(n_buckets), method)
+        table = queries.buckets(queries.view(key, classes, iou, min_score), metric, int(n_buckets), method)
     except Exception as exc:
         return empty, "", "No finding.", error_alert(exc)
     if len(table["edges"]) < 2:
         return (empty, description, "No finding.",
                 alert(f"{metric} has no values for the predictions or labels of the selected classes."))
-    custom = description.startswith("Custom metric")
+    custom = bool(metrics[metric].get("custom"))
     unit = metric_unit(metric, custom)
     shown = metric if metrics[metric]["level"] == FRAME else base_name(metric)
     title = f"{shown}: TPR and FNR per bucket · IoU {float(iou):.2f}"
     fig = figures.performance_figure(table, _x_title(metric, metrics, method), title, decompose == "by_class")
     return fig.to_dict(), f"{metric}: {description}", finding_sentence(table, metric, "" if custom else unit), None
+
+
+def register(app, queries) -> None:
+    """Wire this module's callbacks to ``app``, answering from ``queries``."""
+    @app.callback(
+        Output(ids.PERF_METRIC, "options"),
+        Output(ids.PERF_METRIC, "value"),
+        Input(ids.DATA_KEY, "data"),
+    )
+    def _fill_metric_choices(key):
+        return fill_metric_choices(queries, key)
+
+    @app.callback(
+        Output(ids.PERF_GRAPH, "figure"),
+        Output(ids.PERF_DESCRIPTION, "children"),
+        Output(ids.PERF_FINDING, "children"),
+        Output(ids.PERF_ALERT, "children"),
+        Input(ids.DATA_KEY, "data"),
+        Input(ids.CLASSES, "value"),
+        Input(ids.IOU, "value"),
+        Input(ids.MIN_SCORE, "value"),
+        Input(ids.PERF_METRIC, "value"),
+        Input(ids.PERF_BUCKETS, "value"),
+        Input(ids.PERF_METHOD, "value"),
+        Input(ids.PERF_DECOMPOSE, "value"),
+        Input(ids.TABS, "active_tab"),
+        **background(ids.PERF_RUNNING),
+    )
+    def _update_performance(key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab):
+        return update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN
+
 Z95 = 1.959963984540054
 BUCKET_METHODS = ("quantile", "equal_width")
 
@@ -61,14 +63,14 @@ def bucket_edges(values: np.ndarray, n_buckets: int = 10, method: str = "quantil
 
     Args:
         values: ``(N,)`` float64 pooled metric values (NaN ignored).
-        n_buckets: 2..100.
+        n_buckets: ``BUCKETS_MIN..BUCKETS_MAX`` (:mod:`detlens.core.settings`).
         method: "quantile" or "equal_width".
 
     Returns:
         ``(B+1,)`` float64 increasing edges, B <= n_buckets; ``(0,)`` when no value.
     """
-    if not 2 <= n_buckets <= 100:
-        raise ValueError(f"number of buckets must be between 2 and 100, got {n_buckets}")
+    if not BUCKETS_MIN <= n_buckets <= BUCKETS_MAX:
+        raise ValueError(f"number of buckets must be between {BUCKETS_MIN} and {BUCKETS_MAX}, got {n_buckets}")
     if method not in BUCKET_METHODS:
         raise ValueError(f"bucket method must be one of {BUCKET_METHODS}, got {method!r}")
     v = np.asarray(values, dtype=np.float64)
@@ -240,7 +242,7 @@ def bucket_rates(
         label_fn: ``(L,)`` bool, True for a missed label.
         label_class: ``(L,)`` int64 class index.
         class_names: names indexed by class index (only classes present get a per-class entry).
-        n_buckets: 2..100.
+        n_buckets: ``BUCKETS_MIN..BUCKETS_MAX`` (:mod:`detlens.core.settings`).
         method: "quantile" or "equal_width".
 
     Returns:

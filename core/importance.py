@@ -50,11 +50,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detlens.core.settings import IMPORTANCE_MAX_ROWS_CLI
+
 N_FOLDS = 5
 ALPHA = 2.0
 MAX_BINS = 20
 ROWS_PER_BIN = 100
-DEFAULT_MAX_ROWS = 200_000
+DEFAULT_MAX_ROWS = IMPORTANCE_MAX_ROWS_CLI  # the CLI ranks on this many rows at most
 
 
 @dataclass(frozen=True)

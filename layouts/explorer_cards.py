@@ -13,29 +13,28 @@ import math
 import dash_bootstrap_components as dbc
 from dash import html
 
+from detlens.core.vocabulary import FPReason, ObjectKind, Outcome, OutcomeGroup
 from detlens.layouts import ids
 
 # (colour, border style) per outcome group
-BOX_STYLES = {"TP": ("#15a150", "solid"), "FP": ("#e03131", "solid"), "FN": ("#f08c00", "dashed"),
-              "detected": ("#1c7ed6", "dashed"), "ignored": ("#868e96", "dotted")}
-REASON_WORDS = {"duplicate": "duplicate", "wrong_class": "wrong class", "low_iou": "low IoU",
-                "background": "background", "": ""}
+BOX_STYLES = {OutcomeGroup.TP: ("#15a150", "solid"), OutcomeGroup.FP: ("#e03131", "solid"),
+              OutcomeGroup.FN: ("#f08c00", "dashed"), OutcomeGroup.DETECTED: ("#1c7ed6", "dashed"),
+              OutcomeGroup.IGNORED: ("#868e96", "dotted")}
 
 
-def group_of(box: dict) -> str:
+def group_of(box: dict) -> OutcomeGroup:
     """Outcome group of a box dict: TP, FP, FN, detected (a found label) or ignored."""
-    if box["kind"] == "label" and box["outcome"] == "TP":
-        return "detected"
-    return box["outcome"] if box["outcome"] in BOX_STYLES else "ignored"
+    if box["kind"] == ObjectKind.LABEL and box["outcome"] == Outcome.TP:
+        return OutcomeGroup.DETECTED
+    return OutcomeGroup(box["outcome"]) if box["outcome"] in BOX_STYLES else OutcomeGroup.IGNORED
 
 
 def outcome_text(box: dict) -> str:
-    """What a box is, in words: "TP", "FP · duplicate", "FN (missed)", "detected label", "ignored"."""
+    """What a box is, in words: "TP", "FP · duplicate", "FN (missed label)", "detected label", "ignored"."""
     group = group_of(box)
-    if group == "FP":
-        reason = REASON_WORDS.get(box.get("reason", ""), box.get("reason", ""))
-        return f"FP · {reason}" if reason else "FP"
-    return {"FN": "FN (missed)", "detected": "detected label", "ignored": "ignored"}.get(group, group)
+    if group == OutcomeGroup.FP and box.get("reason") in set(FPReason):
+        return OutcomeGroup.of_reason(box["reason"]).label
+    return group.label
 
 
 def frame_size(width: float | None, height: float | None, boxes: list[dict]) -> tuple[float, float]:
@@ -82,13 +81,13 @@ def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_te
     """A clickable card: the object's box on its image (other objects faint) and a caption.
 
     Args:
-        item: a row of :func:`detlens.app.explorer_data.page`.
+        item: a row of an Explorer page (``ExplorerQueries.page``).
         src: thumbnail URL, or None for a grey frame (no image folder).
         value_name, value_text: the sort metric's name and formatted value, or None.
     """
     width, height = frame_size(item["width"], item["height"], [item, *item["others"]])
     boxes = [box_element(b, width, height, faint=True) for b in item["others"]]
-    tag = outcome_text(item) if group_of(item) == "FP" else None
+    tag = outcome_text(item) if group_of(item) == OutcomeGroup.FP else None
     boxes.append(box_element(item, width, height, tag=tag, thick=True))
     color = BOX_STYLES[group_of(item)][0]
     facts = [f"conf {_number(item['score'])}" if item["score"] is not None else "label",
@@ -122,7 +121,7 @@ def detail_view(doc: dict, src: str | None, fmt) -> html.Div:
     """The full image with every label and prediction, and every metric of the object and of the image.
 
     Args:
-        doc: :func:`detlens.app.explorer_data.detail`.
+        doc: an object's detail (``ExplorerQueries.detail``).
         src: full-image URL, or None for a grey frame.
         fmt: ``fmt(metric name, value) -> str``.
     """
@@ -136,9 +135,9 @@ def detail_view(doc: dict, src: str | None, fmt) -> html.Div:
                                  else None, thick=selected))
     legend = [html.Span([html.Span(className="explorer-swatch", style={"borderColor": c, "borderStyle": s}), name],
                         className="me-3") for name, (c, s) in
-              (("TP prediction", BOX_STYLES["TP"]), ("FP prediction", BOX_STYLES["FP"]),
-               ("missed label (FN)", BOX_STYLES["FN"]), ("detected label", BOX_STYLES["detected"]),
-               ("ignored", BOX_STYLES["ignored"]))]
+              (("TP prediction", BOX_STYLES[OutcomeGroup.TP]), ("FP prediction", BOX_STYLES[OutcomeGroup.FP]),
+               ("missed label (FN)", BOX_STYLES[OutcomeGroup.FN]),
+               ("detected label", BOX_STYLES[OutcomeGroup.DETECTED]), ("ignored", BOX_STYLES[OutcomeGroup.IGNORED]))]
     ids_line = (f"{obj['kind']} id {obj['object_id']} · image id {obj['image_id']} · "
                 f"{'matched id ' + str(obj['matched_id']) if obj['matched_id'] >= 0 else 'no match'}")
     return dbc.Row([

@@ -6,21 +6,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from detlens.core.explorer import ExplorerFilter
+from detlens.core.vocabulary import OutcomeGroup
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import running_badge
 
-OUTCOME_OPTIONS = [
-    {"label": "TP", "value": "TP"},
-    {"label": "FP · duplicate", "value": "FP:duplicate"},
-    {"label": "FP · wrong class", "value": "FP:wrong_class"},
-    {"label": "FP · low IoU", "value": "FP:low_iou"},
-    {"label": "FP · background", "value": "FP:background"},
-    {"label": "FN (missed label)", "value": "FN"},
-    {"label": "detected label", "value": "detected"},
-    {"label": "ignored", "value": "ignored"},
-]
-ALL_FP = ["FP:duplicate", "FP:wrong_class", "FP:low_iou", "FP:background"]
-DEFAULT_OUTCOME_VALUES = ["TP", *ALL_FP, "FN"]
+OUTCOME_OPTIONS = [{"label": group.label, "value": group.value} for group in OutcomeGroup.choices()]
+# the default groups TP, FP, FN, with FP shown as its reasons
+DEFAULT_OUTCOME_VALUES = [g.value for g in (OutcomeGroup.TP, *OutcomeGroup.fp_groups(), OutcomeGroup.FN)]
 GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 

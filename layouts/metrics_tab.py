@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
@@ -35,9 +36,8 @@ def importance_card() -> dbc.Card:
     return dbc.Card(className="shadow-sm mt-3", children=[
         dbc.CardHeader(className="d-flex flex-wrap align-items-center gap-3", children=[
             html.Span("Which metrics matter", className="fw-semibold"),
-            dbc.RadioItems(id=ids.SIDE, inline=True, value="predictions", className="ms-auto", options=[
-                {"label": "Predictions (TP vs FP)", "value": "predictions"},
-                {"label": "Labels (detected vs missed)", "value": "labels"},
+            dbc.RadioItems(id=ids.SIDE, inline=True, value=Side.PREDICTIONS.value, className="ms-auto", options=[
+                {"label": side.title[0].upper() + side.title[1:], "value": side.value} for side in Side
             ]),
             running_badge(ids.IMPORTANCE_RUNNING),
         ]),

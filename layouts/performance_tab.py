@@ -5,10 +5,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from detlens.core.settings import BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import GRAPH_CONFIG, running_badge
 
-DEFAULT_BUCKETS, MIN_BUCKETS, MAX_BUCKETS = 10, 2, 50
 
 
 def controls() -> dbc.Row:
@@ -20,8 +20,8 @@ def controls() -> dbc.Row:
         ]),
         dbc.Col(lg=2, xs=6, children=[
             dbc.Label("Buckets", html_for=ids.PERF_BUCKETS, className="fw-semibold"),
-            dbc.Input(id=ids.PERF_BUCKETS, type="number", min=MIN_BUCKETS, max=MAX_BUCKETS, step=1,
-                      value=DEFAULT_BUCKETS, debounce=True),
+            dbc.Input(id=ids.PERF_BUCKETS, type="number", min=BUCKETS_MIN, max=BUCKETS_MAX, step=1,
+                      value=BUCKETS_DEFAULT, debounce=True),
         ]),
         dbc.Col(lg=2, xs=6, children=[
             dbc.Label("Bucket edges", className="fw-semibold d-block"),

@@ -5,11 +5,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU_STEP, SCORE_MARKS, SCORE_MAX,
+                                   SCORE_STEP, STATUS_POLL_MS)
 from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
-
-IOU_MIN, IOU_MAX, IOU_STEP, IOU_DEFAULT = 0.05, 0.95, 0.05, 0.5
-SCORE_MAX, SCORE_STEP = 0.95, 0.05
-STATUS_POLL_MS = 300
 
 
 def header() -> html.Div:
@@ -41,8 +39,8 @@ def _labelled(label: str, value_id: str, control) -> html.Div:
 
 def filters() -> dbc.Card:
     """Class multi-select, IoU threshold slider and minimum-confidence slider."""
-    iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in (0.05, 0.25, 0.5, 0.75, 0.95)}
-    score_marks = {0: "all", 0.25: "0.25", 0.5: "0.5", 0.75: "0.75", 0.95: "0.95"}
+    iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in IOU_MARKS}
+    score_marks = {0: "all", **{v: f"{v:g}" for v in SCORE_MARKS}}
     return dbc.Card(dbc.CardBody(dbc.Row(className="g-4", children=[
         dbc.Col(md=6, children=[
             dbc.Label("Classes", html_for=ids.CLASSES, className="fw-semibold"),

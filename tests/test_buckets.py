@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from detlens.core.buckets import assign_buckets, bucket_edges, bucket_rates, wilson_interval
+from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN
 
 
 @pytest.mark.parametrize(
@@ -41,10 +42,15 @@ def test_bucket_boundaries_half_open_last_closed(value, bucket):
     assert assign_buckets(np.array([value]), np.array([0.0, 1.0, 2.0]))[0] == bucket
 
 
-@pytest.mark.parametrize("n", [1, 101])
+@pytest.mark.parametrize("n", [BUCKETS_MIN - 1, BUCKETS_MAX + 1])
 def test_bucket_count_limits(n):
-    with pytest.raises(ValueError, match="between 2 and 100"):
+    with pytest.raises(ValueError, match=f"between {BUCKETS_MIN} and {BUCKETS_MAX}"):
         bucket_edges(np.arange(10.0), n)
+
+
+@pytest.mark.parametrize("n", [BUCKETS_MIN, BUCKETS_MAX])
+def test_bucket_count_limits_are_allowed(n):
+    assert bucket_edges(np.arange(100.0), n, "equal_width").shape == (n + 1,)
 
 
 def test_rates_per_bucket_and_class_hand_computed():

@@ -6,28 +6,22 @@ import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
-from detlens.app.datastore import DataSource, DataStore
 from detlens.callbacks import figures
 from detlens.callbacks.metrics_tab import clicked_metric, open_metric, update_importance, update_summary
-from detlens.core.demo import DemoConfig, write_demo
+from detlens.core.settings import MAX_PR_CLASSES
 from detlens.layouts import ids
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    """Key of a small demo prepared in a temporary cache folder (``DETLENS_CACHE_DIR`` set)."""
-    root = tmp_path_factory.mktemp("metrics")
-    paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=60), render_images=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DETLENS_CACHE_DIR", str(root / "cache"))
-        yield DataStore(root / "cache").prepare(DataSource(str(paths.labels), str(paths.predictions)))
+from tests.dash_context import call_triggered
 
 
 ALL = ["ellipse", "rectangle", "triangle", "cross"]
 
 
-def test_summary_shows_map_counts_and_charts(key):
-    m_ap, m_ar, tp, fp, fn, ap_fig, pr_fig, note = update_summary(key, ALL, 0.5, 0, ids.TAB_METRICS)
+def test_summary_shows_map_counts_and_charts(demo):
+    assert list(demo.classes) == ALL
+    m_ap, m_ar, tp, fp, fn, ap_fig, pr_fig, note = update_summary(demo.queries, demo.key, ALL, 0.5, 0, ids.TAB_METRICS)
+    expected = demo.queries.evaluator(demo.key).evaluate(0.5)
+    assert (m_ap, m_ar) == (f"{expected.m_ap:.3f}", f"{expected.m_ar:.3f}")
+    assert (tp, fp, fn) == tuple(f"{expected.counts[k]:,}" for k in ("TP", "FP", "FN"))
     ap_fig, pr_fig = go.Figure(ap_fig), go.Figure(pr_fig)
     assert 0 < float(m_ap) < 1 and 0 < float(m_ar) < 1 and note is None
     assert int(tp.replace(",", "")) > 0 and int(fp.replace(",", "")) >= 0 and int(fn.replace(",", "")) >= 0
@@ -35,31 +29,31 @@ def test_summary_shows_map_counts_and_charts(key):
     assert len(pr_fig.data) == 4 and "IoU 0.50" in pr_fig.layout.title.text
 
 
-def test_summary_changes_with_threshold_and_classes(key):
-    at_50 = update_summary(key, ALL, 0.5, 0, ids.TAB_METRICS)[0]
-    at_75 = update_summary(key, ALL, 0.75, 0, ids.TAB_METRICS)[0]
-    two = update_summary(key, ["cross", "ellipse"], 0.5, 0, ids.TAB_METRICS)
+def test_summary_changes_with_threshold_and_classes(demo):
+    at_50 = update_summary(demo.queries, demo.key, ALL, 0.5, 0, ids.TAB_METRICS)[0]
+    at_75 = update_summary(demo.queries, demo.key, ALL, 0.75, 0, ids.TAB_METRICS)[0]
+    two = update_summary(demo.queries, demo.key, ["cross", "ellipse"], 0.5, 0, ids.TAB_METRICS)
     assert at_50 != at_75 and two[0] != at_50
     assert list(two[5]["data"][0]["x"]) == ["ellipse", "cross"]
 
 
-def test_summary_alerts_instead_of_failing(key):
-    *_, note = update_summary(key, [], 0.5, 0, ids.TAB_METRICS)
+def test_summary_alerts_instead_of_failing(demo):
+    *_, note = update_summary(demo.queries, demo.key, [], 0.5, 0, ids.TAB_METRICS)
     assert "Select at least one class" in str(note.children)
-    out = update_summary(key, ALL, 0.5, 0.999, ids.TAB_METRICS)  # no prediction this confident
+    out = update_summary(demo.queries, demo.key, ALL, 0.5, 0.999, ids.TAB_METRICS)  # no prediction this confident
     assert "No predictions for the selected classes" in str(out[-1].children) and out[0] == "0.000"
 
 
-def test_summary_waits_for_data_and_its_tab(key):
+def test_summary_waits_for_data_and_its_tab(demo):
     with pytest.raises(PreventUpdate):
-        update_summary(None, ALL, 0.5, 0, ids.TAB_METRICS)
+        update_summary(demo.queries, None, ALL, 0.5, 0, ids.TAB_METRICS)
     with pytest.raises(PreventUpdate):
-        update_summary(key, ALL, 0.5, 0, ids.TAB_PERFORMANCE)
+        update_summary(demo.queries, demo.key, ALL, 0.5, 0, ids.TAB_PERFORMANCE)
 
 
 @pytest.mark.parametrize("side", ["predictions", "labels"])
-def test_importance_and_correlation_share_one_order(key, side):
-    imp, corr, note = update_importance(key, ALL, 0.5, 0, side, ids.TAB_METRICS)
+def test_importance_and_correlation_share_one_order(demo, side):
+    imp, corr, note = update_importance(demo.queries, demo.key, ALL, 0.5, 0, side, ids.TAB_METRICS)
     imp, corr = go.Figure(imp), go.Figure(corr)
     assert note is None
     order = list(imp.data[0].y)
@@ -73,25 +67,28 @@ def test_importance_and_correlation_share_one_order(key, side):
     assert all(d for d in imp.data[0].customdata)  # descriptions on hover
 
 
-def test_importance_alert_for_no_class(key):
-    imp, corr, note = update_importance(key, [], 0.5, 0, "predictions", ids.TAB_METRICS)
+def test_importance_alert_for_no_class(demo):
+    imp, corr, note = update_importance(demo.queries, demo.key, [], 0.5, 0, "predictions", ids.TAB_METRICS)
     assert "Select at least one class" in str(note.children)
 
 
 def test_clicking_a_bar_opens_performance_with_that_metric():
     click = {"points": [{"y": "Object Area - Relative (P)", "x": 0.2}]}
+    other = {"points": [{"y": "Brightness (F)", "x": -0.1}]}
     assert clicked_metric(click) == "Object Area - Relative (P)"
-    assert open_metric(click, None) == (ids.TAB_PERFORMANCE, "Object Area - Relative (P)")
-    assert open_metric(None, click) == (ids.TAB_PERFORMANCE, "Object Area - Relative (P)")
+    assert call_triggered(open_metric, ids.IMPORTANCE_GRAPH, click, click, other, prop="clickData") == \
+        (ids.TAB_PERFORMANCE, "Object Area - Relative (P)")
+    assert call_triggered(open_metric, ids.CORRELATION_GRAPH, other, click, other, prop="clickData") == \
+        (ids.TAB_PERFORMANCE, "Brightness (F)")
     with pytest.raises(PreventUpdate):
-        open_metric(None, None)
+        call_triggered(open_metric, ids.IMPORTANCE_GRAPH, None, None, None, prop="clickData")
 
 
 def test_precision_recall_shows_best_and_worst_of_many_classes():
     doc = {"per_class": {f"c{i}": {"AP": i / 100} for i in range(30)},
            "pr": {f"c{i}": {"recall": [0, 1], "precision": [1, 0]} for i in range(30)}}
     fig = figures.pr_figure(doc, "PR")
-    assert len(fig.data) == figures.MAX_PR_CLASSES and "6 best and 6 worst of 30" in fig.layout.title.text
+    assert len(fig.data) == MAX_PR_CLASSES and "6 best and 6 worst of 30" in fig.layout.title.text
 
 
 def test_empty_figure_shows_its_message():

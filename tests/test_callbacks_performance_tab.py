@@ -6,45 +6,33 @@ import plotly.graph_objects as go
 import pytest
 from dash.exceptions import PreventUpdate
 
-from detlens.app.datastore import DataSource, DataStore
 from detlens.callbacks.performance_tab import fill_metric_choices, metric_options_of, update_performance
 from detlens.callbacks.text import bucket_labels, finding_sentence, format_value, metric_unit
-from detlens.core.demo import DemoConfig, write_demo
 from detlens.layouts import ids
 
 ALL = ["ellipse", "rectangle", "triangle", "cross"]
 METRIC = "Object Area - Relative (L)"
 
 
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    """Key of a small demo prepared in a temporary cache folder (``DETLENS_CACHE_DIR`` set)."""
-    root = tmp_path_factory.mktemp("performance")
-    paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=80), render_images=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DETLENS_CACHE_DIR", str(root / "cache"))
-        yield DataStore(root / "cache").prepare(DataSource(str(paths.labels), str(paths.predictions)))
-
-
-def _perf(key, **kw):
+def _perf(demo, **kw):
     """update_performance with the demo defaults, its figure as a plotly Figure."""
-    args = dict(key=key, classes=ALL, iou=0.5, min_score=0, metric=METRIC, n_buckets=10, method="quantile",
-                decompose="aggregate", active_tab=ids.TAB_PERFORMANCE)
+    args = dict(queries=demo.queries, key=demo.key, classes=ALL, iou=0.5, min_score=0, metric=METRIC, n_buckets=10,
+                method="quantile", decompose="aggregate", active_tab=ids.TAB_PERFORMANCE)
     args.update(kw)
     fig, *rest = update_performance(**args)
     return (go.Figure(fig), *rest)
 
 
-def test_metric_choices_are_grouped_by_level(key):
-    options, value = fill_metric_choices(key)
+def test_metric_choices_are_grouped_by_level(demo):
+    options, value = fill_metric_choices(demo.queries, demo.key)
     assert value == METRIC
     headings = [o["label"] for o in options if o.get("disabled")]
     assert headings == ["— Frame (image) metrics —", "— Prediction metrics —", "— Label metrics —"]
     assert options[0]["disabled"] and options[1]["value"].endswith("(F)")
 
 
-def test_chart_has_one_point_per_bucket_bands_averages_and_counts(key):
-    fig, description, finding, note = _perf(key, n_buckets=6)
+def test_chart_has_one_point_per_bucket_bands_averages_and_counts(demo):
+    fig, description, finding, note = _perf(demo, n_buckets=6)
     assert note is None and description.startswith(METRIC) and "percentage" in description
     by_name = {t.name: t for t in fig.data}
     assert len(by_name["TPR of predictions"].y) == 6 and len(by_name["FNR of labels"].y) == 6
@@ -55,27 +43,27 @@ def test_chart_has_one_point_per_bucket_bands_averages_and_counts(key):
     assert finding.endswith(".") and ("TPR" in finding or "FNR" in finding)
 
 
-def test_decomposed_chart_has_lines_per_class(key):
-    fig, *_ = _perf(key, decompose="by_class")
+def test_decomposed_chart_has_lines_per_class(demo):
+    fig, *_ = _perf(demo, decompose="by_class")
     names = [t.name for t in fig.data]
     assert {f"TPR {c}" for c in ALL} <= set(names) and {f"FNR {c}" for c in ALL} <= set(names)
 
 
-def test_equal_width_buckets_and_frame_metric(key):
-    fig, description, _, note = _perf(key, metric="Object Count (F)", method="equal_width", n_buckets=4)
+def test_equal_width_buckets_and_frame_metric(demo):
+    fig, description, _, note = _perf(demo, metric="Object Count (F)", method="equal_width", n_buckets=4)
     assert note is None and "equal-width" in fig.layout.xaxis.title.text
     assert len([t for t in fig.data if t.name == "TPR of predictions"][0].y) <= 4
 
 
-def test_bad_inputs_become_alerts(key):
-    assert "whole number" in str(_perf(key, n_buckets=1)[3].children)
-    assert "Unknown metric" in str(_perf(key, metric="Nope (P)")[3].children)
-    assert "Select at least one class" in str(_perf(key, classes=[])[3].children)
+def test_bad_inputs_become_alerts(demo):
+    assert "whole number" in str(_perf(demo, n_buckets=1)[3].children)
+    assert "Unknown metric" in str(_perf(demo, metric="Nope (P)")[3].children)
+    assert "Select at least one class" in str(_perf(demo, classes=[])[3].children)
 
 
-def test_waits_for_its_tab(key):
+def test_waits_for_its_tab(demo):
     with pytest.raises(PreventUpdate):
-        _perf(key, active_tab=ids.TAB_METRICS)
+        _perf(demo, active_tab=ids.TAB_METRICS)
 
 
 def test_metric_options_skip_empty_levels():
@@ -104,10 +92,7 @@ def test_units_and_formats():
     assert bucket_labels([0, 0.5, 1]) == ["0–0.5", "0.5–1"]
 
 
-def test_a_metric_without_values_is_an_alert(key, monkeypatch):
-    from detlens.app.datastore import DataStore as Store
-
-    monkeypatch.setattr(Store, "buckets", lambda self, *a, **k: {"edges": [], "TPR": None, "FNR": None,
-                                                                   "per_class": {}})
-    fig, description, finding, note = _perf(key)
+def test_a_metric_without_values_is_an_alert(demo):
+    # no prediction is this confident, and confidence has no value on labels
+    fig, description, finding, note = _perf(demo, metric="Model Confidence (P)", min_score=0.999)
     assert "has no values" in str(note.children) and description and finding == "No finding."

@@ -1,4 +1,4 @@
-"""Unit tests of the shell callbacks and the data store, called as plain functions."""
+"""The shell callbacks, the preparation and the shared cache, called as plain functions."""
 
 from __future__ import annotations
 
@@ -6,96 +6,105 @@ import json
 
 import pytest
 
-from detlens.app.datastore import DataSource, DataStore, normalise_params, thin_curve
-from detlens.core.demo import DemoConfig, write_demo
+from detlens.app.cache import SharedCache, cache_key, Entry
+from detlens.app.preparation import prepare
+from detlens.app.queries import Queries, ViewParams
+from detlens.app.source import DataSource, PreparationStatus, read_status, write_status
+from detlens.callbacks.shell import poll_preparation, show_iou, show_min_score
+from tests.conftest import DEMO_IMAGES
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """(store, source, key) for a small demo prepared in a temporary cache folder (env var set)."""
-    root = tmp_path_factory.mktemp("shell")
-    paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=60), render_images=False)
-    source = DataSource(labels=str(paths.labels), predictions=str(paths.predictions))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DETLENS_CACHE_DIR", str(root / "cache"))
-        store = DataStore(root / "cache")
-        yield store, source, store.prepare(source)
-
-
-def test_prepare_is_cached_and_reports_ready(prepared):
-    store, source, key = prepared
-    assert store.prepare(source) == key
-    status = store.status(source.source_id())
-    assert status["state"] == "ready" and status["key"] == key and status["fraction"] == 1.0
-    assert store.is_prepared(key)
+def test_prepare_is_cached_and_reports_ready(demo):
+    assert prepare(demo.queries, demo.source) == demo.key
+    status = demo.queries.status(demo.source.source_id())
+    assert (status.state, status.key, status.fraction) == ("ready", demo.key, 1.0)
+    assert demo.queries.is_prepared(demo.key)
 
 
 def test_prepare_records_a_readable_error(tmp_path):
     bad = tmp_path / "labels.json"
     bad.write_text("{not json")
-    store = DataStore(tmp_path / "cache")
+    queries = Queries(SharedCache(tmp_path / "cache"))
     source = DataSource(labels=str(bad), predictions=str(bad))
     with pytest.raises(ValueError):
-        store.prepare(source)
-    status = store.status(source.source_id())
-    assert status["state"] == "error" and status["text"].startswith("Cannot read the dataset")
+        prepare(queries, source)
+    status = queries.status(source.source_id())
+    assert status.state == "error" and status.text.startswith("Cannot read the dataset")
+    assert "\n" not in status.text and str(tmp_path) not in status.text.split(":", 1)[0]
 
 
-def test_evaluation_doc_equals_the_evaluator(prepared):
-    store, _, key = prepared
-    doc = store.evaluation_doc(key, 0.5, None, None)
-    direct = store.evaluator(key).evaluate(0.5).to_dict()
+def test_evaluation_doc_equals_the_evaluator(demo):
+    doc = demo.queries.evaluation_doc(ViewParams.of(demo.key))
+    direct = demo.queries.evaluator(demo.key).evaluate(0.5).to_dict()
     assert doc["mAP"] == direct["mAP"] and doc["counts"] == direct["counts"]
     assert all(len(c["recall"]) <= 200 for c in doc["pr"].values())
     assert len(json.dumps(doc)) < 100_000
 
 
-def test_params_are_normalised_so_equal_settings_share_a_cache_entry():
-    assert normalise_params(0.500000001, ["b", "a"], 0) == (0.5, ["a", "b"], None)
+@pytest.mark.parametrize("given, canonical", [
+    (dict(iou=0.500000001, classes=["b", "a"], min_score=0), dict(iou=0.5, classes=("a", "b"), min_score=None)),
+    (dict(iou=0.75, classes=None, min_score=0.30000001), dict(iou=0.75, classes=None, min_score=0.3)),
+])
+def test_view_params_are_canonical_so_equal_settings_share_a_cache_entry(given, canonical):
+    view = ViewParams.of("k", **given)
+    assert view == ViewParams("k", **canonical)
+    assert cache_key(Entry.EVALUATION, view) == cache_key(Entry.EVALUATION, ViewParams("k", **canonical))
 
 
-def test_thin_curve_keeps_ends_and_caps_points():
-    import numpy as np
+def test_cache_keys_differ_by_entry_parameters_and_code_version(monkeypatch):
+    import detlens.app.cache as cache
 
-    r, p = thin_curve(np.linspace(0, 1, 1000), np.linspace(1, 0, 1000), 50)
-    assert len(r) <= 50 and r[0] == 0 and r[-1] == 1 and p[-1] == 0
+    view = ViewParams.of("k")
+    keys = {cache_key(Entry.EVALUATION, view), cache_key(Entry.RANKING, view),
+            cache_key(Entry.EVALUATION, ViewParams.of("k", iou=0.55)), cache_key(Entry.EVALUATION, view, "x")}
+    assert len(keys) == 4
+    before = cache_key(Entry.EVALUATION, view)
+    monkeypatch.setattr(cache, "CODE_VERSION", cache.CODE_VERSION + 1)
+    assert cache_key(Entry.EVALUATION, view) != before
 
 
-def test_poll_preparation_before_and_after_ready(prepared):
-    from detlens.callbacks.shell import poll_preparation
+def test_selecting_every_class_shares_the_all_classes_view(demo):
+    q = demo.queries
+    assert q.view(demo.key, list(demo.classes), 0.5, 0).classes is None
+    assert q.view(demo.key, [demo.classes[1], demo.classes[0]], 0.5, 0).classes == tuple(sorted(demo.classes[:2]))
+    with pytest.raises(ValueError, match="Select at least one class"):
+        q.view(demo.key, [], 0.5, 0)
 
-    store, source, key = prepared
-    out = poll_preparation(0, "unknown-source")
+
+def test_poll_preparation_before_and_after_ready(demo):
+    out = poll_preparation(demo.queries, 0, "unknown-source")
     assert out[1] is False and out[2] == {"display": "block"}  # still polling, progress shown
-    out = poll_preparation(1, source.source_id())
+    out = poll_preparation(demo.queries, 1, demo.source.source_id())
     data_key, interval_off, _, _, _, _, _, content_style, name, counts, options, value = out
-    assert data_key == key and interval_off and content_style == {"display": "block"}
-    assert "60 images" in counts and len(options) == len(value) == 4 and name
+    assert data_key == demo.key and interval_off and content_style == {"display": "block"}
+    assert counts.startswith(f"{DEMO_IMAGES} images · ") and name == "demo/labels.json"
+    assert [o["value"] for o in options] == value == list(demo.classes)
 
 
-def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path, monkeypatch):
-    from detlens.callbacks.shell import poll_preparation
-
-    monkeypatch.setenv("DETLENS_CACHE_DIR", str(tmp_path))
-    DataStore(tmp_path)._set_status("src", "error", 0.0, "Cannot read the dataset: boom")
-    out = poll_preparation(0, "src")
+def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path):
+    queries = Queries(SharedCache(tmp_path))
+    write_status(queries.cache, "src", PreparationStatus("error", 0.0, "Cannot read the dataset: boom"))
+    assert read_status(queries.cache, "src").state == "error"
+    out = poll_preparation(queries, 0, "src")
     assert out[0] is None and out[1] is True
     assert "Cannot read the dataset: boom" in str(out[6].children)
 
 
-def test_value_labels():
-    from detlens.callbacks.shell import show_iou, show_min_score
-
-    assert show_iou(0.5) == "IoU ≥ 0.50" and show_iou(0.05) == "IoU ≥ 0.05"
-    assert show_min_score(0) == "all" and show_min_score(0.3) == "score ≥ 0.30"
+@pytest.mark.parametrize("fn, value, text", [
+    (show_iou, 0.5, "IoU ≥ 0.50"), (show_iou, 0.05, "IoU ≥ 0.05"),
+    (show_min_score, 0, "all"), (show_min_score, None, "all"), (show_min_score, 0.3, "score ≥ 0.30"),
+])
+def test_value_labels(fn, value, text):
+    assert fn(value) == text
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     import subprocess
 
-    store = DataStore(tmp_path)
+    cache = SharedCache(tmp_path)
     dead = subprocess.Popen(["true"])
     dead.wait()
-    store.data.set("lock/job", dead.pid)
-    with store.exclusive("job"):  # would wait for the expiry otherwise
-        assert store.data.get("lock/job") != dead.pid
+    lock = cache_key(Entry.LOCK, "job")
+    cache.data.set(lock, dead.pid)
+    with cache.exclusive("job"):  # would wait for the expiry otherwise
+        assert cache.data.get(lock) != dead.pid

@@ -7,8 +7,11 @@ import io
 import pytest
 from PIL import Image
 
-from detlens.app.datastore import DataSource, DataStore
+from detlens.app.cache import SharedCache
 from detlens.app.images import register_image_routes, thumbnail_path
+from detlens.app.preparation import prepare
+from detlens.app.queries import Queries
+from detlens.app.source import DataSource
 from detlens.core.demo import DemoConfig, write_demo
 from detlens.core.thumbnails import image_file, make_thumbnail
 
@@ -17,28 +20,28 @@ N_IMAGES = 6
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """(Flask test client, store, key) for a small rendered demo, plus a secret file beside its images."""
+    """(Flask test client, queries, key) for a small rendered demo, plus a secret file beside its images."""
     import flask
 
     root = tmp_path_factory.mktemp("images")
     paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=N_IMAGES))
     (root / "demo" / "secret.txt").write_text("not an image")
-    store = DataStore(root / "cache")
-    key = store.prepare(DataSource(str(paths.labels), str(paths.predictions), images=str(paths.images_dir)))
+    queries = Queries(SharedCache(root / "cache"))
+    key = prepare(queries, DataSource(str(paths.labels), str(paths.predictions), images=str(paths.images_dir)))
     app = flask.Flask("test")
-    register_image_routes(app, store)
-    return app.test_client(), store, key
+    register_image_routes(app, queries)
+    return app.test_client(), queries, key
 
 
 def test_known_image_is_a_cached_jpeg_thumbnail_with_caching_headers(served):
-    client, store, key = served
+    client, queries, key = served
     r = client.get(f"/images/{key}/0/thumb.jpg?size=256")
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
     assert "public" in r.headers["Cache-Control"] and "max-age=" in r.headers["Cache-Control"]
     assert r.headers.get("ETag")
     image = Image.open(io.BytesIO(r.data))
     assert image.format == "JPEG" and max(image.size) == 256
-    cached = thumbnail_path(store, key, 0, 256)
+    cached = thumbnail_path(queries.cache, key, 0, 256)
     assert cached.is_file()
     again = client.get(f"/images/{key}/0/thumb.jpg?size=256")
     assert again.data == cached.read_bytes() == r.data
@@ -48,9 +51,9 @@ def test_known_image_is_a_cached_jpeg_thumbnail_with_caching_headers(served):
 
 
 def test_full_image_is_the_original_file(served):
-    client, store, key = served
+    client, queries, key = served
     r = client.get(f"/images/{key}/1/full")
-    images = store.images(key)
+    images = queries.images(key)
     assert r.status_code == 200 and r.data == (image_file(images["dir"], images["file_names"][1])).read_bytes()
     assert "max-age=" in r.headers["Cache-Control"]
     r.close()

@@ -1,0 +1,135 @@
+"""The Explorer's queries, memoised in the shared cache like every other result.
+
+The object table (one row per prediction and label, see :mod:`detlens.core.explorer`)
+is built once per dataset, IoU threshold and minimum confidence and kept in the
+results cache; a filtered view keeps only the ordered row numbers. The browser
+receives one page of rows at a time, never the table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from detlens.app.cache import Entry, cache_key
+from detlens.core.explorer import BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts, sort_objects
+from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from detlens.app.queries import Queries, ViewParams
+
+
+def object_box(row) -> dict:
+    """One object-table row as a small dict: row, kind, class, outcome, reason, box [x, y, w, h] px, score."""
+    return {"row": int(row.row), "kind": row.kind, "class": row["class"], "outcome": row.outcome,
+            "reason": row.reason, "box": [float(row.x), float(row.y), float(row.w), float(row.h)],
+            "score": None if np.isnan(row.score) else float(row.score)}
+
+
+def image_boxes(table: pd.DataFrame, image_index: int, limit: int | None = None) -> list[dict]:
+    """Every object of one image as small dicts (labels first, then predictions by score), at most ``limit``."""
+    rows = table[table["image_index"].to_numpy() == image_index]
+    rows = rows.sort_values(["kind", "score"], ascending=[True, False], kind="stable")  # "label" < "prediction"
+    if limit is not None:
+        rows = rows.head(limit)
+    return [object_box(r) for _, r in rows.iterrows()]
+
+
+class ExplorerQueries:
+    """Object table, filtered views, pages and details of the Explorer, over the :class:`Queries` cache."""
+
+    def __init__(self, queries: "Queries"):
+        self.queries = queries
+        self.cache = queries.cache
+
+    def objects(self, view: "ViewParams") -> pd.DataFrame:
+        """The :func:`detlens.core.explorer.object_table` at the view's threshold (computed once, then cached)."""
+        view = view.all_classes()
+        q = self.queries
+        return self.cache.memo(cache_key(Entry.OBJECTS, view), lambda: object_table(
+            q.dataset(view.key), q.match(view), q.tables(view.key)))
+
+    def metric_extent(self, key: str, column: str) -> tuple[float, float] | None:
+        """``(min, max)`` of a metric column over all objects (threshold-independent), None without values."""
+        from detlens.app.queries import ViewParams
+
+        def compute():
+            values = self.objects(ViewParams.of(key))[column].to_numpy(np.float64)
+            values = values[~np.isnan(values)]
+            return (float(values.min()), float(values.max())) if values.size else None
+        return self.cache.memo(cache_key(Entry.EXTENT, key, column), compute)
+
+    def filtered(self, view: "ViewParams", flt: ExplorerFilter, sort_by: str, descending: bool) -> dict:
+        """The filtered, sorted rows: ``{"rows": (K,) int64 row numbers, "counts": outcome_counts,
+        "histogram": Histogram.to_dict() of the filter's metric over the rows kept without its range}``.
+
+        Raises:
+            ValueError: unknown metric or sort column.
+        """
+        def compute() -> dict:
+            table = self.objects(view)
+            kept = table[filter_mask(table, flt, view.class_list)]
+            rows = sort_objects(kept, sort_by, descending)["row"].to_numpy(np.int64)
+            hist = None
+            if flt.metric is not None:
+                extent = self.metric_extent(view.key, flt.metric)
+                around = table[filter_mask(table, flt, view.class_list, skip_metric=True)][flt.metric]
+                hist = histogram(around.to_numpy(np.float64), *(extent or (np.nan, np.nan)),
+                                 EXPLORER_HISTOGRAM_BINS).to_dict()
+            return {"rows": rows, "counts": outcome_counts(kept), "histogram": hist}
+        return self.cache.memo(cache_key(Entry.EXPLORER_VIEW, view, flt, sort_by, bool(descending)), compute)
+
+    def page(self, view: "ViewParams", rows: np.ndarray, number: int, value_column: str | None) -> list[dict]:
+        """Page ``number`` (from 1) of ``rows`` as small dicts for the thumbnail grid.
+
+        Each: ``object_box`` fields plus ``image_index``, ``width``, ``height``,
+        ``iou``, ``value`` (of ``value_column``, or None) and ``others`` (the
+        image's other objects, at most ``EXPLORER_MAX_OTHER_BOXES``).
+        """
+        table = self.objects(view)
+        images = self.queries.images(view.key)
+        start = (max(int(number), 1) - 1) * EXPLORER_PAGE_SIZE
+        out = []
+        for r in rows[start:start + EXPLORER_PAGE_SIZE].tolist():
+            row = table.iloc[r]
+            i = int(row.image_index)
+            item = object_box(row)
+            value = float(row[value_column]) if value_column in table.columns else float("nan")
+            others = [b for b in image_boxes(table, i, EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
+            item.update(image_index=i, width=images["widths"][i], height=images["heights"][i],
+                        iou=float(row.iou), value=None if np.isnan(value) else value,
+                        others=others[:EXPLORER_MAX_OTHER_BOXES])
+            out.append(item)
+        return out
+
+    def detail(self, view: "ViewParams", row: int) -> dict:
+        """The selected object, every box of its image and every metric value of both.
+
+        Returns:
+            ``{"object": object_box + "image_index", "width", "height", "file_name", "boxes": [...],
+            "object_metrics": {column: value}, "image_metrics": {"(F)" name: value}}`` (NaN as None).
+        """
+        table = self.objects(view)
+        images = self.queries.images(view.key)
+        r = table.iloc[int(row)]
+        i = int(r.image_index)
+        metric_cols = [c for c in table.columns if c not in BASE_COLUMNS]
+        frame = {c: r[c] for c in metric_cols if c.endswith(" (F)")}
+        obj = {c: r[c] for c in ("score", "iou", *[c for c in metric_cols if not c.endswith(" (F)")])
+               if not (r.kind == "label" and pd.isna(r[c]))}  # a label has no confidence
+        item = object_box(r)
+        item.update(image_index=i, object_id=int(r.object_id), image_id=int(r.image_id),
+                    matched_id=int(r.matched_id))
+        return {"object": item, "width": images["widths"][i], "height": images["heights"][i],
+                "file_name": images["file_names"][i], "boxes": image_boxes(table, i),
+                "object_metrics": _json_numbers(obj), "image_metrics": _json_numbers(frame)}
+
+    def selection(self, view: "ViewParams", flt: ExplorerFilter) -> pd.DataFrame:
+        """The filtered objects' rows of the table, in row order (for the downloads)."""
+        return self.objects(view).iloc[self.filtered(view, flt, "row", False)["rows"]]
+
+
+def _json_numbers(values: dict) -> dict:
+    return {k: (None if pd.isna(v) else float(v)) for k, v in values.items()}

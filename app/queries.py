@@ -1,0 +1,194 @@
+"""The dashboard's query service: every number a callback shows, read from the shared cache.
+
+:class:`Queries` is the one object :func:`detlens.app.server.create_app` builds
+and hands to each tab's ``register(app, queries)``. It reads the prepared
+dataset (see :mod:`detlens.app.preparation`) and memoises each result under a
+key derived from a frozen :class:`ViewParams` (dataset, run, classes, IoU,
+minimum confidence), so every process and every page asking the same question
+shares one computation. Browsers only ever hold the dataset key and small JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+
+from detlens.app.cache import MISSING, Entry, SharedCache, cache_key
+from detlens.app.source import PreparationStatus, read_status
+from detlens.core.curves import thin_curve, thin_indices
+from detlens.core.evaluation import Evaluator
+from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
+from detlens.core.matching import IGNORED
+from detlens.core.vocabulary import Side
+
+PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """What a view of the dashboard evaluates: the cache key of every result derives from it.
+
+    Attributes:
+        key: dataset fingerprint.
+        classes: sorted class names, or None for every class (so "all selected" shares results).
+        iou: IoU threshold, rounded to 2 decimals.
+        min_score: minimum confidence rounded to 2 decimals, or None to keep every prediction.
+        run: the prediction run of the dataset (None: its only run).
+    """
+
+    key: str
+    classes: tuple[str, ...] | None = None
+    iou: float = 0.5
+    min_score: float | None = None
+    run: str | None = None
+
+    @classmethod
+    def of(cls, key: str, classes=None, iou: float = 0.5, min_score: float | None = None,
+           run: str | None = None) -> "ViewParams":
+        """The canonical form of these settings (see the attributes)."""
+        return cls(key=str(key), classes=None if classes is None else tuple(sorted(str(c) for c in classes)),
+                   iou=round(float(iou), 2), min_score=round(float(min_score), 2) if min_score else None, run=run)
+
+    @property
+    def class_list(self) -> list[str] | None:
+        """The classes as core/ takes them (None = all)."""
+        return None if self.classes is None else list(self.classes)
+
+    def all_classes(self) -> "ViewParams":
+        """The same view over every class: matching does not depend on the class selection."""
+        return replace(self, classes=None)
+
+
+class Queries:
+    """Prepared data and memoised results of the datasets in one shared cache folder.
+
+    Args:
+        cache: the shared cache (its handles are safe to use after a fork).
+    """
+
+    def __init__(self, cache: SharedCache):
+        self.cache = cache
+
+    @cached_property
+    def explorer(self):
+        """The Explorer's queries (:class:`detlens.app.explorer_queries.ExplorerQueries`)."""
+        from detlens.app.explorer_queries import ExplorerQueries
+
+        return ExplorerQueries(self)
+
+    # ----- preparation state ------------------------------------------------------------------
+    def status(self, source_id: str) -> PreparationStatus:
+        """How far the preparation of data source ``source_id`` has come."""
+        return read_status(self.cache, source_id)
+
+    def is_prepared(self, key: str | None) -> bool:
+        """True when the dataset, its candidates, orders and metric tables are all cached."""
+        return bool(key) and all(cache_key(part, key) in self.cache.data for part in PREPARED_PARTS)
+
+    def _prepared(self, part: Entry, key: str):
+        value = self.cache.data.get(cache_key(part, key), default=MISSING)
+        if value is MISSING:
+            raise ValueError("this dataset is not prepared in the server's cache (was the cache cleared? "
+                             "restart detlens serve)")
+        return value
+
+    # ----- prepared data ------------------------------------------------------------------------
+    def dataset(self, key: str):
+        """The cached :class:`~detlens.core.dataset.Dataset`."""
+        return self._prepared(Entry.DATASET, key)
+
+    def images(self, key: str) -> dict:
+        """Image registry: ``{"dir": images folder or None, "file_names", "widths", "heights"}`` (lists)."""
+        return self._prepared(Entry.IMAGES, key)
+
+    def has_images(self, key: str) -> bool:
+        """True when dataset ``key`` is known and was prepared with an images folder."""
+        registry = self.cache.data.get(cache_key(Entry.IMAGES, key))
+        return registry is not None and registry["dir"] is not None
+
+    def tables(self, key: str):
+        """The cached :class:`~detlens.core.metrics.tables.MetricTables`."""
+        return self._prepared(Entry.TABLES, key)
+
+    def evaluator(self, key: str) -> Evaluator:
+        """An :class:`Evaluator` of the dataset with its candidate pairs and score orders from the cache."""
+        return Evaluator(self.dataset(key), candidates={False: self._prepared(Entry.CANDIDATES, key)},
+                         orders=self._prepared(Entry.ORDERS, key),
+                         other_class={False: self._prepared(Entry.OTHER_CLASS, key)})
+
+    def summary(self, key: str) -> dict:
+        """Small JSON: name, counts, class names, metric descriptions (``MetricInfo.to_dict``), warnings."""
+        def compute() -> dict:
+            ds, tables = self.dataset(key), self.tables(key)
+            return {"name": ds.name, "images": len(ds.images), "labels": len(ds.labels),
+                    "predictions": len(ds.predictions), "classes": [str(c) for c in ds.category_names],
+                    "metrics": {n: m.to_dict() for n, m in tables.info.items()},
+                    "warnings": list(ds.warnings) + list(tables.warnings)}
+        return self.cache.memo(cache_key(Entry.SUMMARY, key), compute)
+
+    def view(self, key: str, selected: list[str] | None, iou: float, min_score: float | None) -> ViewParams:
+        """The :class:`ViewParams` of the page's controls; every class selected gives ``classes=None``.
+
+        Raises:
+            ValueError: no class selected.
+        """
+        if not selected:
+            raise ValueError("Select at least one class.")
+        every = set(self.summary(key)["classes"])
+        return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score)
+
+    # ----- memoised results -----------------------------------------------------------------------
+    def match(self, view: ViewParams, evaluator: Evaluator | None = None):
+        """The :class:`~detlens.core.matching.MatchResult` of ``view`` (computed once, then cached).
+
+        ``evaluator``: one already loaded by the caller, so the data are not read twice.
+        """
+        view = view.all_classes()
+        return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (evaluator or self.evaluator(view.key)).match(
+            view.iou, min_score=view.min_score))
+
+    def evaluation_doc(self, view: ViewParams) -> dict:
+        """``EvaluationResult.to_dict()`` plus ``"pr"``: per class, thinned precision-recall curves and the
+        confidence of each kept point (``{"recall", "precision", "score"}`` lists)."""
+        def compute() -> dict:
+            ev = self.evaluator(view.key)
+            m = self.match(view, ev)
+            result = ev.evaluate_match(m, classes=view.class_list)
+            doc = result.to_dict()
+            doc["pr"] = {}
+            ds = ev.dataset
+            # the evaluation order (class, then score descending): the point after k predictions has score[k - 1]
+            order = ev.orders().by_class
+            order = order[(m.pred_outcome != IGNORED)[order]]
+            bounds = np.searchsorted(ds.predictions.category_index[order], np.arange(ds.n_categories + 1))
+            for k, c in zip(ds.category_indices(view.class_list), result.per_class):
+                recall, precision = thin_curve(c.recall, c.precision)
+                scores = ds.predictions.scores[order[bounds[k]:bounds[k + 1]]]
+                doc["pr"][c.name] = {"recall": recall, "precision": precision,
+                                     "score": [float(s) for s in scores[thin_indices(scores.shape[0])]]}
+            return doc
+        return self.cache.memo(cache_key(Entry.EVALUATION, view), compute)
+
+    def ranking(self, view: ViewParams, side: Side) -> list[dict]:
+        """Metric importance and correlation of one side, most important first (``MetricDependency.to_dict``)."""
+        from detlens.core.analysis import rank_metrics
+
+        side = Side(side)
+
+        def compute() -> list[dict]:
+            ranked = rank_metrics(self.dataset(view.key), self.tables(view.key), self.match(view), view.class_list,
+                                  side, IMPORTANCE_MAX_ROWS_DASHBOARD)
+            return [d.to_dict() for d in ranked]
+        return self.cache.memo(cache_key(Entry.RANKING, view, side), compute)
+
+    def buckets(self, view: ViewParams, metric: str, n_buckets: int, method: str) -> dict:
+        """Performance by metric (``BucketTable.to_dict()``)."""
+        from detlens.core.analysis import performance_by_metric
+
+        def compute() -> dict:
+            table = performance_by_metric(self.dataset(view.key), self.tables(view.key), self.match(view), metric,
+                                          view.class_list, int(n_buckets), method)
+            return table.to_dict()
+        return self.cache.memo(cache_key(Entry.BUCKETS, view, metric, int(n_buckets), method), compute)

@@ -1,0 +1,42 @@
+"""Settings shared by the CLI, the dashboard and core: slider ranges, defaults, caps and limits.
+
+The one place these numbers are written. Layouts build their controls from
+them, the server pre-computes the IoU slider's values, callbacks and core
+validate against the same limits.
+"""
+
+from __future__ import annotations
+
+# IoU threshold slider: 0.05, 0.10, ..., 0.95 (a match needs IoU >= t)
+IOU_MIN, IOU_MAX, IOU_STEP = 0.05, 0.95, 0.05
+IOU_DEFAULT = 0.5
+IOU_SLIDER_VALUES = tuple(round(IOU_MIN + k * IOU_STEP, 2) for k in range(round((IOU_MAX - IOU_MIN) / IOU_STEP) + 1))
+IOU_MARKS = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+# Minimum-confidence slider: 0 keeps every prediction
+SCORE_MAX, SCORE_STEP = 0.95, 0.05
+SCORE_MARKS = (0.25, 0.5, 0.75, 0.95)
+
+# Performance by metric: number of buckets (the CLI's --buckets and the dashboard's input)
+BUCKETS_MIN, BUCKETS_MAX, BUCKETS_DEFAULT = 2, 50, 10
+BUCKET_METHODS = ("quantile", "equal_width")
+DEFAULT_METRIC = "Object Area - Relative (L)"  # the metric Performance by metric opens with
+
+# Importance ranking: rows used (subsampled above this), so an IoU change redraws within 1 s
+IMPORTANCE_MAX_ROWS_DASHBOARD = 50_000
+IMPORTANCE_MAX_ROWS_CLI = 200_000
+
+# Charts
+PR_POINTS = 200  # precision-recall points kept per class
+MAX_PR_CLASSES = 12  # curves drawn: all, or the best and worst half of this many
+MAX_CLASS_LINES = 10  # per-class lines in a decomposed performance chart (the largest classes)
+
+# Explorer
+EXPLORER_PAGE_SIZE = 24  # thumbnails per page
+EXPLORER_HISTOGRAM_BINS = 40
+EXPLORER_MAX_OTHER_BOXES = 40  # faint boxes drawn per thumbnail besides its object
+EXPLORER_RANGE_STEPS = 200  # steps of the metric range slider
+
+# Polling (milliseconds)
+STATUS_POLL_MS = 300  # preparation progress
+BACKGROUND_POLL_MS = 100  # a background callback's result
