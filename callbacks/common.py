@@ -7,6 +7,7 @@ import logging
 import dash_bootstrap_components as dbc
 
 from detlens.core.settings import BACKGROUND_POLL_MS
+from detlens.layouts import ids
 from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 LOG = logging.getLogger("detlens.dashboard")
@@ -17,6 +18,18 @@ def background(running_id: str) -> dict:
     from dash import Output
 
     return dict(background=True, interval=BACKGROUND_POLL_MS, running=[(Output(running_id, "style"), VISIBLE, HIDDEN)])
+
+
+def view_inputs(kind=None) -> list:
+    """The controls every result depends on, in this order: dataset key, classes, IoU, minimum confidence.
+
+    ``kind``: ``dash.Input`` (the default) or ``dash.State``.
+    """
+    from dash import Input
+
+    kind = kind or Input
+    return [kind(ids.DATA_KEY, "data"), kind(ids.CLASSES, "value"), kind(ids.IOU, "value"),
+            kind(ids.MIN_SCORE, "value")]
 
 
 def alert(message: str, color: str = "warning") -> dbc.Alert:

@@ -9,7 +9,7 @@ import zipfile
 from dash import ALL, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from detlens.callbacks.common import alert, error_alert, triggered
+from detlens.callbacks.common import alert, error_alert, triggered, view_inputs
 from detlens.callbacks.explorer_tab import fmt_metric
 from detlens.core.explorer import ExplorerFilter, coco_subset, to_csv
 from detlens.layouts import ids
@@ -71,10 +71,7 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_DETAIL_TITLE, "children"),
         Output(ids.EXPLORER_DETAIL, "children"),
         Input({"type": ids.EXPLORER_THUMB, "row": ALL}, "n_clicks"),
-        State(ids.DATA_KEY, "data"),
-        State(ids.CLASSES, "value"),
-        State(ids.IOU, "value"),
-        State(ids.MIN_SCORE, "value"),
+        *view_inputs(State),
         prevent_initial_call=True,
     )
     def _open_detail(clicks, key, classes, iou, min_score):
@@ -85,10 +82,7 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_ALERT, "children", allow_duplicate=True),
         Input(ids.EXPLORER_CSV, "n_clicks"),
         Input(ids.EXPLORER_COCO, "n_clicks"),
-        State(ids.DATA_KEY, "data"),
-        State(ids.CLASSES, "value"),
-        State(ids.IOU, "value"),
-        State(ids.MIN_SCORE, "value"),
+        *view_inputs(State),
         State(ids.EXPLORER_FILTER, "data"),
         prevent_initial_call=True,
     )

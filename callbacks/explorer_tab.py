@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
-from detlens.callbacks.common import alert, background, error_alert
+from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
@@ -180,10 +180,7 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_PAGES, "max_value"),
         Output(ids.EXPLORER_HISTOGRAM, "figure"),
         Output(ids.EXPLORER_ALERT, "children"),
-        Input(ids.DATA_KEY, "data"),
-        Input(ids.CLASSES, "value"),
-        Input(ids.IOU, "value"),
-        Input(ids.MIN_SCORE, "value"),
+        *view_inputs(),
         Input(ids.EXPLORER_FILTER, "data"),
         Input(ids.EXPLORER_SORT, "value"),
         Input(ids.EXPLORER_ORDER, "value"),

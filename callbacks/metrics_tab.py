@@ -6,7 +6,7 @@ from dash import Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures
-from detlens.callbacks.common import alert, background, error_alert
+from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 
@@ -92,10 +92,7 @@ def register(app, queries) -> None:
         Output(ids.AP_AR_GRAPH, "figure"),
         Output(ids.PR_GRAPH, "figure"),
         Output(ids.METRICS_ALERT, "children"),
-        Input(ids.DATA_KEY, "data"),
-        Input(ids.CLASSES, "value"),
-        Input(ids.IOU, "value"),
-        Input(ids.MIN_SCORE, "value"),
+        *view_inputs(),
         Input(ids.TABS, "active_tab"),
         **background(ids.METRICS_RUNNING),
     )
@@ -106,10 +103,7 @@ def register(app, queries) -> None:
         Output(ids.IMPORTANCE_GRAPH, "figure"),
         Output(ids.CORRELATION_GRAPH, "figure"),
         Output(ids.IMPORTANCE_ALERT, "children"),
-        Input(ids.DATA_KEY, "data"),
-        Input(ids.CLASSES, "value"),
-        Input(ids.IOU, "value"),
-        Input(ids.MIN_SCORE, "value"),
+        *view_inputs(),
         Input(ids.SIDE, "value"),
         Input(ids.TABS, "active_tab"),
         **background(ids.IMPORTANCE_RUNNING),

@@ -6,7 +6,7 @@ from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures
-from detlens.callbacks.common import alert, background, error_alert
+from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
 from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC
@@ -84,10 +84,7 @@ def register(app, queries) -> None:
         Output(ids.PERF_DESCRIPTION, "children"),
         Output(ids.PERF_FINDING, "children"),
         Output(ids.PERF_ALERT, "children"),
-        Input(ids.DATA_KEY, "data"),
-        Input(ids.CLASSES, "value"),
-        Input(ids.IOU, "value"),
-        Input(ids.MIN_SCORE, "value"),
+        *view_inputs(),
         Input(ids.PERF_METRIC, "value"),
         Input(ids.PERF_BUCKETS, "value"),
         Input(ids.PERF_METHOD, "value"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from detlens.core.metrics.pixel_pass import _safe_name
+from detlens.core.metrics.pixel_pass import is_safe_file_name
 
 THUMB_SIZES = (128, 256, 512, 1024)
 JPEG_QUALITY = 85
@@ -30,7 +30,7 @@ PLACEHOLDER_GREY = (206, 210, 215)
 
 def image_file(images_dir: str | Path | None, file_name: str) -> Path | None:
     """The existing file of a registered image inside ``images_dir``, or None (see the module rules)."""
-    if images_dir is None or not _safe_name(file_name):
+    if images_dir is None or not is_safe_file_name(file_name):
         return None
     try:
         root = Path(images_dir).resolve(strict=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from detlens.core.demo import (
     generate_annotations,
     write_demo,
 )
-from detlens.core.demo.render import _shape
+from detlens.core.demo.render import draw_shape
 
 
 def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -61,16 +60,12 @@ def _found_rate_inputs(gt: dict, results: list[dict]):
 
 
 @pytest.fixture(scope="module")
-def default_demo(tmp_path_factory) -> tuple[DemoPaths, float]:
-    out = tmp_path_factory.mktemp("demo")
-    t0 = time.perf_counter()
-    paths = write_demo(out, DemoConfig.preset("default"))
-    return paths, time.perf_counter() - t0
+def default_demo(tmp_path_factory) -> DemoPaths:
+    return write_demo(tmp_path_factory.mktemp("demo"), DemoConfig.preset("default"))
 
 
-def test_default_demo_written_fast(default_demo):
-    paths, seconds = default_demo
-    assert seconds < 20, f"default demo took {seconds:.1f} s"
+def test_default_demo_writes_every_file(default_demo):
+    paths = default_demo
     for p in (paths.labels, paths.predictions, paths.truth):
         assert p.is_file() and p.stat().st_size > 0
     assert "synthetic" in (paths.labels.parent / "README.txt").read_text().lower()
@@ -81,7 +76,7 @@ def test_default_demo_written_fast(default_demo):
 
 
 def test_coco_files_are_consistent(default_demo):
-    paths, _ = default_demo
+    paths = default_demo
     gt = orjson.loads(paths.labels.read_bytes())
     results = orjson.loads(paths.predictions.read_bytes())
     images = {im["id"]: im for im in gt["images"]}
@@ -113,7 +108,7 @@ def test_coco_files_are_consistent(default_demo):
 
 
 def test_images_decode_with_stated_size(default_demo):
-    paths, _ = default_demo
+    paths = default_demo
     gt = orjson.loads(paths.labels.read_bytes())
     for im in gt["images"]:
         with Image.open(paths.images_dir / im["file_name"]) as img:
@@ -159,7 +154,7 @@ def test_boxes_tight_around_drawn_shapes_and_some_touch_border():
         i = data.label_image[j]
         w, h = int(data.widths[i]), int(data.heights[i])
         canvas = Image.new("L", (w, h))
-        _shape(ImageDraw.Draw(canvas), int(data.label_category[j]) % 4,
+        draw_shape(ImageDraw.Draw(canvas), int(data.label_category[j]) % 4,
                *map(float, data.label_draw_boxes[j]), 255)
         x1, y1, x2, y2 = canvas.getbbox()
         np.testing.assert_array_equal(data.label_boxes[j], [x1, y1, x2 - x1, y2 - y1])
@@ -167,12 +162,9 @@ def test_boxes_tight_around_drawn_shapes_and_some_touch_border():
     assert 0.05 < touching / len(data.label_image) < 0.5
 
 
-def test_benchmark_preset_sizes_and_speed():
+def test_benchmark_preset_sizes():
     cfg = DemoConfig.preset("benchmark")
-    t0 = time.perf_counter()
     gt, results = generate_annotations(cfg)
-    seconds = time.perf_counter() - t0
-    assert seconds < 15, f"benchmark annotations took {seconds:.1f} s"
     assert len(gt["images"]) == 5000
     assert len(gt["categories"]) == 80 and gt["categories"][0]["name"] == "class_00"
     assert abs(len(gt["annotations"]) - 33_000) < 3_300

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -146,7 +145,8 @@ def test_results_list_needs_coco_labels(tmp_path, refdata):
         load_dataset(refdata / "review_toy" / "gts_vocpascal_format", tmp_path / "r.json")
 
 
-def test_500k_results_list_loads_fast(tmp_path):
+def test_500k_results_list_loads_exactly(tmp_path):
+    """A large results list loads completely (its speed is measured in benchmarks/bench_evaluate.py)."""
     rng = np.random.default_rng(0)
     n_img, n = 5000, 500_000
     gt = {
@@ -163,12 +163,9 @@ def test_500k_results_list_loads_fast(tmp_path):
     res = [{"image_id": i, "category_id": c, "bbox": b, "score": s} for i, c, b, s in zip(img, cat, box, score)]
     (tmp_path / "gt.json").write_bytes(orjson.dumps(gt))
     (tmp_path / "res.json").write_bytes(orjson.dumps(res))
-    del res, box
-    best = float("inf")
-    for _ in range(2):
-        t0 = time.perf_counter()
-        ds = load_dataset(tmp_path / "gt.json", tmp_path / "res.json", clip=False)
-        best = min(best, time.perf_counter() - t0)
+    del res
+    ds = load_dataset(tmp_path / "gt.json", tmp_path / "res.json", clip=False)
     assert len(ds.predictions) == n
-    # target is well under 1.5 s on an idle machine; generous bound for shared CI runners
-    assert best < 4.0, f"500k results took {best:.2f} s"
+    for j in range(0, n, n // 50):  # predictions keep file order: a sample of records, exactly
+        np.testing.assert_array_equal(ds.predictions.boxes[j], box[j])
+        assert ds.predictions.scores[j] == score[j] and ds.images.ids[ds.predictions.image_index[j]] == img[j]

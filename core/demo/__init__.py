@@ -62,7 +62,7 @@ import numpy as np
 import orjson
 
 from detlens.core.demo.config import PRED_KINDS, SHAPES, TP_IOU_FLOOR, DemoConfig, DemoData, DemoPaths
-from detlens.core.demo.simulate import _detector, _scene, detection_probability, iou_xywh
+from detlens.core.demo.simulate import simulate_detector, simulate_scene, detection_probability, iou_xywh
 
 __all__ = ["PRED_KINDS", "SHAPES", "TP_IOU_FLOOR", "DemoConfig", "DemoData", "DemoPaths", "detection_probability",
            "generate", "generate_annotations", "iou_xywh", "to_coco", "truth_dict", "write_demo"]
@@ -73,8 +73,8 @@ def generate(config: DemoConfig | None = None) -> DemoData:
     cfg = config or DemoConfig()
     ss = np.random.SeedSequence(cfg.seed)
     scene_rng, det_rng = (np.random.Generator(np.random.PCG64(c)) for c in ss.spawn(2))
-    w, h, bright, contrast, blur, img, cat, draw, boxes, crowd = _scene(cfg, scene_rng)
-    rel, p, detected, *preds = _detector(cfg, det_rng, w, h, bright, img, cat, boxes, crowd)
+    w, h, bright, contrast, blur, img, cat, draw, boxes, crowd = simulate_scene(cfg, scene_rng)
+    rel, p, detected, *preds = simulate_detector(cfg, det_rng, w, h, bright, img, cat, boxes, crowd)
     return DemoData(cfg, w, h, bright, contrast, blur, img.astype(np.int64), cat.astype(np.int64),
                     boxes, draw, crowd, rel, p, detected,
                     *(a.astype(np.int64) if a.dtype.kind in "iu" else a for a in preds))

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from detlens.core.demo.config import DemoData
 
 
-def _shape(draw: ImageDraw.ImageDraw, kind: int, x: float, y: float, w: float, h: float,
+def draw_shape(draw: ImageDraw.ImageDraw, kind: int, x: float, y: float, w: float, h: float,
            color: tuple[int, int, int]) -> None:
     """Draw shape ``kind`` filling exactly the pixels of box ``[x, y, w, h]`` (integers)."""
     x2, y2 = x + w - 1, y + h - 1
@@ -62,12 +62,12 @@ def render_image(data: DemoData, i: int) -> Image.Image:
         kind = int(data.label_category[j]) % 4
         color = _color(rng, base)
         if not data.label_iscrowd[j]:
-            _shape(draw, kind, x, y, bw, bh, color)
+            draw_shape(draw, kind, x, y, bw, bh, color)
             continue
         for _ in range(int(rng.integers(6, 13))):  # crowd: many small shapes inside the region
             sw, sh = max(3, round(bw * rng.uniform(0.15, 0.3))), max(3, round(bh * rng.uniform(0.15, 0.3)))
             sx, sy = x + int(rng.integers(0, bw - sw + 1)), y + int(rng.integers(0, bh - sh + 1))
-            _shape(draw, kind, sx, sy, sw, sh, color)
+            draw_shape(draw, kind, sx, sy, sw, sh, color)
     sigma = float(data.blur_sigma[i])
     if sigma > 0.05:
         img = img.filter(ImageFilter.GaussianBlur(radius=sigma))

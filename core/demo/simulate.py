@@ -46,7 +46,8 @@ def _clip_boxes(boxes: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
 
 
-def _scene(cfg: DemoConfig, rng: np.random.Generator):
+def simulate_scene(cfg: DemoConfig, rng: np.random.Generator):
+    """The demo's images and labels: sizes, photometry, classes and boxes (seeded by ``rng``)."""
     n = cfg.n_images
     if cfg.size_jitter > 0:
         f = rng.uniform(1 - cfg.size_jitter, 1 + cfg.size_jitter, (2, n))
@@ -143,8 +144,9 @@ def _pick(f_img: np.ndarray, pool: np.ndarray, pool_img: np.ndarray, n: int, u: 
     return np.where(c > 0, pool[j] if len(pool) else -1, -1)
 
 
-def _detector(cfg: DemoConfig, rng: np.random.Generator, widths, heights, brightness,
-              img, cat, boxes, crowd):
+def simulate_detector(cfg: DemoConfig, rng: np.random.Generator, widths, heights, brightness,
+                      img, cat, boxes, crowd):
+    """The planted detector's predictions for the labels of :func:`simulate_scene` (seeded by ``rng``)."""
     n, n_cls = cfg.n_images, len(cfg.category_names)
     Wl, Hl = widths[img].astype(float), heights[img].astype(float)
     rel = boxes[:, 2] * boxes[:, 3] / (Wl * Hl) * 100

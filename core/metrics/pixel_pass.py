@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from detlens.core.dataset import Dataset
-from detlens.core.metrics.pixels import DESCRIPTOR_SIDE, FRAME_METRICS, OBJECT_METRICS, _Decoded, uniqueness
+from detlens.core.metrics.pixels import DESCRIPTOR_SIDE, FRAME_METRICS, OBJECT_METRICS, DecodedImage, uniqueness
 
 METRIC_VERSION = 1  # bump when a definition changes: invalidates every cache entry
 UNIQUENESS = "Uniqueness (F)"
@@ -61,7 +61,7 @@ class PixelMetrics:
                 "metric_version": METRIC_VERSION}
 
 
-def _safe_name(name: object) -> bool:
+def is_safe_file_name(name: object) -> bool:
     """A relative file name without '..' components (never read anything else)."""
     if not isinstance(name, str) or not name or "\x00" in name:
         return False
@@ -75,7 +75,7 @@ def _process_image(path: str, label_boxes: np.ndarray, pred_boxes: np.ndarray, s
     try:
         with Image.open(path) as im:
             im.load()
-            dec = _Decoded(im if im.mode == "RGB" else im.convert("RGB"))  # owns copies of the planes
+            dec = DecodedImage(im if im.mode == "RGB" else im.convert("RGB"))  # owns copies of the planes
     except FileNotFoundError:
         return {"error": "missing"}
     except (IsADirectoryError, PermissionError):
@@ -162,7 +162,7 @@ def compute_pixel_metrics(
     try:
         for i in range(n):
             name = names[i]
-            if not _safe_name(name):
+            if not is_safe_file_name(name):
                 failures.append(f"{name!r} (rejected file name)")
                 continue
             path = str(root / name)

@@ -85,7 +85,7 @@ def _mean_var(total: np.ndarray, total_sq: np.ndarray, count: np.ndarray) -> tup
     return mean, np.maximum(total_sq / count - mean * mean, 0.0)
 
 
-class _Decoded:
+class DecodedImage:
     """One decoded RGB image; :meth:`analyse` computes all its metrics in one pass.
 
     The pass walks the image in bands of :data:`BAND_ROWS` rows so the per-pixel
@@ -231,7 +231,7 @@ def frame_pixel_metrics(rgb: np.ndarray) -> dict[str, float]:
     Returns:
         ``{name: value}`` for the names in :data:`FRAME_METRICS`; floats in [0, 1] or NaN.
     """
-    values, _ = _Decoded(_as_image(rgb)).analyse()
+    values, _ = DecodedImage(_as_image(rgb)).analyse()
     return {name: float(v) for name, v in zip(FRAME_METRICS, values)}
 
 
@@ -250,13 +250,13 @@ def box_pixel_metrics(rgb: np.ndarray, boxes: np.ndarray) -> dict[str, np.ndarra
     if boxes.shape[0] == 0:
         _as_image(rgb)
         return {name: np.zeros(0, np.float64) for name in OBJECT_METRICS}
-    _, (out,) = _Decoded(_as_image(rgb)).analyse(boxes)
+    _, (out,) = DecodedImage(_as_image(rgb)).analyse(boxes)
     return {name: out[:, i].copy() for i, name in enumerate(OBJECT_METRICS)}
 
 
 def image_descriptor(rgb: np.ndarray) -> np.ndarray:
     """``(256,)`` float32 descriptor in [0, 1]: 16x16 grey thumbnail (see module docstring)."""
-    return _Decoded(_as_image(rgb)).descriptor()
+    return DecodedImage(_as_image(rgb)).descriptor()
 
 
 def uniqueness(descriptors: np.ndarray, chunk_elements: int = 4_000_000) -> np.ndarray:
