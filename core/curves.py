@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PR_POINTS = 200  # precision-recall points kept per class
+from detlens.core.settings import PR_POINTS  # the default: precision-recall points kept per class
+
 MIN_POINTS = 2  # both ends
 DECIMALS = 4
 
