@@ -19,7 +19,7 @@ from dash import ALL, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks.common import triggered
-from detlens.core.explorer import ExplorerFilter, metric_column
+from detlens.core.explorer import ExplorerFilter, expand_fp, metric_column
 from detlens.layouts import ids
 from detlens.core.vocabulary import OutcomeGroup, Side
 
@@ -33,7 +33,7 @@ def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerF
     """The objects of a clicked performance-chart bucket, or None when the click is not on a bucket."""
     point = _point(click)
     data = (point or {}).get("customdata")
-    if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in ("TPR", "FNR"):
+    if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in {s.rate for s in Side}:
         return None
     _, _, _, low, high, side, class_name, last = data[:8]
     return ExplorerFilter(outcomes=Side.of_rate(side).groups,
@@ -97,10 +97,7 @@ def filter_from_controls(flt: ExplorerFilter, trigger: str, outcomes: list[str] 
 
 def outcome_values(flt: ExplorerFilter) -> list[str]:
     """The outcome checklist's value for a filter ("FP" shown as every FP reason)."""
-    out = []
-    for o in flt.outcomes:
-        out += OutcomeGroup.fp_groups() if o == OutcomeGroup.FP else [o]
-    return [str(o) for o in dict.fromkeys(out)]
+    return [g.value for g in expand_fp(flt.outcomes)]
 
 
 def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metric, value_range, score,

@@ -37,9 +37,8 @@ def fill_metric_choices(queries, key):
 
 def _x_title(metric: str, metrics: dict, method: str) -> str:
     info = metrics.get(metric, {})
-    custom = bool(info.get("custom"))
     shown = metric if info.get("level") == FRAME else base_name(metric)
-    return f"{shown} ({metric_unit(metric, custom)}), {METHOD_WORDS.get(method, method)}"
+    return f"{shown} ({info.get('unit') or metric_unit(metric)}), {METHOD_WORDS.get(method, method)}"
 
 
 def update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab):
@@ -61,8 +60,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
     if len(table["edges"]) < 2:
         return (empty, description, "No finding.",
                 alert(f"{metric} has no values for the predictions or labels of the selected classes."))
-    custom = bool(metrics[metric].get("custom"))
-    unit = metric_unit(metric, custom)
+    custom, unit = bool(metrics[metric]["custom"]), metrics[metric]["unit"]
     shown = metric if metrics[metric]["level"] == FRAME else base_name(metric)
     title = f"{shown}: TPR and FNR per bucket · IoU {float(iou):.2f}"
     fig = figures.performance_figure(table, _x_title(metric, metrics, method), title, decompose == "by_class")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from detlens.core.explorer import ExplorerFilter
+from detlens.core.explorer import ExplorerFilter, expand_fp
 from detlens.core.vocabulary import OutcomeGroup
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import running_badge
 
 OUTCOME_OPTIONS = [{"label": group.label, "value": group.value} for group in OutcomeGroup.choices()]
 # the default groups TP, FP, FN, with FP shown as its reasons
-DEFAULT_OUTCOME_VALUES = [g.value for g in (OutcomeGroup.TP, *OutcomeGroup.fp_groups(), OutcomeGroup.FN)]
+DEFAULT_OUTCOME_VALUES = [g.value for g in expand_fp(OutcomeGroup.defaults())]
 GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
