@@ -82,13 +82,14 @@ class SharedCache:
 
     Args:
         cache_dir: the folder (created when missing).
+        results_bytes: size bound of ``results/``; the least recently stored entries are evicted beyond it.
     """
 
-    def __init__(self, cache_dir: str | Path):
+    def __init__(self, cache_dir: str | Path, results_bytes: int = 2**30):
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.data = diskcache.Cache(str(self.cache_dir / "data"), eviction_policy="none", size_limit=2**40)
-        self.results = diskcache.Cache(str(self.cache_dir / "results"), size_limit=4 * 2**30,
+        self.results = diskcache.Cache(str(self.cache_dir / "results"), size_limit=int(results_bytes),
                                        eviction_policy="least-recently-stored")  # reads never write
 
     @contextlib.contextmanager

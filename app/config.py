@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from detlens.app.source import DataSource
 
 DEFAULT_HOST = "127.0.0.1"  # never listen on other interfaces unless told to
 DEFAULT_PORT = 8050
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_MAX_JOBS = 2  # background jobs computing at once per host (the others wait their turn)
+DEFAULT_RESULTS_CACHE_MB = 1024  # memoised results; least recently stored evicted beyond it
+
+
+def default_workers() -> int:
+    """``min(4, cores)``: web worker processes of ``detlens serve``."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -31,6 +39,13 @@ class ServeConfig:
         source: the data to show; None for the embedded demo.
         host, port: where ``detlens serve`` listens.
         precompute: pre-compute every IoU slider value after the preparation.
+        workers: web worker processes.
+        users_file: user names and password hashes; None serves without login (loopback only).
+        allowed_hosts: accepted ``Host:`` header names (empty: any).
+        insecure_no_auth: serve a non-loopback address without login (a warning is printed).
+        broker: Redis URL of a Celery broker for background jobs; None runs them on this host.
+        max_jobs: background jobs computing at once on this host.
+        results_cache_mb: size bound of the memoised results.
     """
 
     cache_dir: Path
@@ -38,6 +53,18 @@ class ServeConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     precompute: bool = True
+    workers: int = field(default_factory=default_workers)
+    users_file: Path | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    insecure_no_auth: bool = False
+    broker: str | None = None
+    max_jobs: int = DEFAULT_MAX_JOBS
+    results_cache_mb: int = DEFAULT_RESULTS_CACHE_MB
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when the server listens on this machine only."""
+        return self.host in LOOPBACK_HOSTS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ServeConfig":
