@@ -24,7 +24,7 @@ from detlens.layouts import ids
 from tests.browser.conftest import ROOT, SERVER_START_TIMEOUT, free_port, screenshot, wait_until_serving
 from tests.test_wheel import session_wheel
 
-LOAD_TIMEOUT_MS = 120_000  # first start: writes the demo data set and prepares it (progress bar)
+LOAD_TIMEOUT_S = 120  # first start: writes the demo data set and prepares it (progress bar)
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 INSTALL_TIMEOUT = 900
 DRAWN_TRACE = """() => [...document.querySelectorAll('.js-plotly-plot .main-svg .trace')]
@@ -38,6 +38,12 @@ def clean_env(venv: Path) -> dict[str, str]:
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONNOUSERSITE"] = "1"
     return env
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The server log's last lines, without the request lines."""
+    kept = [line for line in path.read_text(errors="replace").splitlines() if '"GET /' not in line and '"POST /' not in line]
+    return "\n".join(kept[-lines:])
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -112,6 +118,8 @@ def test_installed_modules_come_from_the_fresh_venv(installed, installed_server)
 
 
 def test_installed_dashboard_works_offline(page, installed_server):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     requests, blocked = [], []
 
     def only_loopback(route):
@@ -128,9 +136,19 @@ def test_installed_dashboard_works_offline(page, installed_server):
     page.goto(installed_server.url)
 
     # the demo is written and prepared on first start: wait for the headline numbers, then a drawn chart
-    page.wait_for_function(f"() => /\\d/.test(document.getElementById('{ids.MAP_VALUE}')?.innerText || '')",
-                           timeout=LOAD_TIMEOUT_MS)
-    page.wait_for_function(DRAWN_TRACE, timeout=30_000)
+    def not_ready(what: str) -> None:
+        pytest.fail(f"the installed dashboard shows no {what}; the page says:\n"
+                    f"{page.inner_text('body')[:1500]}\n--- serve log:\n{log_tail(installed_server.log)}")
+
+    deadline = time.monotonic() + LOAD_TIMEOUT_S
+    while not page.evaluate(f"() => /\\d/.test(document.getElementById('{ids.MAP_VALUE}')?.innerText || '')"):
+        if "detlens: error:" in installed_server.log.read_text(errors="replace") or time.monotonic() > deadline:
+            not_ready("mAP")  # a failed preparation ends the wait at once
+        page.wait_for_timeout(500)
+    try:
+        page.wait_for_function(DRAWN_TRACE, timeout=30_000)
+    except PlaywrightTimeout:
+        not_ready("drawn chart")
     assert page.evaluate("() => typeof window.Plotly === 'object' && typeof window.Plotly.newPlot === 'function'")
     assert page.locator(".js-plotly-plot .main-svg").count() >= 1
 
