@@ -9,23 +9,30 @@ Rules:
   on its first read otherwise).
 * A job is a forked process that first closes the sockets it inherited, so
   the browser is not kept waiting for the response of the request that started it.
+* At most ``ServeConfig.max_jobs`` jobs compute at once on a host (:class:`JobSlots`);
+  the others wait, so quick slider steps cannot exhaust the memory.
 * Killing a superseded job (Dash sends the page's old job when an input changes)
   does not wait for the process more than a moment.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import stat
+import time
+from collections.abc import Iterator
 
 import dash
 import diskcache
 
-from detlens.app.cache import CODE_VERSION, SharedCache
+from detlens.app.cache import CODE_VERSION, Entry, SharedCache, cache_key, process_alive
 from detlens.app.config import ServeConfig
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
+SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
 CALLBACK_CACHE_BYTES = 256 * 2**20  # background-callback results and progress (small JSON figures)
 
 
@@ -44,27 +51,83 @@ def close_inherited_sockets() -> None:
             pass
 
 
-def _run_detached(job_fn, *args):
+class JobSlots:
+    """At most ``count`` jobs compute at once on this host; the others wait for a free slot.
+
+    A slot is a lock in the background-callback cache holding its job's pid,
+    so it works across every web worker; a slot whose holder died is taken over.
+    A waiting job costs little memory, and Dash kills it when its page moves on.
+    """
+
+    def __init__(self, handle: diskcache.Cache, count: int):
+        self.handle = handle
+        self.keys = [cache_key(Entry.LOCK, "job-slot", i) for i in range(max(1, int(count)))]
+
+    def acquire(self, block: bool = True, poll_s: float = 0.05) -> str | None:
+        """Take a free slot for this process: its key, or None when ``block`` is False and none is free."""
+        pid = os.getpid()
+        while True:
+            for key in self.keys:
+                if self.handle.add(key, pid, expire=SLOT_EXPIRE_S) or (
+                        self._free_if_dead(key) and self.handle.add(key, pid, expire=SLOT_EXPIRE_S)):
+                    return key
+            if not block:
+                return None
+            time.sleep(poll_s)
+
+    def release(self, key: str) -> None:
+        """Free the slot ``key`` if this process holds it."""
+        with self.handle.transact():
+            if self.handle.get(key) == os.getpid():
+                self.handle.delete(key)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[str]:
+        """Wait for a free slot and hold it while the block runs."""
+        key = self.acquire()
+        try:
+            yield key
+        finally:
+            self.release(key)
+
+    def _free_if_dead(self, key: str) -> bool:
+        """Free ``key`` if its holder died; True when it was freed."""
+        holder = self.handle.get(key)
+        if holder is None or process_alive(holder):
+            return False
+        with self.handle.transact():
+            if self.handle.get(key) == holder:
+                self.handle.delete(key)
+        return True
+
+
+def _run_detached(slots: JobSlots, job_fn, *args):
     close_inherited_sockets()
-    return job_fn(*args)
+    with slots.held():
+        return job_fn(*args)
 
 
 class BackgroundJobs(dash.DiskcacheManager):
     """Dash's diskcache manager, with jobs that do not hold the server's sockets or block requests.
 
-    * A job closes the sockets it inherited when forked (see :func:`close_inherited_sockets`).
+    * A job closes the sockets it inherited when forked (see :func:`close_inherited_sockets`),
+      then waits for one of the host's :class:`JobSlots`.
     * The stock ``terminate_job`` waits up to 1 s for the killed process inside a
       cache-wide transaction; with several jobs ending at once (every chart after
       an IoU change) requests queue behind each other. Finished jobs have already
       stored their result, so a short wait is enough.
     """
 
+    def __init__(self, handle: diskcache.Cache, max_jobs: int, **options):
+        super().__init__(handle, **options)
+        self.slots = JobSlots(handle, max_jobs)
+
     def call_job_fn(self, key, job_fn, args, context):
-        """Start the job in a forked process that first drops the inherited sockets."""
+        """Start the job in a forked process that drops the inherited sockets and waits for a slot."""
         import multiprocessing
 
-        multiprocessing.active_children()  # reaps a finished preparation process
-        return super().call_job_fn(key, functools.partial(_run_detached, job_fn), args, context)
+        multiprocessing.active_children()  # reaps finished jobs and a finished preparation process
+        return super().call_job_fn(key, functools.partial(_run_detached, self.slots, job_fn), args, context)
 
     def terminate_job(self, job) -> None:
         """Kill the job's process (and its children) without waiting for it more than a moment."""
@@ -87,7 +150,21 @@ def code_version() -> int:
     return CODE_VERSION
 
 
-def background_manager(config: ServeConfig, cache: SharedCache) -> dash.DiskcacheManager:
-    """The background-callback manager of ``config``: :class:`BackgroundJobs` in ``<cache dir>/callbacks``."""
-    handle = diskcache.Cache(str(cache.cache_dir / "callbacks"), size_limit=CALLBACK_CACHE_BYTES)
-    return BackgroundJobs(handle, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
+def background_manager(config: ServeConfig, cache: SharedCache) -> dash.DiskcacheManager | dash.CeleryManager:
+    """The background-callback manager of ``config``: :class:`BackgroundJobs` in ``<cache dir>/callbacks``,
+    or with ``config.broker`` Celery workers through Redis (:mod:`detlens.app.celery_jobs`)."""
+    if config.broker:
+        from detlens.app.celery_jobs import celery_manager
+
+        return celery_manager(config)
+    # healed like every cache folder; on a read-only folder its writes are skipped rather than failing requests
+    handle = cache.folder("callbacks", ignore_read_only=True, size_limit=CALLBACK_CACHE_BYTES)
+    manager = BackgroundJobs(handle, config.max_jobs, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
+
+    def stop_jobs() -> None:  # a web worker that exits (server shutdown) kills its jobs rather than waiting for them
+        import multiprocess
+
+        for job in multiprocess.active_children():
+            job.kill()
+    atexit.register(stop_jobs)  # after BackgroundJobs imported multiprocess: runs before its exit handler joins them
+    return manager

@@ -1,27 +1,88 @@
-"""Preparing a data source once for every server process: load, candidate IoUs, metric tables.
+"""Preparing a data source once for every server process, and supervising the process that does it.
 
 :func:`prepare` stores the dataset's threshold-independent parts in the shared
 cache under its fingerprint and records its progress as a
-:class:`~detlens.app.source.PreparationStatus` the page polls. A lock lets one
-process do the work while the others wait and then find it cached.
+:class:`~detlens.app.source.PreparationStatus` the page polls, with its process
+id and a heartbeat renewed every ``HEARTBEAT_S`` by a thread (:class:`StatusReporter`).
+A lock lets one process do the work while the others wait and then find it cached.
+
 :func:`start_preparation` runs it in its own process beside the server, then
 pre-computes the IoU slider's other values (nearest to the default first).
+That process leads a process group of its own, which the pixel pass's
+forkserver and workers join, and it takes the whole group down with it when
+stopped (SIGTERM, sent by the server at exit) or when its parent disappears
+(checked every ``PARENT_POLL_S``, so a killed server leaves nothing behind).
+
+:class:`PreparationSupervisor` is what any web worker asks (through
+:attr:`Queries.supervisor <detlens.app.queries.Queries.supervisor>`): the
+status, reported as "died" when the process is gone; a restart (the page's
+retry button); and an automatic restart when a ready dataset's prepared parts
+are missing or damaged, or its status was lost with ``data/``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from detlens.app.cache import Entry, SharedCache, cache_key
+from detlens.app.cache import CacheNotWritable, Entry, SharedCache, cache_key, process_alive
 from detlens.app.queries import Queries, ViewParams
-from detlens.app.source import DataSource, PreparationStatus, read_status, write_status
+from detlens.app.source import (HEARTBEAT_S, HOST, DataSource, PreparationStatus, read_status, remember_source,
+                                remembered_source, write_status)
 from detlens.core.settings import IOU_DEFAULT, IOU_SLIDER_VALUES
 from detlens.core.vocabulary import Side
 
 Progress = Callable[[float, str], None]  # progress(fraction 0..1, text)
+PARENT_POLL_S = 0.5  # how often the preparation process checks that the server that started it is alive
+STOP_WAIT_S = 5.0  # how long the server waits for a stopped preparation at exit
+
+
+class StatusReporter:
+    """Records one process's preparation status for every process, with a heartbeat thread renewing it.
+
+    ``reporter(fraction, text, state="loading", key=None)`` writes the status
+    (with this process's id, machine and the time) and passes the progress on
+    to ``progress``. Used as a context manager, a daemon thread rewrites the last
+    status with a fresh heartbeat every ``HEARTBEAT_S`` while it is running, so a
+    long step without progress is not mistaken for a dead process.
+    """
+
+    def __init__(self, cache: SharedCache, source_id: str, progress: Progress | None = None):
+        self.cache, self.source_id, self.progress = cache, source_id, progress
+        self.current: PreparationStatus | None = None
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="detlens-heartbeat", daemon=True)
+
+    def __call__(self, fraction: float, text: str, state: str = "loading", key: str | None = None) -> None:
+        status = PreparationStatus(state, float(fraction), text, key, os.getpid(), HOST, time.time())
+        with self.lock:
+            self.current = status
+            write_status(self.cache, self.source_id, status)
+        if self.progress is not None:
+            self.progress(fraction, text)
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_S):
+            with self.lock, contextlib.suppress(CacheNotWritable):
+                if self.current is not None and self.current.running:
+                    write_status(self.cache, self.source_id, replace(self.current, heartbeat=time.time()))
+
+    def __enter__(self) -> "StatusReporter":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def prepare(queries: Queries, source: DataSource, progress: Progress | None = None) -> str:
@@ -34,23 +95,19 @@ def prepare(queries: Queries, source: DataSource, progress: Progress | None = No
         ValueError, OSError: unreadable input (also recorded in the status, in one line).
     """
     cache, source_id = queries.cache, source.source_id()
+    if remembered_source(cache, source_id) is None:  # whoever started it, any server process can restart it
+        remember_source(cache, source)
     done = read_status(cache, source_id)
     if done.state == "ready" and queries.is_prepared(done.key):
         return done.key
-
-    def report(fraction: float, text: str, state: str = "loading", key: str | None = None) -> None:
-        write_status(cache, source_id, PreparationStatus(state, float(fraction), text, key))
-        if progress is not None:
-            progress(fraction, text)
-
-    with cache.exclusive(f"prepare/{source_id}", expire=3600):
+    with cache.exclusive(f"prepare/{source_id}", expire=3600), StatusReporter(cache, source_id, progress) as report:
         done = read_status(cache, source_id)
         if done.state == "ready" and queries.is_prepared(done.key):
             return done.key
         try:
             key = _prepare(queries, source, report)
         except Exception as exc:
-            write_status(cache, source_id, PreparationStatus("error", 0.0, f"Cannot read the dataset: {exc}"))
+            report(0.0, f"Cannot read the dataset: {exc}", "error")
             raise
         report(1.0, "Ready", "ready", key)
         return key
@@ -94,6 +151,7 @@ def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress)
 
     report(0.0, "Computing quality metrics")
     if images is not None:
+        cache.folder("pixels").close()  # checked (a damaged database is moved aside) before the pixel pass opens it
         return compute_metric_tables(ds, images, cache_dir=cache.cache_dir / "pixels", progress=on_images)
     return compute_metric_tables(ds, None)
 
@@ -127,7 +185,29 @@ def text_progress(stream: TextIO = sys.stderr, width: int = 30) -> Progress:
     return show
 
 
-def _prepare_process(cache_dir: str, source: DataSource, show_progress: bool, precompute: bool) -> None:
+def _stop_own_group(*_) -> None:
+    """Kill this process's group: this preparation and everything it started (the pixel pass's
+    forkserver, its workers, the resource tracker). Only ever called in the group's leader."""
+    if os.getpgid(0) == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Stop this process's group as soon as the process that started it is gone (e.g. killed with SIGKILL)."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        _stop_own_group()
+    threading.Thread(target=watch, name="detlens-parent-watch", daemon=True).start()
+
+
+def _prepare_process(cache_dir: str, source: DataSource, show_progress: bool, precompute: bool,
+                     parent_pid: int) -> None:
+    os.setpgid(0, 0)  # lead a group: every process the preparation starts joins it and is stopped with it
+    signal.signal(signal.SIGTERM, _stop_own_group)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # may draw progress on the terminal from outside its foreground
+    _watch_parent(parent_pid)
     queries = Queries(SharedCache(cache_dir))
     try:
         key = prepare(queries, source, text_progress() if show_progress else None)
@@ -138,20 +218,109 @@ def _prepare_process(cache_dir: str, source: DataSource, show_progress: bool, pr
         warm_thresholds(queries, key)
 
 
+def stop_leftovers(status: PreparationStatus) -> None:
+    """Kill what is left of the process group of a preparation that died on this machine (its pixel workers).
+
+    Only when its leader is gone: a group id cannot be reused while the group
+    has members, so the signal reaches nothing else.
+    """
+    if status.pid is None or status.host != HOST or process_alive(status.pid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(status.pid, signal.SIGKILL)
+
+
+def _stop_at_exit(process, starter: int) -> None:
+    # forked web workers inherit this handler: only the process that started the preparation stops it
+    if os.getpid() != starter or not process.is_alive():
+        return
+    process.terminate()  # its SIGTERM handler kills its whole group
+    process.join(STOP_WAIT_S)
+    if process.is_alive():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
 def start_preparation(cache: SharedCache, source: DataSource, show_progress: bool = False, precompute: bool = True):
     """Prepare ``source`` (then pre-compute the other IoU thresholds) in a separate process; return it.
 
     A process, not a thread: the server forks background jobs, and a fork while
     another thread is inside SQLite (diskcache) deadlocks the child. Failures are
-    recorded in the status, which the page shows.
+    recorded in the status, which the page shows. The process is stopped with the
+    server that started it, whichever way that ends (see the module docstring).
+    Returns None, starting nothing, when a live process is already preparing
+    ``source`` (another web worker started it).
     """
     import atexit
     import multiprocessing
 
-    # not a daemon: the pixel pass starts worker processes of its own
-    process = multiprocessing.get_context("spawn").Process(
-        target=_prepare_process, args=(str(cache.cache_dir), source, show_progress, precompute),
-        name="detlens-prepare")
-    process.start()
-    atexit.register(process.terminate)  # stop it with the server instead of waiting for it
+    source_id = source.source_id()
+    remember_source(cache, source, precompute)
+    with cache.exclusive(f"start/{source_id}", expire=60):
+        status = read_status(cache, source_id)
+        if status.running and status.pid is not None and not status.has_died():
+            return None
+        stop_leftovers(status)
+        # not a daemon: the pixel pass starts worker processes of its own
+        process = multiprocessing.get_context("spawn").Process(
+            target=_prepare_process, args=(str(cache.cache_dir), source, show_progress, precompute, os.getpid()),
+            name="detlens-prepare")
+        process.start()
+        if not (status.state == "ready" and Queries(cache).is_prepared(status.key)):
+            with cache.data.transact():  # unless the new process has already written its own
+                if read_status(cache, source_id).pid != process.pid:
+                    write_status(cache, source_id, PreparationStatus("waiting", 0.0, "Starting", None, process.pid,
+                                                                     HOST, time.time()))
+    atexit.register(_stop_at_exit, process, os.getpid())
     return process
+
+
+class PreparationSupervisor:
+    """What every web worker knows about the preparation of a data source, and how it starts one again.
+
+    Args:
+        queries: the query service over the shared cache.
+    """
+
+    def __init__(self, queries: Queries):
+        self.queries = queries
+        self.cache = queries.cache
+
+    def status(self, source_id: str) -> PreparationStatus:
+        """The :class:`PreparationStatus` of ``source_id`` as the page shows it.
+
+        * "died" when its process is gone (its leftover processes are killed);
+        * a preparation is started again, and its status returned, when a ready
+          dataset's prepared parts are missing or damaged, or when the status was
+          lost (``data/`` moved aside) for a source this cache remembers;
+        * otherwise as recorded ("waiting" for a source nobody has started yet).
+        """
+        import multiprocessing
+
+        multiprocessing.active_children()  # reaps a preparation this process started and that ended
+        status = read_status(self.cache, source_id)
+        if status.state == "error" or (status.state == "ready" and self.queries.is_prepared(status.key)):
+            return status
+        if status.running and status.pid is not None:
+            if not status.has_died():
+                return status
+            stop_leftovers(status)
+            return replace(status, state="died", text="The preparation stopped unexpectedly (its process ended, "
+                           f"perhaps for lack of memory) at: {status.text}")
+        if self.restart(source_id):
+            return read_status(self.cache, source_id)
+        return status
+
+    def restart(self, source_id: str) -> bool:
+        """Start the preparation of ``source_id`` again unless a live process is at it; False when this
+        cache does not know the source (see :func:`~detlens.app.source.remember_source`)."""
+        known = remembered_source(self.cache, source_id)
+        if known is None:
+            return False
+        source, precompute = known
+        if source.source_id() != source_id:  # its files changed since: the page's source is gone
+            write_status(self.cache, source_id, PreparationStatus(
+                "error", 0.0, "The data files changed since the server started: restart detlens serve."))
+            return True
+        start_preparation(self.cache, source, show_progress=False, precompute=precompute)
+        return True

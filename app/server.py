@@ -11,7 +11,6 @@ workers pointed at one folder share everything.
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -19,9 +18,10 @@ import dash
 
 from detlens.app.cache import SharedCache
 from detlens.app.config import ServeConfig
+from detlens.app.errors import register_error_handlers
 from detlens.app.images import register_image_routes
 from detlens.app.jobs import background_manager
-from detlens.app.security import secure_server
+from detlens.app.security import check_exposure, secure_server
 from detlens.app.preparation import start_preparation
 from detlens.app.queries import Queries
 from detlens.app.source import demo_source
@@ -44,33 +44,36 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
 
     import detlens.core.analysis  # noqa: F401  (imported once here rather than in every forked job)
 
+    check_exposure(config)  # before anything is written
     cache = SharedCache(config.cache_dir, results_bytes=config.results_cache_mb * 2**20)
     queries = Queries(cache)
     source = config.source or demo_source(cache)
     warm_up()
     app = dash.Dash(__name__, title="detlens", assets_folder=str(ASSETS), serve_locally=True,
                     background_callback_manager=background_manager(config, cache), update_title=None)
-    app.layout = shell_layout.build(source.source_id())
+    app.layout = shell_layout.build(source.source_id(), logout=config.users_file is not None)
     for tab in (shell, metrics_tab, performance_tab, explorer_links, explorer_tab, explorer_detail):
         tab.register(app, queries)
     register_image_routes(app.server, queries)
+    register_error_handlers(app)
     secure_server(app, config)
-    if prepare:
+    if prepare and config.broker:  # scale-out: a Celery worker prepares it (detlens.app.celery_jobs)
+        from detlens.app.celery_jobs import send_preparation
+
+        send_preparation(config, source)
+    elif prepare:
         start_preparation(cache, source, show_progress=show_progress, precompute=config.precompute)
     return app
 
 
 def serve(config: ServeConfig) -> int:
-    """``detlens serve``: prepare (with a terminal progress bar) while serving the page; blocks.
+    """``detlens serve``: prepare (with a terminal progress bar) while gunicorn serves the page; blocks.
 
-    SIGTERM ends it like Ctrl-C, so the preparation process is stopped with it.
+    SIGTERM and Ctrl-C stop the server, its workers and the preparation.
     """
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    from detlens.app.gunicorn_server import DashboardServer
+
     if config.source is None:
         print(f"detlens: using the embedded demo data in {config.cache_dir / 'demo'}", file=sys.stderr)
-    app = create_app(config, prepare=True, show_progress=True)
-    print(f"detlens: dashboard on http://{config.host}:{config.port}/  (Ctrl-C to stop)", file=sys.stderr)
-    # One request at a time: background jobs are forked, and a fork while another thread is inside
-    # SQLite (diskcache) deadlocks the child. Requests are short; the heavy work runs in the jobs.
-    app.run(host=config.host, port=config.port, debug=False, threaded=False)
+    DashboardServer(config).run()
     return 0

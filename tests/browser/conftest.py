@@ -7,6 +7,7 @@ under ``CI=true`` where that is a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -70,6 +71,17 @@ def click_until(page, locate, done_js: str, timeout_ms: int, attempts: int = 3) 
         except PlaywrightTimeout:
             if attempt == attempts - 1:
                 raise
+
+
+def cli_map(server, iou: float = 0.5, classes: list[str] | None = None) -> float:
+    """mAP from ``detlens evaluate --json`` on the served demo data."""
+    out = server.cache_dir / f"eval-{iou}-{'-'.join(classes or [])}.json"
+    cmd = [sys.executable, "-m", "detlens.app.cli", "evaluate", "--labels", str(server.demo / "labels.json"),
+           "--predictions", str(server.demo / "predictions.json"), "--iou", str(iou), "--json", str(out)]
+    if classes:
+        cmd += ["--classes", ",".join(classes)]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    return json.loads(out.read_text())["mAP"]
 
 
 @pytest.fixture(scope="session")

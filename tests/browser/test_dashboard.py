@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-
 from detlens.layouts import ids
-from tests.browser.conftest import ROOT, click_until, screenshot
+from tests.browser.conftest import cli_map, click_until, screenshot
 
 LOAD_TIMEOUT_MS = 120_000  # first start: demo images, metric tables
 UPDATE_TIMEOUT_MS = 30_000
 TITLE_HAS = "([sel, text]) => { const t = document.querySelector(sel + ' .gtitle'); return !!t && t.textContent.includes(text); }"
-
-
-def cli_map(server, iou: float = 0.5, classes: list[str] | None = None) -> float:
-    """mAP from ``detlens evaluate --json`` on the served demo data."""
-    out = server.cache_dir / f"eval-{iou}-{'-'.join(classes or [])}.json"
-    cmd = [sys.executable, "-m", "detlens.app.cli", "evaluate", "--labels", str(server.demo / "labels.json"),
-           "--predictions", str(server.demo / "predictions.json"), "--iou", str(iou), "--json", str(out)]
-    if classes:
-        cmd += ["--classes", ",".join(classes)]
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
-    return json.loads(out.read_text())["mAP"]
 
 
 def expected_finding(server, metric: str) -> str:

@@ -1,0 +1,76 @@
+"""Several pages at once on one ``detlens serve``: every page gets every result, slow clients block nobody."""
+
+from __future__ import annotations
+
+import socket
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from detlens.layouts import ids
+from tests.browser.conftest import cli_map
+
+PAGES = 10
+ROUNDS = 3
+LOAD_TIMEOUT_MS = 180_000  # ten pages on a 2-core machine, the first one preparing the demo
+MAP_IS = "(v) => document.getElementById('map-value')?.innerText.trim() === v"
+
+
+def open_pages(browser, count: int):
+    """``count`` pages, each in its own browser context (its own cookies, like separate users)."""
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(count)]
+    return contexts, [c.new_page() for c in contexts]
+
+
+def step_iou(page, steps: int) -> None:
+    thumb = page.locator(f"#{ids.IOU} [role=slider]")
+    thumb.focus()
+    for _ in range(steps):
+        thumb.press("ArrowRight")
+
+
+@pytest.mark.parametrize("round_number", range(ROUNDS))
+def test_ten_pages_on_the_same_inputs_all_get_their_results(browser, server, round_number):
+    """The same inputs on ten pages give the same result keys: each page must still get its answer."""
+    at_50, at_75 = f"{cli_map(server, 0.5):.3f}", f"{cli_map(server, 0.75):.3f}"
+    contexts, pages = open_pages(browser, PAGES)
+    try:
+        for page in pages:  # start every load before waiting for any
+            page.goto(server.url, wait_until="commit")
+        shown = []
+        for page in pages:
+            page.wait_for_function(MAP_IS, arg=at_50, timeout=LOAD_TIMEOUT_MS)
+            shown.append(page.inner_text(f"#{ids.MAP_VALUE}").strip())
+        assert shown == [at_50] * PAGES
+        for page in pages:  # the same new threshold on every page at about the same time
+            step_iou(page, 5)
+        for page in pages:
+            page.wait_for_function(MAP_IS, arg=at_75, timeout=LOAD_TIMEOUT_MS)
+        assert [p.inner_text(f"#{ids.IOU_VALUE}") for p in pages] == ["IoU ≥ 0.75"] * PAGES
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def half_sent_request(url: str) -> socket.socket:
+    """A connection that sends part of a request's headers and then nothing."""
+    parts = urllib.parse.urlsplit(url)
+    conn = socket.create_connection((parts.hostname, parts.port))
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: " + parts.hostname.encode() + b"\r\nX-Slow: ")
+    return conn
+
+
+def test_half_sent_requests_do_not_block_other_clients(server):
+    """Three clients stall mid-request; others are still answered (within 2 s: see benchmarks/bench_load.py)."""
+    stalled = [half_sent_request(server.url) for _ in range(3)]
+    try:
+        for _ in range(5):
+            with urllib.request.urlopen(server.url, timeout=15) as response:
+                assert response.status == 200 and b"<html" in response.read().lower()
+        for conn in stalled:  # the server dropped them rather than waiting for ever
+            conn.settimeout(15)
+            assert conn.recv(1024) == b""
+    finally:
+        for conn in stalled:
+            conn.close()
