@@ -35,7 +35,7 @@ def _add_metric_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_parser(sub) -> None:
-    from detlens.app.config import DEFAULT_HOST, DEFAULT_PORT
+    from detlens.app.config import DEFAULT_HOST, DEFAULT_MAX_JOBS, DEFAULT_PORT, DEFAULT_RESULTS_CACHE_MB
 
     sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
     sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
@@ -50,6 +50,48 @@ def _add_serve_parser(sub) -> None:
     sv.add_argument("--cache-dir", default=None, help="cache folder shared by all workers (default: ~/.cache/detlens)")
     sv.add_argument("--no-precompute", action="store_true",
                     help="do not pre-compute every IoU threshold after start (compute each when first chosen)")
+    sv.add_argument("--workers", type=int, default=None,
+                    help="web worker processes (default: min(4, cores))")
+    sv.add_argument("--max-jobs", type=int, default=DEFAULT_MAX_JOBS,
+                    help=f"background jobs computing at once on this host (default {DEFAULT_MAX_JOBS})")
+    sv.add_argument("--results-cache-mb", type=int, default=DEFAULT_RESULTS_CACHE_MB,
+                    help=f"size bound of memoised results (default {DEFAULT_RESULTS_CACHE_MB} MB)")
+    _add_login_args(sv)
+    sv.add_argument("--broker", default=None, metavar="URL",
+                    help="Redis URL (redis://HOST:6379/0): background jobs and the preparation run on "
+                         "'detlens worker' processes (default: on this host)")
+
+
+def _add_worker_parser(sub) -> None:
+    wk = sub.add_parser("worker", help="a Celery worker for 'detlens serve --broker' (scale-out over machines)")
+    wk.add_argument("--broker", required=True, metavar="URL", help="the Redis URL the web servers were given")
+    wk.add_argument("--cache-dir", default=None,
+                    help="the cache folder the web servers share (default: ~/.cache/detlens)")
+    wk.add_argument("--concurrency", type=int, default=None, metavar="N",
+                    help="jobs at once (default: the number of cores)")
+
+
+def _add_login_args(sv: argparse.ArgumentParser) -> None:
+    sv.add_argument("--users", default=None, metavar="FILE",
+                    help="require login: user names and password hashes written by 'detlens user add'")
+    sv.add_argument("--allowed-hosts", default="", metavar="A,B",
+                    help="answer only these Host: names (port ignored; .example.org: its subdomains too); "
+                         "default: any. Set it when others can reach the server")
+    sv.add_argument("--insecure-no-auth", action="store_true",
+                    help="serve a non-loopback --host without login (anyone who can reach it sees the data)")
+    sv.add_argument("--trusted-proxies", type=int, default=0, metavar="N",
+                    help="believe X-Forwarded-For/-Proto/-Host from the N reverse proxies in front (default 0)")
+
+
+def _add_user_parser(sub) -> None:
+    user = sub.add_parser("user", help="manage the users file of 'detlens serve --users FILE'")
+    actions = user.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a user (or, with --force, set a new password)")
+    add.add_argument("name", help="user name: letters, digits and . _ @ - (at most 64)")
+    add.add_argument("--users", required=True, metavar="FILE", help="the users file (created when missing, mode 0600)")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input instead of asking twice")
+    add.add_argument("--force", action="store_true", help="replace the password of an existing user")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,11 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     mt.add_argument("--json", default=None, metavar="OUT", help="also write the summary as JSON to OUT")
 
     _add_serve_parser(sub)
+    _add_user_parser(sub)
+    _add_worker_parser(sub)
 
     demo = sub.add_parser("demo", help="write the embedded demo dataset (COCO files + images)")
     demo.add_argument("out_dir", help="folder to write labels.json, predictions.json and images/ into")
     demo.add_argument("--preset", default="default", help="generator preset (default, size, brightness)")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--force", action="store_true",
+                      help="write into a folder that is not empty (files of the same name are replaced)")
     return parser
 
 
@@ -184,9 +230,32 @@ def format_buckets(table) -> str:
     return "\n".join(lines)
 
 
+INPUT_OPTIONS = ("labels", "predictions", "names", "frame_csv", "images")  # never written to
+
+
+def json_output(args: argparse.Namespace) -> Path | None:
+    """The ``--json`` file, checked before any work: never an input or inside an input folder
+    (see :func:`detlens.core.files.check_output`)."""
+    from detlens.core.files import check_output
+
+    if not args.json:
+        return None
+    inputs = {"--" + option.replace("_", "-"): getattr(args, option, None) for option in INPUT_OPTIONS}
+    return check_output(args.json, inputs, "--json")
+
+
+def _write_json(out: Path, doc: dict) -> None:
+    from detlens.core.files import write_atomic
+
+    if out.exists():
+        print(f"note: replacing {out}", file=sys.stderr)
+    write_atomic(out, json.dumps(doc, indent=2) + "\n")
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from detlens.core.evaluation import Evaluator
 
+    out = json_output(args)
     max_dets = _parse_max_dets(args.max_dets)
     if not 0.0 < args.iou <= 1.0:
         raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
@@ -218,12 +287,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
             doc["by_metric"] = table.to_dict()
             print()
             print(format_buckets(table))
-    if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+    if out is not None:
+        _write_json(out, doc)
     return 0
 
 
 def run_metrics(args: argparse.Namespace) -> int:
+    out = json_output(args)
     dataset = _load(args)
     tables = _metric_tables(args, dataset)
     summary = tables.summary()
@@ -234,26 +304,33 @@ def run_metrics(args: argparse.Namespace) -> int:
     for name, row in summary.items():
         stats = "".join(f" {'-' if row[k] is None else f'{row[k]:.4g}':>10}" for k in ("min", "median", "max"))
         print(f"  {name:<{width}}  {row['values']:>8} {row['missing']:>8}{stats}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"metrics": summary, "warnings": list(tables.warnings)}, indent=2) + "\n")
+    if out is not None:
+        _write_json(out, {"metrics": summary, "warnings": list(tables.warnings)})
     return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
     from detlens.core.demo import DemoConfig, write_demo
 
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise ValueError(f"{out} is not empty: add --force to write the demo into it "
+                         "(its files of the same name are replaced)")
     config = DemoConfig.preset(args.preset)
     if args.seed != config.seed:
         from dataclasses import replace
         config = replace(config, seed=args.seed)
-    paths = write_demo(Path(args.out_dir), config)
+    paths = write_demo(out, config)
     print(f"demo dataset written: labels {paths.labels}, predictions {paths.predictions}, images {paths.images_dir}")
     return 0
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """``detlens serve``: the dashboard on the given data, or on the embedded demo without data arguments."""
-    from detlens.app.config import ServeConfig, default_cache_dir
+    from detlens.app.config import ServeConfig, default_cache_dir, default_workers
+    from detlens.app.security import check_exposure
     from detlens.app.server import serve
     from detlens.app.source import DataSource
 
@@ -263,14 +340,72 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.labels:
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
                             box_format=args.box_format, names=args.names, clip=not args.no_clip)
-    return serve(ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
-                             port=args.port, precompute=not args.no_precompute))
+    config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
+                         port=args.port, precompute=not args.no_precompute, broker=args.broker,
+                         workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
+                         results_cache_mb=args.results_cache_mb, **_login_options(args))
+    for name in ("workers", "max_jobs", "results_cache_mb"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    warning = check_exposure(config)  # before anything is written or bound
+    if warning:
+        print(warning, file=sys.stderr)
+    return serve(config)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """``detlens worker``: background jobs and preparations of ``detlens serve --broker`` on this machine."""
+    from detlens.app.celery_jobs import run_worker as run_celery_worker
+    from detlens.app.config import ServeConfig, default_cache_dir
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ValueError(f"--concurrency must be >= 1, got {args.concurrency}")
+    config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), broker=args.broker)
+    return run_celery_worker(config, args.concurrency)
+
+
+def _login_options(args: argparse.Namespace) -> dict:
+    """``ServeConfig`` fields of serve's login options; the users file is read once here to fail early."""
+    from detlens.app.config import split_hosts
+    from detlens.app.users import read_users
+
+    if args.users:
+        read_users(args.users)
+    if args.trusted_proxies < 0:
+        raise ValueError(f"--trusted-proxies must be >= 0, got {args.trusted_proxies}")
+    return dict(users_file=Path(args.users) if args.users else None, allowed_hosts=split_hosts(args.allowed_hosts),
+                insecure_no_auth=args.insecure_no_auth, trusted_proxies=args.trusted_proxies)
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    import getpass
+
+    try:
+        password = getpass.getpass(f"Password for {args.name}: ")
+        again = getpass.getpass("The same password again: ")
+    except (EOFError, KeyboardInterrupt):
+        raise ValueError("no password was given; nothing was written") from None
+    if again != password:
+        raise ValueError("the two passwords differ; nothing was written")
+    return password
+
+
+def run_user(args: argparse.Namespace) -> int:
+    """``detlens user add``: add a user to a users file, or set a new password with ``--force``."""
+    from detlens.app.users import add_user
+
+    replaced = add_user(args.users, args.name, _read_password(args), force=args.force)
+    print(f"{'password of' if replaced else 'user'} {args.name} {'replaced' if replaced else 'added'} in {args.users}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``detlens`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve}
+    handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve,
+                "worker": run_worker, "user": run_user}
     try:
         return handlers[args.command](args)
     except (ValueError, OSError) as exc:  # InputError is a ValueError; both are the user's input
