@@ -28,6 +28,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	sh tests/browser/ensure_chromium.sh
+	sh tests/ensure_redis.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-bench

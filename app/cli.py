@@ -336,6 +336,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if bool(args.labels) != bool(args.predictions):
         raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")
+    if args.broker:  # before anything is written
+        from detlens.app.celery_jobs import check_broker
+
+        check_broker(args.broker)
     source = None
     if args.labels:
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,

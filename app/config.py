@@ -69,7 +69,8 @@ class ServeConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ServeConfig":
         """The WSGI entry's configuration: ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
-        for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT`` and ``DETLENS_CACHE_DIR``.
+        for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
+        (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes).
 
         Raises:
             ValueError: only one of labels and predictions is set.
@@ -80,4 +81,4 @@ class ServeConfig:
         source = None if not labels else DataSource(
             labels=labels, predictions=predictions, images=environ.get("DETLENS_IMAGES") or None,
             fmt=environ.get("DETLENS_FORMAT", "auto"))
-        return cls(cache_dir=default_cache_dir(environ), source=source)
+        return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None)
