@@ -18,9 +18,8 @@ from detlens.core.io.assemble import assemble, compute_fingerprint
 from detlens.core.io.common import ImageFinder, Part, display_name, find_names_file, read_names
 from detlens.core.io.detect import FORMATS, detect_format
 from detlens.core.io.errors import InputError
-from detlens.core.io.txt import load_txt
-from detlens.core.io.voc import load_voc
-from detlens.core.io.yolo import default_image_dirs, load_yolo
+
+# the folder importers (txt, voc, yolo) are imported when used: a COCO run never needs them
 
 __all__ = ["InputError", "compute_fingerprint", "detect_format", "load_dataset"]
 
@@ -104,12 +103,17 @@ def _load(path: Path, role: str, fmt: str, box_format: str, img_dir: Path | None
     if not path.is_dir():
         raise InputError(disp, "path", f"{kind} input must be a folder")
     if kind == "voc":
+        from detlens.core.io.voc import load_voc
+
         return load_voc(path, role, ImageFinder([img_dir] if img_dir else []))
     if names is None:
         found = find_names_file(path)
         if found is not None:
             names, names_path = read_names(found), found
             warnings.append(f"class names for {disp} read from {found.name}")
+    from detlens.core.io.txt import load_txt
+    from detlens.core.io.yolo import default_image_dirs, load_yolo
+
     if kind == "yolo":
         finder = ImageFinder([img_dir] if img_dir else default_image_dirs(path))
         return load_yolo(path, role, names, finder, names_path)

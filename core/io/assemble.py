@@ -43,13 +43,23 @@ def _map_ids(refs: np.ndarray, sorted_ids: np.ndarray, describe: Describe, what:
     """Map raw source ids ``refs`` to positions in ascending ``sorted_ids``."""
     if refs.shape[0] == 0:
         return refs.astype(np.int64)
-    pos = np.searchsorted(sorted_ids, refs)
-    pos_c = np.minimum(pos, max(len(sorted_ids) - 1, 0))
-    ok = (pos < len(sorted_ids)) & (sorted_ids[pos_c] == refs) if len(sorted_ids) else np.zeros(len(refs), bool)
+    n = len(sorted_ids)
+    if n and sorted_ids[0] >= 0 and sorted_ids[-1] < 4 * len(refs) + 1024:
+        # dense non-negative ids (the usual 1..n): one table lookup per reference, not a binary search
+        top = int(sorted_ids[-1])
+        lut = np.full(top + 1, -1, np.int64)
+        lut[sorted_ids] = np.arange(n)
+        inside = (refs >= 0) & (refs <= top)
+        pos_c = lut[np.where(inside, refs, 0)]
+        ok = inside & (pos_c >= 0)
+    else:
+        pos = np.searchsorted(sorted_ids, refs)
+        pos_c = np.minimum(pos, max(n - 1, 0))
+        ok = (pos < n) & (sorted_ids[pos_c] == refs) if n else np.zeros(len(refs), bool)
     if not ok.all():
         i = first_bad(~ok)
         raise InputError(*describe(i), f"{what} {refs[i]} is not in {against}")
-    return pos_c.astype(np.int64)
+    return pos_c.astype(np.int64, copy=False)
 
 
 def assemble(name: str, lab: Part, pred: Part | None, names_order: list[str] | None = None, *, clip: bool = True) -> Dataset:
@@ -261,7 +271,7 @@ def compute_fingerprint(images: ImageTable, category_ids: np.ndarray, category_n
     def arr(a: np.ndarray) -> None:
         a = np.ascontiguousarray(a)
         h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
+        h.update(a.data if a.size else b"")  # the raw bytes, without a tobytes() copy
 
     def strs(a: np.ndarray) -> None:
         h.update(f"s{len(a)}".encode())

@@ -15,17 +15,45 @@ Accepted layouts (decided by the top-level JSON type):
   valid as predictions. An empty list ``[]`` means "no predictions".
 
 Other numeric per-annotation fields (e.g. ``ignore``, custom metrics) are kept
-in ``BoxTable.extra``. Validation is vectorised: whole columns are converted
-with numpy and only on failure is the offending record located for the message.
-A 0-byte/whitespace file, a dataset without images, malformed JSON (with
-line/column), wrong types, missing fields, non-finite numbers, duplicate ids or
-category names and dangling references raise :class:`InputError`.
+in ``BoxTable.extra`` (a field counts when it is a number or null wherever it
+appears, in any record; NaN where absent or null). Validation is vectorised:
+whole columns are converted with numpy and only on failure is the offending
+record located for the message. A 0-byte/whitespace file, a dataset without
+images, malformed JSON (with line/column), wrong types, missing fields,
+non-finite numbers, duplicate ids or category names and dangling references
+raise :class:`InputError`.
+
+Two decoders, one behaviour:
+
+* **typed** (fast path): ``msgspec`` decodes straight into
+  :class:`msgspec.Struct` records whose field types are exactly what the
+  importer accepts without comment (integers for ids, four numbers for a
+  bbox, ...), so no generic JSON tree is built; numpy columns are then
+  gathered from the structs, which are dropped before returning. Record
+  fields the structs do not declare are learned from msgspec's "unknown
+  field" error and the decode is repeated with them declared as ``Any`` (so
+  extra numeric annotation fields survive, and every value is still parsed
+  as strictly as orjson does).
+* **generic** (fallback): ``orjson`` to dicts and lists, then the same
+  column checks with precise messages. Whatever the typed decoder does not
+  accept (malformed JSON, a wrong type, a missing field, a float-valued id,
+  a 64-bit overflow, too many unknown fields, ...) is decoded again this
+  way, which accepts it with the same result or names file, record and
+  problem. The typed path only accepts inputs on which both agree, with one
+  known exception: an integer too large for a double (over 309 digits) in a
+  field detlens ignores is read by msgspec, where orjson rejects the file.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -50,6 +78,18 @@ def load_coco(path: Path, role: str) -> Part:
     disp = display_name(path)
     data = read_bytes(path, disp)
     with no_gc():
+        part = load_typed(data, disp, role)
+    if part is None:
+        part = load_generic(data, disp, role)
+    return part
+
+
+def load_generic(data: bytes, disp: str, role: str) -> Part:
+    """The generic decoder (orjson to dicts, then columns): the fallback that words every error.
+
+    ``data`` is the file's content, ``disp`` its display name; see :func:`load_coco`.
+    """
+    with no_gc():
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -58,9 +98,9 @@ def load_coco(path: Path, role: str) -> Part:
         if isinstance(doc, list):
             if role == "labels":
                 raise InputError(disp, "file", "a COCO results list (JSON array) cannot be used as labels; give a COCO dataset file")
-            part = _results(doc, disp)
+            part = _results(_Records(doc, disp, "result"), disp)
         elif isinstance(doc, dict):
-            part = _dataset(doc, disp, role)
+            part = _dataset_generic(doc, disp, role)
         else:
             part = None
         # free the millions of parsed objects while the collector is still paused:
@@ -71,7 +111,7 @@ def load_coco(path: Path, role: str) -> Part:
     return part
 
 
-# ---------------------------------------------------------------- columns
+# ---------------------------------------------------------------- generic columns
 
 
 def _describer(disp: str, recs: list, what: str):
@@ -122,11 +162,15 @@ def _floats(recs: list, key: str, describe, required: bool = True) -> np.ndarray
         for i, v in enumerate(vals):
             if type(v) not in _NUM:
                 raise InputError(*describe(i), f"'{key}' must be a number, got {short(v)}")
-    a = a.astype(np.float64)
+    return _finite(a.astype(np.float64), key, describe, required)
+
+
+def _finite(a: np.ndarray, key: str, describe, required: bool) -> np.ndarray:
+    """``a`` unless it holds an infinity (or, when ``required``, a NaN)."""
     bad = np.isinf(a) if not required else ~np.isfinite(a)
     if bad.any():
         i = first_bad(bad)
-        raise InputError(*describe(i), f"'{key}' must be a finite number, got {vals[i]}")
+        raise InputError(*describe(i), f"'{key}' must be a finite number, got {a[i].item()}")
     return a
 
 
@@ -157,41 +201,244 @@ def _bboxes(recs: list, describe) -> np.ndarray:
     return a
 
 
-def _unique(ids: np.ndarray, describe, what: str) -> None:
-    if ids.size < 2:
-        return
-    u, first, counts = np.unique(ids, return_index=True, return_counts=True)
-    if (counts > 1).any():
-        v = u[counts > 1][0]
-        where = np.flatnonzero(ids == v)
-        raise InputError(*describe(int(where[1])), f"duplicate {what} {v} (first at #{int(where[0])})")
+def _extra_column(vals: list) -> np.ndarray | None:
+    """``(N,)`` float64 (NaN for None) when every value is a number or None, else None."""
+    if all(v is None or type(v) in _NUM for v in vals):
+        return np.array([np.nan if v is None else v for v in vals], np.float64)
+    return None
 
 
 def _extra(recs: list) -> dict[str, np.ndarray]:
-    """Numeric non-standard fields, ``(N,)`` float64 with NaN where absent."""
+    """Numeric non-standard fields, ``(N,)`` float64 with NaN where absent.
+
+    A field counts wherever it appears (the union of all records' keys)."""
     if not recs:
         return {}
     keys = set(recs[0].keys())
-    if len(set(map(len, recs))) != 1:
-        keys = set().union(*(r.keys() for r in recs))
+    keys = keys.union(*(r.keys() for r in recs if r.keys() != keys))
     out: dict[str, np.ndarray] = {}
     for k in sorted(keys - _STANDARD):
-        vals = [r.get(k) for r in recs]
-        if all(v is None or type(v) in _NUM for v in vals):
-            out[k] = np.array([np.nan if v is None else v for v in vals], np.float64)
+        col = _extra_column([r.get(k) for r in recs])
+        if col is not None:
+            out[k] = col
     return out
+
+
+class _Records:
+    """Column access to a list of parsed JSON records (dicts, unchecked)."""
+
+    def __init__(self, recs: list, disp: str, what: str):
+        self.recs, self.n = recs, len(recs)
+        self.describe = _describer(disp, recs, what)
+
+    def ints(self, key: str, required: bool = True, default=None) -> np.ndarray:
+        return _ints(self.recs, key, self.describe, required, default)
+
+    def floats(self, key: str, required: bool = True) -> np.ndarray:
+        return _floats(self.recs, key, self.describe, required)
+
+    def strs(self, key: str) -> np.ndarray:
+        return _strs(self.recs, key, self.describe)
+
+    def bboxes(self) -> np.ndarray:
+        return _bboxes(self.recs, self.describe)
+
+    def first_has(self, key: str) -> bool:
+        return bool(self.recs) and isinstance(self.recs[0], dict) and key in self.recs[0]
+
+    def extra(self) -> dict[str, np.ndarray]:
+        return _extra(self.recs)
+
+
+# ---------------------------------------------------------------- typed decoding
+
+
+class _Fallback(Exception):
+    """The typed decoder cannot vouch for this input: decode it the generic way."""
+
+
+_ABSENT = msgspec.UNSET
+_EXTRA = "extra_"  # attribute prefix of learned fields (their JSON names go through `rename`)
+MAX_LEARNED = 64  # unknown field names learned (one re-decode each) before giving up
+_UNKNOWN = re.compile(r"Object contains unknown field `(.*)` - at `\$(.*)`", re.S)
+_BBOX = tuple[float, float, float, float]
+
+# Declared fields per record kind: (name, type[, default]). A field typed `float` also takes JSON
+# integers (as the generic path does) but never null, booleans or infinities; fields the importer
+# does not read are `Any` so that they are parsed (and rejected) exactly as orjson would.
+_IGNORED = (Any, None)
+_FIELDS: dict[str, list[tuple]] = {
+    # a result's other standard fields (id, area, iscrowd, segmentation) are learned when present, so
+    # that a file without any "id" costs no scan for ids to quote in messages
+    "result": [("image_id", int), ("category_id", int), ("bbox", _BBOX), ("score", float)],
+    "annotation": [("image_id", int), ("category_id", int), ("bbox", _BBOX),
+                   ("area", float, float("nan")), ("iscrowd", int, 0), ("segmentation", *_IGNORED)],
+    "image": [("id", int), ("file_name", str), ("width", float, float("nan")), ("height", float, float("nan")),
+              ("license", *_IGNORED), ("coco_url", *_IGNORED), ("flickr_url", *_IGNORED),
+              ("date_captured", *_IGNORED)],
+    "category": [("id", int), ("name", str), ("supercategory", *_IGNORED)],
+    "dataset": [("info", *_IGNORED), ("licenses", *_IGNORED), ("type", *_IGNORED)],
+}
+# where msgspec reports an unknown field of each record kind
+_WHERE = {"result": r"\[\d+\]", "annotation": r"\.annotations\[\d+\]", "image": r"\.images\[\d+\]",
+          "category": r"\.categories\[\d+\]", "dataset": ""}
+
+
+def _struct(kind: str, role: str, learned: tuple[str, ...], extra_fields: list[tuple] = ()) -> type:
+    fields = list(_FIELDS[kind]) + list(extra_fields)
+    if kind == "annotation":
+        # labels need an integer id; predictions may omit it (UNSET); scores only matter for predictions
+        fields += [("id", int), ("score", *_IGNORED)] if role == "labels" else \
+                  [("id", int | msgspec.UnsetType, _ABSENT), ("score", float)]
+    rename = {f"{_EXTRA}{k}": name for k, name in enumerate(learned)}
+    fields += [(attr, *_IGNORED) for attr in rename]
+    return msgspec.defstruct(f"Coco{kind.title()}", fields, kw_only=True, forbid_unknown_fields=True, gc=False,
+                             rename=rename or None)
+
+
+@lru_cache(maxsize=32)
+def _decoder(layout: str, role: str, learned: tuple[tuple[str, tuple[str, ...]], ...]) -> msgspec.json.Decoder:
+    """A decoder for a results list or a dataset file, with ``learned`` unknown fields per record kind."""
+    by_kind = dict(learned)
+    if layout == "result":
+        return msgspec.json.Decoder(list[_struct("result", role, by_kind.get("result", ()))])
+    parts = {k: _struct(k, role, by_kind.get(k, ())) for k in ("image", "category", "annotation")}
+    sections = [("images", list[parts["image"]]), ("categories", list[parts["category"]]),
+                ("annotations", list[parts["annotation"]])]
+    return msgspec.json.Decoder(_struct("dataset", role, by_kind.get("dataset", ()), sections))
+
+
+def _decode(data: bytes, layout: str, role: str) -> tuple[Any, dict[str, tuple[str, ...]]]:
+    """Typed decode, learning unknown record fields; ``(decoded, learned names per kind)``."""
+    learned: dict[str, tuple[str, ...]] = {}
+    for _ in range(MAX_LEARNED + 1):
+        dec = _decoder(layout, role, tuple(sorted(learned.items())))
+        try:
+            return dec.decode(data), learned
+        except msgspec.ValidationError as exc:
+            m = _UNKNOWN.fullmatch(str(exc))
+            kind = m and next((k for k, w in _WHERE.items() if re.fullmatch(w, m.group(2))), None)
+            if kind is None or m.group(1) in learned.get(kind, ()):
+                raise _Fallback from None
+            learned[kind] = learned.get(kind, ()) + (m.group(1),)
+        except (msgspec.DecodeError, ValueError, RecursionError):  # malformed JSON, invalid UTF-8, nesting
+            raise _Fallback from None
+    raise _Fallback
+
+
+def load_typed(data: bytes, disp: str, role: str) -> Part | None:
+    """The typed decoder's :class:`Part` for ``data`` (named ``disp``), or None when the generic path must decide.
+
+    Raises :class:`InputError` only for problems both decoders word alike (values, not types).
+    """
+    m = re.compile(rb"[ \t\r\n]*").match(data)
+    start = data[m.end():m.end() + 1]
+    if start == b"[" and role == "predictions":
+        layout = "result"
+    elif start == b"{":
+        layout = "dataset"
+    else:
+        return None  # not JSON, or a results list given as labels: the generic path words it
+    if not data.isascii():
+        try:  # orjson rejects invalid UTF-8 anywhere, msgspec not always: let the generic path word it
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        doc, learned = _decode(data, layout, role)
+        if layout == "result":
+            recs = _Structs(doc, disp, "result", learned.get("result", ()), ids="learned")
+            del doc
+            return _results(recs, disp)
+        ann_ids = "int" if role == "labels" else "optional"
+        return _dataset(_Structs(doc.images, disp, "image", (), ids="int"),
+                        _Structs(doc.categories, disp, "category", (), ids="int"),
+                        _Structs(doc.annotations, disp, "annotation", learned.get("annotation", ()), ids=ann_ids),
+                        disp, role)
+    except _Fallback:
+        return None
+
+
+def _id_describer(disp: str, ids: list | None, what: str):
+    """``describe`` from a list of record ids (None: no id), as :func:`_describer` words it."""
+    def describe(i: int) -> tuple[str, str]:
+        rid = ids[i] if ids is not None else None
+        return disp, f"{what} #{i}" + (f" (id {short(rid, 30)})" if rid is not None else "")
+
+    return describe
+
+
+class _Structs:
+    """Column access to typed records: types are already checked, values still are not.
+
+    ``learned``: JSON names of the learned (``Any``) fields, in attribute order. ``ids`` says how the
+    records' ``id`` is kept for messages: ``"int"`` (an int field), ``"optional"`` (int or UNSET) or
+    ``"learned"`` (a learned field of any value, None when absent; no ids when never learned).
+    ``describe`` keeps only that id list, never the records.
+    """
+
+    def __init__(self, recs: list, disp: str, what: str, learned: tuple[str, ...], ids: str):
+        self.recs, self.n, self.learned = recs, len(recs), learned
+        id_list = None
+        if self.n and ids == "optional":
+            id_list = [None if v is _ABSENT else v for v in map(attrgetter("id"), recs)]
+        elif self.n and ids == "int":
+            id_list = list(map(attrgetter("id"), recs))
+        elif self.n and "id" in learned:
+            id_list = list(self._col(f"{_EXTRA}{learned.index('id')}"))
+        if id_list is not None and id_list.count(None) == self.n:
+            id_list = None
+        self.describe = _id_describer(disp, id_list, what)
+
+    def _col(self, key: str):
+        return map(attrgetter(key), self.recs)
+
+    def ints(self, key: str, required: bool = True, default=None) -> np.ndarray:
+        try:  # UNSET (an optional id missing here but not in record 0) or beyond int64
+            return np.fromiter(self._col(key), np.int64, self.n)
+        except (TypeError, OverflowError, ValueError):
+            raise _Fallback from None
+
+    def floats(self, key: str, required: bool = True) -> np.ndarray:
+        return _finite(np.fromiter(self._col(key), np.float64, self.n), key, self.describe, required)
+
+    def strs(self, key: str) -> np.ndarray:
+        return np.array(list(self._col(key)), dtype=object).reshape(self.n)
+
+    def bboxes(self) -> np.ndarray:
+        a = np.fromiter(chain.from_iterable(self._col("bbox")), np.float64, 4 * self.n).reshape(self.n, 4)
+        check_boxes(a, self.describe)
+        return a
+
+    def first_has(self, key: str) -> bool:
+        return bool(self.recs) and getattr(self.recs[0], key) is not _ABSENT
+
+    def extra(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        if not self.n:
+            return out
+        for k, name in sorted(enumerate(self.learned), key=lambda kn: kn[1]):
+            if name in _STANDARD:  # a result's id, area, iscrowd, segmentation: not custom metrics
+                continue
+            try:
+                col = _extra_column(list(self._col(f"{_EXTRA}{k}")))
+            except OverflowError:  # an integer beyond a double, which orjson rejects
+                raise _Fallback from None
+            if col is not None:
+                out[name] = col
+        return out
 
 
 # ---------------------------------------------------------------- layouts
 
 
-def _results(recs: list, disp: str) -> Part:
-    describe = _describer(disp, recs, "result")
-    img = _ints(recs, "image_id", describe)
-    cat = _ints(recs, "category_id", describe)
-    boxes = _bboxes(recs, describe)
-    scores = _floats(recs, "score", describe)
-    n = len(recs)
+def _results(recs: _Records | _Structs, disp: str) -> Part:
+    describe = recs.describe
+    img = recs.ints("image_id")
+    cat = recs.ints("category_id")
+    boxes = recs.bboxes()
+    scores = recs.floats("score")
+    n = recs.n
     empty_i, empty_o = np.zeros(0, np.int64), np.zeros(0, object)
     return Part(
         file=disp, has_ids=True, results_list=True,
@@ -199,7 +446,7 @@ def _results(recs: list, disp: str) -> Part:
         cat_ids=empty_i, cat_names=empty_o,
         box_img=img, box_cat=cat, boxes=boxes, scores=scores,
         iscrowd=np.zeros(n, bool), areas=np.full(n, np.nan), ids=None,
-        describe=describe, extra=_extra(recs),
+        describe=describe, extra=recs.extra(),
     )
 
 
@@ -226,32 +473,36 @@ def _refs(refs: np.ndarray, ids: np.ndarray, describe, key: str, section: str) -
     return order[pos].astype(np.int64)
 
 
-def _dataset(doc: dict, disp: str, role: str) -> Part:
+def _dataset_generic(doc: dict, disp: str, role: str) -> Part:
     images = _section(doc, "images", disp)
     cats = _section(doc, "categories", disp)
     anns = _section(doc, "annotations", disp)
-    if not images:
-        raise InputError(disp, "images", "no images")
-    if not cats:
-        raise InputError(disp, "categories", "no categories")
-    d_img = _describer(disp, images, "image")
-    d_cat = _describer(disp, cats, "category")
-    d_ann = _describer(disp, anns, "annotation")
+    return _dataset(_Records(images, disp, "image"), _Records(cats, disp, "category"),
+                    _Records(anns, disp, "annotation"), disp, role)
 
-    img_ids = _ints(images, "id", d_img)
+
+def _dataset(images, cats, anns, disp: str, role: str) -> Part:
+    """The dataset layout from column access to its three sections (:class:`_Records` or :class:`_Structs`)."""
+    if not images.n:
+        raise InputError(disp, "images", "no images")
+    if not cats.n:
+        raise InputError(disp, "categories", "no categories")
+    d_img, d_cat, d_ann = images.describe, cats.describe, anns.describe
+
+    img_ids = images.ints("id")
     _unique(img_ids, d_img, "image id")
-    names = _strs(images, "file_name", d_img)
-    w = _floats(images, "width", d_img, required=False)
-    h = _floats(images, "height", d_img, required=False)
+    names = images.strs("file_name")
+    w = images.floats("width", required=False)
+    h = images.floats("height", required=False)
     for arr, key in ((w, "width"), (h, "height")):
         bad = arr <= 0
         if bad.any():
             i = first_bad(bad)
             raise InputError(*d_img(i), f"{key} must be > 0, got {arr[i]:g}")
 
-    cat_ids = _ints(cats, "id", d_cat)
+    cat_ids = cats.ints("id")
     _unique(cat_ids, d_cat, "category id")
-    cat_names = _strs(cats, "name", d_cat)
+    cat_names = cats.strs("name")
     seen: dict[str, int] = {}
     for i, nm in enumerate(cat_names.tolist()):
         if nm in seen:
@@ -259,19 +510,19 @@ def _dataset(doc: dict, disp: str, role: str) -> Part:
         seen[nm] = i
 
     ann_ids = None  # predictions without ids get 1..N, like pycocotools loadRes
-    if role == "labels" or (anns and isinstance(anns[0], dict) and "id" in anns[0]):
-        ann_ids = _ints(anns, "id", d_ann)
+    if role == "labels" or anns.first_has("id"):
+        ann_ids = anns.ints("id")
         _unique(ann_ids, d_ann, "annotation id")
-    box_img = _refs(_ints(anns, "image_id", d_ann), img_ids, d_ann, "image_id", "images")
-    box_cat = _refs(_ints(anns, "category_id", d_ann), cat_ids, d_ann, "category_id", "categories")
-    boxes = _bboxes(anns, d_ann)
-    areas = _floats(anns, "area", d_ann, required=False)
-    crowd = _ints(anns, "iscrowd", d_ann, required=False, default=0)
+    box_img = _refs(anns.ints("image_id"), img_ids, d_ann, "image_id", "images")
+    box_cat = _refs(anns.ints("category_id"), cat_ids, d_ann, "category_id", "categories")
+    boxes = anns.bboxes()
+    areas = anns.floats("area", required=False)
+    crowd = anns.ints("iscrowd", required=False, default=0)
     bad = (crowd != 0) & (crowd != 1)
     if bad.any():
         i = first_bad(bad)
         raise InputError(*d_ann(i), f"iscrowd must be 0 or 1, got {crowd[i]}")
-    scores = _floats(anns, "score", d_ann) if role == "predictions" else None
+    scores = anns.floats("score") if role == "predictions" else None
     return Part(
         file=disp, has_ids=True, results_list=False,
         img_ids=img_ids, img_names=names,
@@ -279,5 +530,15 @@ def _dataset(doc: dict, disp: str, role: str) -> Part:
         img_w=w, img_h=h, cat_ids=cat_ids, cat_names=cat_names,
         box_img=box_img, box_cat=box_cat, boxes=boxes, scores=scores,
         iscrowd=crowd.astype(bool), areas=areas, ids=ann_ids,
-        describe=d_ann, extra=_extra(anns),
+        describe=d_ann, extra=anns.extra(),
     )
+
+
+def _unique(ids: np.ndarray, describe, what: str) -> None:
+    if ids.size < 2:
+        return
+    u, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        v = u[counts > 1][0]
+        where = np.flatnonzero(ids == v)
+        raise InputError(*describe(int(where[1])), f"duplicate {what} {v} (first at #{int(where[0])})")

@@ -103,7 +103,7 @@ def read_bytes(path: Path, display: str) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(display, "file", f"cannot read: {exc.strerror or exc}") from None
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): no copy of a large file
         raise InputError(display, "file", "file is empty")
     return data
 
