@@ -13,6 +13,7 @@ from detlens.app.source import DataSource
 DEFAULT_HOST = "127.0.0.1"  # never listen on other interfaces unless told to
 DEFAULT_PORT = 8050
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+WSGI_HOST = ""  # under a WSGI server (gunicorn -b ...) the listening address is not known here: not loopback
 DEFAULT_MAX_JOBS = 2  # background jobs computing at once per host (the others wait their turn)
 DEFAULT_RESULTS_CACHE_MB = 1024  # memoised results; least recently stored evicted beyond it
 
@@ -37,12 +38,13 @@ class ServeConfig:
     Attributes:
         cache_dir: the folder every server process and background job shares.
         source: the data to show; None for the embedded demo.
-        host, port: where ``detlens serve`` listens.
+        host, port: where ``detlens serve`` listens (host ``WSGI_HOST`` when a WSGI server binds).
         precompute: pre-compute every IoU slider value after the preparation.
         workers: web worker processes.
         users_file: user names and password hashes; None serves without login (loopback only).
         allowed_hosts: accepted ``Host:`` header names (empty: any).
         insecure_no_auth: serve a non-loopback address without login (a warning is printed).
+        trusted_proxies: reverse proxies in front whose ``X-Forwarded-For/-Proto/-Host`` are believed.
         broker: Redis URL of a Celery broker for background jobs; None runs them on this host.
         max_jobs: background jobs computing at once on this host.
         results_cache_mb: size bound of the memoised results.
@@ -57,6 +59,7 @@ class ServeConfig:
     users_file: Path | None = None
     allowed_hosts: tuple[str, ...] = ()
     insecure_no_auth: bool = False
+    trusted_proxies: int = 0
     broker: str | None = None
     max_jobs: int = DEFAULT_MAX_JOBS
     results_cache_mb: int = DEFAULT_RESULTS_CACHE_MB
@@ -71,9 +74,10 @@ class ServeConfig:
         """The WSGI entry's configuration: ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
         for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
         (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes).
+        Login and proxies: see :func:`login_settings`. The listening address is the WSGI server's (``WSGI_HOST``).
 
         Raises:
-            ValueError: only one of labels and predictions is set.
+            ValueError: only one of labels and predictions is set, or a login setting is malformed.
         """
         labels, predictions = environ.get("DETLENS_LABELS"), environ.get("DETLENS_PREDICTIONS")
         if bool(labels) != bool(predictions):
@@ -81,4 +85,28 @@ class ServeConfig:
         source = None if not labels else DataSource(
             labels=labels, predictions=predictions, images=environ.get("DETLENS_IMAGES") or None,
             fmt=environ.get("DETLENS_FORMAT", "auto"))
-        return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None)
+        return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None,
+                   host=WSGI_HOST, **login_settings(environ))
+
+
+def login_settings(environ: Mapping[str, str]) -> dict:
+    """``ServeConfig`` fields from ``DETLENS_USERS`` (users file), ``DETLENS_ALLOWED_HOSTS`` (comma-separated),
+    ``DETLENS_INSECURE_NO_AUTH`` (1/true/yes or 0/false/no) and ``DETLENS_TRUSTED_PROXIES`` (a count).
+
+    Raises:
+        ValueError: a flag or count that is not one of those forms.
+    """
+    insecure = environ.get("DETLENS_INSECURE_NO_AUTH", "").strip().lower()
+    if insecure not in ("", "0", "false", "no", "1", "true", "yes"):
+        raise ValueError(f"DETLENS_INSECURE_NO_AUTH must be 1 or 0, got {insecure!r}")
+    proxies = environ.get("DETLENS_TRUSTED_PROXIES", "0").strip() or "0"
+    if not proxies.isdigit():
+        raise ValueError(f"DETLENS_TRUSTED_PROXIES must be a count of proxies, got {proxies!r}")
+    return dict(users_file=Path(environ["DETLENS_USERS"]) if environ.get("DETLENS_USERS") else None,
+                allowed_hosts=split_hosts(environ.get("DETLENS_ALLOWED_HOSTS", "")),
+                insecure_no_auth=insecure in ("1", "true", "yes"), trusted_proxies=int(proxies))
+
+
+def split_hosts(text: str) -> tuple[str, ...]:
+    """``"a, b"`` as ``("a", "b")``: host names for ``ServeConfig.allowed_hosts`` (lower-case, no blanks)."""
+    return tuple(name.strip().lower() for name in text.split(",") if name.strip())

@@ -10,12 +10,15 @@ from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU
 from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
 
 
-def header() -> html.Div:
-    """Product name, dataset name and counts (filled in once the data are ready)."""
+def header(logout: bool = False) -> html.Div:
+    """Product name, dataset name and counts (filled in once the data are ready); a logout link when
+    ``logout`` (the server requires login)."""
     return html.Div(className="d-flex flex-wrap align-items-baseline gap-3 py-3 mb-3 border-bottom", children=[
         html.Span("detlens", className="h4 m-0 fw-bold text-primary"),
         html.Span(id=ids.DATASET_NAME, className="h5 m-0"),
         html.Span(id=ids.DATASET_COUNTS, className="text-muted"),
+        *([html.A("Log out", href="/logout", className="ms-auto btn btn-sm btn-outline-secondary")]  # app/login.py
+          if logout else []),
     ])
 
 
@@ -55,13 +58,13 @@ def filters() -> dbc.Card:
     ])), className="mb-3 shadow-sm")
 
 
-def build(source_id: str) -> dbc.Container:
-    """The whole page for the data source ``source_id``."""
+def build(source_id: str, logout: bool = False) -> dbc.Container:
+    """The whole page for the data source ``source_id`` (``logout``: with a logout link)."""
     return dbc.Container(fluid=True, className="px-4 pb-5", children=[
         dcc.Store(id=ids.SOURCE, data=source_id),
         dcc.Store(id=ids.DATA_KEY),
         dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
-        header(),
+        header(logout),
         progress_box(),
         html.Div(id=ids.SHELL_ALERT),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[

@@ -18,7 +18,8 @@ def gunicorn(server):
     """Two gunicorn sync workers on the demo prepared by the ``server`` fixture (same cache folder)."""
     pytest.importorskip("gunicorn")
     port = free_port()
-    env = dict(os.environ, DETLENS_CACHE_DIR=str(server.cache_dir))
+    # loopback only (-b 127.0.0.1), which the WSGI entry cannot see: no login, said explicitly
+    env = dict(os.environ, DETLENS_CACHE_DIR=str(server.cache_dir), DETLENS_INSECURE_NO_AUTH="1")
     log = open(server.cache_dir / "gunicorn.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120",
                              "detlens.app.wsgi:server"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
