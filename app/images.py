@@ -17,18 +17,19 @@ answers 304).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import flask
 
 from detlens.app.cache import SharedCache
 from detlens.app.queries import Queries
+from detlens.callbacks.inputs import is_dataset_key
 from detlens.core.thumbnails import THUMB_SIZES, image_file, make_thumbnail
 from detlens.layouts.image_urls import DEFAULT_THUMB, FULL_RULE, THUMB_RULE
 
 MAX_AGE_S = 7 * 24 * 3600
-KEY_PATTERN = re.compile(r"[0-9a-f]{16,64}")
+SIZES = {str(size): size for size in THUMB_SIZES}  # the ?size= texts served
+IMAGE_ENDPOINTS = ("detlens_thumbnail", "detlens_full_image")
 
 
 def thumbnail_path(cache: SharedCache, key: str, index: int, size: int) -> Path:
@@ -51,7 +52,7 @@ def _send(path, mimetype: str = "image/jpeg"):
 
 
 def _known(queries: Queries, key: str) -> bool:
-    if not KEY_PATTERN.fullmatch(key):
+    if not is_dataset_key(key):
         return False
     try:
         queries.images(key)
@@ -64,16 +65,14 @@ def register_image_routes(server: flask.Flask, queries: Queries) -> None:
     """Add the image routes to the dashboard's Flask server (see the module docstring)."""
 
     def thumbnail(key: str, index: int):
-        size = flask.request.args.get("size", str(DEFAULT_THUMB))
-        if not size.isdigit() or int(size) not in THUMB_SIZES:
+        size = SIZES.get(flask.request.args.get("size", str(DEFAULT_THUMB)))  # text: no int() of 5,000 digits
+        if size is None or not _known(queries, key):
             flask.abort(404)
-        if not _known(queries, key):
-            flask.abort(404)
-        target = thumbnail_path(queries.cache, key, index, int(size))
+        target = thumbnail_path(queries.cache, key, index, size)
         if not target.is_file():  # made once; every later request is a file read (or a 304)
             images = _registry(queries, key, index)
             source = image_file(images["dir"], images["file_names"][index])
-            make_thumbnail(source, target, int(size), images["widths"][index], images["heights"][index])
+            make_thumbnail(source, target, size, images["widths"][index], images["heights"][index])
         return _send(target)
 
     def full(key: str, index: int):
@@ -88,11 +87,14 @@ def register_image_routes(server: flask.Flask, queries: Queries) -> None:
 
         return _send(source, mimetypes.guess_type(source.name)[0] or "application/octet-stream")
 
-    def not_found(rest: str = ""):
-        flask.abort(404)  # anything else under /images/, rather than Dash's catch-all page
+    def only_image_routes():
+        # Anything else under /images/ is 404, whichever route matched: "/images//etc/passwd" matches no
+        # image route (a path part cannot start with "/") and would otherwise reach Dash's catch-all page.
+        path = flask.request.path
+        if (path == "/images" or path.startswith("/images/")) and flask.request.endpoint not in IMAGE_ENDPOINTS:
+            flask.abort(404)
 
     exact = dict(methods=["GET"], merge_slashes=False)  # "//etc/passwd" is not redirected, it is refused
     server.add_url_rule(THUMB_RULE, "detlens_thumbnail", thumbnail, **exact)
     server.add_url_rule(FULL_RULE, "detlens_full_image", full, **exact)
-    server.add_url_rule("/images/<path:rest>", "detlens_no_image", not_found, **exact)
-    server.add_url_rule("/images/", "detlens_no_images", not_found, **exact)
+    server.before_request(only_image_routes)

@@ -41,14 +41,39 @@ class DataSource:
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
 
 
+DEMO_FILES = ("labels.json", "predictions.json", "README.txt")  # README.txt is written last
+
+
 def demo_source(cache: SharedCache) -> DataSource:
-    """The embedded demo data set, written under ``<cache dir>/demo`` on first use (once across processes)."""
+    """The embedded demo data set in ``<cache dir>/demo``, written on first use (once across processes).
+
+    Only ever written when ``demo`` is absent (or an empty folder): into a
+    hidden folder beside it that is then renamed to ``demo``, so a complete demo
+    appears at once and nothing already there is replaced.
+
+    Raises:
+        ValueError: ``demo`` exists but is not a complete demo (files detlens did not write).
+    """
+    import shutil
+    import tempfile
+
     from detlens.core.demo import DemoConfig, write_demo
 
     out = cache.cache_dir / "demo"
     with cache.exclusive("demo", expire=600):
-        if not (out / "README.txt").exists():  # written last
-            write_demo(out, DemoConfig.preset("default"))
+        if out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        if not out.exists():
+            building = Path(tempfile.mkdtemp(prefix=".demo-", dir=cache.cache_dir))
+            try:
+                write_demo(building, DemoConfig.preset("default"))
+                building.rename(out)
+            except BaseException:
+                shutil.rmtree(building, ignore_errors=True)
+                raise
+        elif not all((out / name).is_file() for name in DEMO_FILES):
+            raise ValueError(f"{out} holds files that are not the embedded demo: move them away, or give "
+                             "--labels and --predictions")
     return DataSource(labels=str(out / "labels.json"), predictions=str(out / "predictions.json"),
                       images=str(out / "images"))
 

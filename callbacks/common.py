@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import dash_bootstrap_components as dbc
 
@@ -11,6 +12,9 @@ from detlens.layouts import ids
 from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 LOG = logging.getLogger("detlens.dashboard")
+MAX_ALERT_CHARS = 400
+# an absolute path of two or more parts ("/a/b", "~/a/b", "C:\\a\\b"), not "TP / FP" nor "px/s"
+SERVER_PATH = re.compile(r"""(?<![\w.)\]])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\'"]+){2,}""")
 
 
 def background(running_id: str) -> dict:
@@ -32,9 +36,19 @@ def view_inputs(kind=None) -> list:
             kind(ids.MIN_SCORE, "value")]
 
 
+def page_text(message: str) -> str:
+    """``message`` as the page may show it: server paths cut to their file name, at most ``MAX_ALERT_CHARS``.
+
+    ``/home/me/.cache/detlens/demo/labels.json: ...`` becomes ``labels.json: ...``:
+    the page names the file, never where the server keeps it.
+    """
+    text = SERVER_PATH.sub(lambda m: re.split(r"[/\\]", m.group(0))[-1], str(message))
+    return text if len(text) <= MAX_ALERT_CHARS else text[:MAX_ALERT_CHARS - 1] + "…"
+
+
 def alert(message: str, color: str = "warning") -> dbc.Alert:
-    """A readable message box for the page (never a stack trace)."""
-    return dbc.Alert(message, color=color, className="mb-2")
+    """A readable message box for the page (never a stack trace, never a server path: see :func:`page_text`)."""
+    return dbc.Alert(page_text(message), color=color, className="mb-2")
 
 
 def error_alert(exc: Exception) -> dbc.Alert:

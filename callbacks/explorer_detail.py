@@ -9,19 +9,27 @@ import zipfile
 from dash import ALL, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from detlens.callbacks.common import alert, error_alert, triggered, view_inputs
+from detlens.callbacks import inputs
+from detlens.callbacks.common import alert, background, error_alert, triggered, view_inputs
 from detlens.callbacks.explorer_tab import fmt_metric
-from detlens.core.explorer import ExplorerFilter, coco_subset, to_csv
+from detlens.core.explorer import coco_subset, to_csv
+from detlens.core.settings import EXPORT_MAX_ROWS
 from detlens.layouts import ids
 from detlens.layouts.explorer_cards import detail_view
 from detlens.layouts.image_urls import full_url
 
+MAX_ROW = 2**53  # a thumbnail's row beyond this is not a row of any table
+
 
 def clicked_row(trigger_id, trigger_value) -> int | None:
-    """The object row of the clicked thumbnail, or None when the grid was only redrawn (no click)."""
+    """The object row of the clicked thumbnail, or None when the grid was only redrawn (no click).
+
+    Raises:
+        InvalidInput: the thumbnail's row is not a whole number from 0 (the server answers 400).
+    """
     if not isinstance(trigger_id, dict) or trigger_id.get("type") != ids.EXPLORER_THUMB or not trigger_value:
         return None
-    return int(trigger_id["row"])
+    return inputs.whole_number(trigger_id.get("row"), "object row", 0, MAX_ROW)
 
 
 def open_detail(queries, clicks, key, classes, iou, min_score):
@@ -30,8 +38,11 @@ def open_detail(queries, clicks, key, classes, iou, min_score):
     if row is None or not key:
         raise PreventUpdate
     try:
-        doc = queries.explorer.detail(queries.view(key, classes, iou, min_score), row)
-        src = full_url(key, doc["object"]["image_index"]) if queries.has_images(key) else None
+        view = queries.view(*inputs.view(key, classes, iou, min_score))
+        doc = queries.explorer.detail(view, row)
+        src = full_url(view.key, doc["object"]["image_index"]) if queries.has_images(view.key) else None
+    except IndexError:  # a row beyond the object table
+        return True, "Cannot show this object", alert("There is no object with this row number: reload the page.")
     except Exception as exc:
         return True, "Cannot show this object", error_alert(exc)
     return True, f"{doc['file_name']} · image id {doc['object']['image_id']}", detail_view(doc, src, fmt_metric)
@@ -46,21 +57,32 @@ def coco_zip(labels: dict, predictions: list) -> bytes:
     return buffer.getvalue()
 
 
-def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc):
-    """The filtered objects as CSV (one row per object), or their images' COCO labels and predictions (zip)."""
+def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc,
+             max_rows: int = EXPORT_MAX_ROWS):
+    """The filtered objects as CSV (one row per object), or their images' COCO labels and predictions (zip).
+
+    Registered as a background callback, so the export is built in a job's
+    process, not the web server's. More than ``max_rows`` filtered objects are
+    refused with an alert asking for narrower filters.
+    """
     which = triggered()[0]
     if not key or which not in (ids.EXPLORER_CSV, ids.EXPLORER_COCO):
         raise PreventUpdate
     try:
-        rows = queries.explorer.selection(queries.view(key, classes, iou, min_score), ExplorerFilter.from_dict(filter_doc))
-        dataset = queries.dataset(key)
+        view = queries.view(*inputs.view(key, classes, iou, min_score))
+        flt = inputs.explorer_filter(filter_doc)
+        count = len(queries.explorer.filtered(view, flt, "row", False)["rows"])
+        if count == 0:
+            return None, alert("No objects match these filters: nothing to download.")
+        if count > max_rows:
+            return None, alert(f"These filters keep {count:,} objects, more than the {max_rows:,} an export may "
+                               "hold: narrow them (outcome, class, metric or confidence range) and download again.")
+        rows = queries.explorer.selection(view, flt)
+        if which == ids.EXPLORER_CSV:
+            return dcc.send_string(to_csv(rows), "detlens-objects.csv"), None
+        labels, predictions = coco_subset(queries.dataset(view.key), rows)
     except Exception as exc:
         return None, error_alert(exc)
-    if rows.empty:
-        return None, alert("No objects match these filters: nothing to download.")
-    if which == ids.EXPLORER_CSV:
-        return dcc.send_string(to_csv(rows), "detlens-objects.csv"), None
-    labels, predictions = coco_subset(dataset, rows)
     return dcc.send_bytes(coco_zip(labels, predictions), "detlens-subset-coco.zip"), None
 
 
@@ -85,6 +107,7 @@ def register(app, queries) -> None:
         *view_inputs(State),
         State(ids.EXPLORER_FILTER, "data"),
         prevent_initial_call=True,
+        **background(ids.EXPLORER_RUNNING),
     )
     def _download(csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc):
         return download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc)

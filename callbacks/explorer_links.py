@@ -15,48 +15,55 @@ objects behind the clicked mark and opens the Explorer:
 
 from __future__ import annotations
 
+import math
+
 from dash import ALL, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
+from detlens.callbacks import inputs
 from detlens.callbacks.common import triggered
 from detlens.core.explorer import ExplorerFilter, expand_fp, metric_column
 from detlens.layouts import ids
 from detlens.core.vocabulary import OutcomeGroup, Side
 
-
-def _point(click: dict | None) -> dict | None:
-    points = (click or {}).get("points") or []
-    return points[0] if points else None
+CHIP_PARTS = ("outcomes", "classes", "metric", "score")  # what ExplorerFilter.without resets
 
 
 def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerFilter | None:
-    """The objects of a clicked performance-chart bucket, or None when the click is not on a bucket."""
-    point = _point(click)
-    data = (point or {}).get("customdata")
-    if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in {s.rate for s in Side}:
+    """The objects of a clicked performance-chart bucket, or None when the click is not on a bucket.
+
+    Raises:
+        InvalidInput: a click the chart cannot have sent.
+    """
+    data = (inputs.first_point(click) or {}).get("customdata")
+    if not perf_metric or not isinstance(data, list) or len(data) < 8 or data[5] not in [s.rate for s in Side]:
         return None
     _, _, _, low, high, side, class_name, last = data[:8]
+    class_name = inputs.text(class_name, "clicked class")
     return ExplorerFilter(outcomes=Side.of_rate(side).groups,
                           classes=(class_name,) if class_name else None, metric=metric_column(perf_metric),
-                          low=float(low), high=float(high), high_closed=bool(last))
+                          low=inputs.optional_number(low, "bucket edge"),
+                          high=inputs.optional_number(high, "bucket edge"), high_closed=bool(last))
 
 
 def filter_from_class_bar(click: dict | None) -> ExplorerFilter | None:
     """A clicked AP bar (curve 0): the class's predictions; an AR bar (curve 1): its labels."""
-    point = _point(click)
+    point = inputs.first_point(click)
     if not point or not point.get("x"):
         return None
     outcomes = (Side.LABELS if point.get("curveNumber") == 1 else Side.PREDICTIONS).groups
-    return ExplorerFilter(outcomes=outcomes, classes=(str(point["x"]),))
+    name = point["x"]
+    name = inputs.text(str(name) if isinstance(name, (int, float)) else name, "clicked class")
+    return ExplorerFilter(outcomes=outcomes, classes=(name,))
 
 
 def filter_from_pr_point(click: dict | None) -> ExplorerFilter | None:
     """A clicked precision-recall point: its class's predictions with confidence >= the point's score."""
-    point = _point(click)
-    data = (point or {}).get("customdata")
+    data = (inputs.first_point(click) or {}).get("customdata")
     if not isinstance(data, list) or len(data) < 2:
         return None
-    return ExplorerFilter(outcomes=Side.PREDICTIONS.groups, classes=(str(data[0]),), score_low=float(data[1]))
+    return ExplorerFilter(outcomes=Side.PREDICTIONS.groups, classes=(inputs.text(data[0], "clicked class"),),
+                          score_low=inputs.number(data[1], "clicked confidence", -math.inf, math.inf))
 
 
 def filter_from_controls(flt: ExplorerFilter, trigger: str, outcomes: list[str] | None, metric: str | None,
@@ -102,9 +109,19 @@ def outcome_values(flt: ExplorerFilter) -> list[str]:
 
 def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metric, value_range, score,
                   current, perf_metric, range_min, range_max, range_step, range_disabled):
-    """One place that edits the Explorer filter: chart clicks, chip removals and the filter controls."""
+    """One place that edits the Explorer filter: chart clicks, chip removals and the filter controls.
+
+    Raises:
+        InvalidInput: an input the page cannot have sent (the server answers 400).
+    """
     trigger_id, trigger_value = triggered()
-    flt = ExplorerFilter.from_dict(current)
+    flt = inputs.explorer_filter(current)
+    outcomes = inputs.outcome_groups(outcomes)
+    metric, perf_metric = inputs.text(metric, "metric"), inputs.text(perf_metric, "metric")
+    value_range = inputs.number_pair(value_range, "metric range")
+    score = inputs.number_pair(score, "confidence range")
+    range_min, range_max, range_step = (inputs.optional_number(v, "slider bound")
+                                        for v in (range_min, range_max, range_step))
     opened = None
     if trigger_id == ids.PERF_GRAPH:
         opened = filter_from_bucket(perf_click, perf_metric)
@@ -119,9 +136,9 @@ def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metr
     if isinstance(trigger_id, dict) and trigger_id.get("type") == ids.EXPLORER_CHIP:
         if not trigger_value:
             raise PreventUpdate  # a chip was drawn, not clicked
-        new = flt.without(trigger_id["part"])
+        new = flt.without(inputs.choice(trigger_id.get("part"), CHIP_PARTS, "filter part"))
     else:
-        bounds = None if range_disabled or range_min is None else (range_min, range_max, range_step or 0)
+        bounds = None if range_disabled or None in (range_min, range_max) else (range_min, range_max, range_step or 0)
         new = filter_from_controls(flt, trigger_id, outcomes, metric, value_range, bounds, score)
     if new is None or new == flt:
         raise PreventUpdate

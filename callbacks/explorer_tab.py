@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
+from detlens.callbacks import inputs
 from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
@@ -19,6 +20,7 @@ from detlens.layouts import ids
 from detlens.layouts.explorer_cards import thumbnail_card
 from detlens.layouts.image_urls import thumb_url
 
+MAX_PAGE = 10**9  # larger page numbers are not a page of any table
 SORT_EXTRA = [{"label": "Confidence", "value": "score"}, {"label": "IoU", "value": "iou"}]
 
 
@@ -33,6 +35,7 @@ def fmt_metric(column: str, value: float | None) -> str:
 
 def fill_explorer_choices(queries, key):
     """Metric columns of the object table (frame metrics by name, object metrics by base name) and sort keys."""
+    key = inputs.dataset_key(key)
     if not key:
         raise PreventUpdate
     columns = metric_columns(list(queries.summary(key)["metrics"]))
@@ -63,8 +66,14 @@ def score_text(flt: ExplorerFilter) -> str:
 
 
 def show_range(queries, filter_doc, key):
-    """The range slider spans the metric's values over all objects and shows the filter's range."""
-    flt = ExplorerFilter.from_dict(filter_doc)
+    """The range slider spans the metric's values over all objects and shows the filter's range.
+
+    A filter or key the page cannot have sent disables the slider (the chips say why).
+    """
+    try:
+        flt, key = inputs.explorer_filter(filter_doc), inputs.dataset_key(key)
+    except inputs.InvalidInput:
+        return 0, 1, None, [0, 1], True, "", ""
     extent = None
     if key and flt.metric:
         try:
@@ -98,8 +107,11 @@ def chips_of(flt: ExplorerFilter) -> list:
 
 
 def show_chips(filter_doc):
-    """The active filters as removable chips."""
-    return chips_of(ExplorerFilter.from_dict(filter_doc))
+    """The active filters as removable chips (a warning instead when the filter is not valid)."""
+    try:
+        return chips_of(inputs.explorer_filter(filter_doc))
+    except inputs.InvalidInput as exc:
+        return [alert(str(exc))]
 
 
 def histogram_figure(hist: dict | None, flt: ExplorerFilter) -> dict:
@@ -132,14 +144,17 @@ def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, orde
     """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
-    flt = ExplorerFilter.from_dict(filter_doc)
+    flt = ExplorerFilter()
     try:
-        view = queries.view(key, classes, iou, min_score)
+        flt = inputs.explorer_filter(filter_doc)
+        view = queries.view(*inputs.view(key, classes, iou, min_score))
+        sort_by = inputs.text(sort_by, "sort column")
+        active_page = inputs.whole_number(active_page or 1, "page number", 1, MAX_PAGE)
         shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc")
         pages = max(1, math.ceil(len(shown["rows"]) / EXPLORER_PAGE_SIZE))
         value_column = flt.metric if sort_by in ("score", "iou", None) else sort_by
-        items = queries.explorer.page(view, shown["rows"], min(active_page or 1, pages), value_column)
-        has_images = queries.has_images(key)
+        items = queries.explorer.page(view, shown["rows"], min(active_page, pages), value_column)
+        has_images = queries.has_images(view.key)
     except Exception as exc:
         return [], "", 1, histogram_figure(None, flt), error_alert(exc)
     cards = [thumbnail_card(item, thumb_url(key, item["image_index"]) if has_images else None, value_column,

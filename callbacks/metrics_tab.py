@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
-from detlens.callbacks import figures
+from detlens.callbacks import figures, inputs
 from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.core.vocabulary import Side
 from detlens.layouts import ids
@@ -25,7 +25,7 @@ def update_summary(queries, key, classes, iou, min_score, active_tab):
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
-        doc = queries.evaluation_doc(queries.view(key, classes, iou, min_score))
+        doc = queries.evaluation_doc(queries.view(*inputs.view(key, classes, iou, min_score)))
     except Exception as exc:  # shown on the page, never as a stack trace
         empty = figures.empty_figure("No data to show").to_dict()
         return "–", "–", "–", "–", "–", empty, empty, error_alert(exc)
@@ -50,13 +50,14 @@ def update_importance(queries, key, classes, iou, min_score, side, active_tab):
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
+        key, classes, iou, min_score = inputs.view(key, classes, iou, min_score)
+        side = Side(inputs.choice(side, list(Side), "side"))
         summary = queries.summary(key)
         ranking = queries.ranking(queries.view(key, classes, iou, min_score), side)
     except Exception as exc:
         empty = figures.empty_figure("No data to show").to_dict()
         return empty, empty, error_alert(exc)
-    side = Side(side)
-    where = f"{side.title} · IoU {float(iou):.2f}"
+    where = f"{side.title} · IoU {iou:.2f}"
     if not ranking or all(d["importance"] is None for d in ranking):
         empty = figures.empty_figure("Not enough rows to rank the metrics").to_dict()
         first, second = side.outcome_words
@@ -67,9 +68,13 @@ def update_importance(queries, key, classes, iou, min_score, side, active_tab):
 
 
 def clicked_metric(click_data: dict | None) -> str | None:
-    """The metric name of a clicked horizontal bar (its y value), or None."""
-    points = (click_data or {}).get("points") or []
-    return points[0].get("y") if points else None
+    """The metric name of a clicked horizontal bar (its y value), or None.
+
+    Raises:
+        InvalidInput: ``click_data`` is not a chart click, or its y value is not a metric name.
+    """
+    point = inputs.first_point(click_data)
+    return None if point is None else inputs.text(point.get("y"), "clicked metric")
 
 
 def open_metric(importance_click, correlation_click):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
-from detlens.callbacks import figures
+from detlens.callbacks import figures, inputs
 from detlens.callbacks.common import alert, background, error_alert, view_inputs
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
-from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC
+from detlens.core.settings import BUCKET_METHODS, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC
 from detlens.layouts import ids
 
 METHOD_WORDS = {"quantile": "quantile buckets", "equal_width": "equal-width buckets"}
@@ -29,6 +29,7 @@ def metric_options_of(metrics: dict) -> list[dict]:
 
 def fill_metric_choices(queries, key):
     """The metrics of the dataset, grouped by level; object area (labels) selected first."""
+    key = inputs.dataset_key(key)
     if not key:
         raise PreventUpdate
     metrics = queries.summary(key)["metrics"]
@@ -47,14 +48,16 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
         raise PreventUpdate
     empty = figures.empty_figure("No data to show", 460).to_dict()
     try:
-        if n_buckets is None or not BUCKETS_MIN <= int(n_buckets) <= BUCKETS_MAX:
-            raise ValueError(f"The number of buckets must be a whole number from {BUCKETS_MIN} to {BUCKETS_MAX}.")
+        key, classes, iou, min_score = inputs.view(key, classes, iou, min_score)
+        n_buckets = inputs.whole_number(n_buckets, "number of buckets", BUCKETS_MIN, BUCKETS_MAX)
+        method = inputs.choice(method, BUCKET_METHODS, "bucket method")
+        metric = inputs.text(metric, "metric")
         summary = queries.summary(key)
         metrics = summary["metrics"]
         if metric not in metrics:
             raise ValueError(f"Unknown metric {metric!r}.")
         description = metrics[metric]["description"]
-        table = queries.buckets(queries.view(key, classes, iou, min_score), metric, int(n_buckets), method)
+        table = queries.buckets(queries.view(key, classes, iou, min_score), metric, n_buckets, method)
     except Exception as exc:
         return empty, "", "No finding.", error_alert(exc)
     if len(table["edges"]) < 2:
@@ -62,7 +65,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
                 alert(f"{metric} has no values for the predictions or labels of the selected classes."))
     custom, unit = bool(metrics[metric]["custom"]), metrics[metric]["unit"]
     shown = metric if metrics[metric]["level"] == FRAME else base_name(metric)
-    title = f"{shown}: TPR and FNR per bucket · IoU {float(iou):.2f}"
+    title = f"{shown}: TPR and FNR per bucket · IoU {iou:.2f}"
     fig = figures.performance_figure(table, _x_title(metric, metrics, method), title, decompose == "by_class")
     return fig.to_dict(), f"{metric}: {description}", finding_sentence(table, metric, "" if custom else unit), None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State, no_update
 
+from detlens.callbacks import inputs
 from detlens.callbacks.common import alert
 from detlens.layouts import ids
 
@@ -12,8 +13,11 @@ SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
 
 def poll_preparation(queries, n_intervals, source_id):
     """Show preparation progress; once ready, store the dataset key and fill the header and class filter."""
-    status = queries.status(source_id)
     failed = (None, True, HIDDEN, 0, "", "")
+    if not isinstance(source_id, str) or len(source_id) > inputs.MAX_TEXT:
+        return (*failed, alert("The page sent an invalid data source: reload the page.", "danger"), HIDDEN, "", "",
+                [], [])
+    status = queries.status(source_id)
     if status.state == "error":
         return (*failed, alert(status.text, "danger"), HIDDEN, "", "", [], [])
     if status.state != "ready":
@@ -34,12 +38,19 @@ def poll_preparation(queries, n_intervals, source_id):
 
 def show_iou(iou):
     """The exact IoU threshold next to its slider."""
-    return f"IoU ≥ {float(iou):.2f}"
+    try:
+        return f"IoU ≥ {inputs.iou(iou):.2f}"
+    except inputs.InvalidInput:
+        return "IoU: not a valid threshold"
 
 
 def show_min_score(min_score):
     """The minimum confidence next to its slider ("all" at 0: every prediction is kept)."""
-    return "all" if not min_score else f"score ≥ {float(min_score):.2f}"
+    try:
+        score = inputs.min_score(min_score)
+    except inputs.InvalidInput:
+        return "score: not a valid minimum"
+    return "all" if not score else f"score ≥ {score:.2f}"
 
 
 def register(app, queries) -> None:

@@ -36,6 +36,7 @@ EXPLORER_PAGE_SIZE = 24  # thumbnails per page
 EXPLORER_HISTOGRAM_BINS = 40
 EXPLORER_MAX_OTHER_BOXES = 40  # faint boxes drawn per thumbnail besides its object
 EXPLORER_RANGE_STEPS = 200  # steps of the metric range slider
+EXPORT_MAX_ROWS = 200_000  # objects in one CSV or COCO-pair download (more: narrow the filters)
 
 # Polling (milliseconds)
 STATUS_POLL_MS = 300  # preparation progress

@@ -7,20 +7,20 @@ Rules (tested in ``tests/test_image_route.py``):
   resolved path (symlinks followed) must lie inside the resolved
   ``images_dir``. Anything else has no file.
 * A thumbnail fits in ``size x size`` pixels (aspect ratio kept, never
-  enlarged), RGB JPEG quality 85, written atomically (temporary file, then
-  rename), so processes sharing the cache folder never read half a file.
+  enlarged), RGB JPEG quality 85, written atomically
+  (:func:`detlens.core.files.atomic_writer`), so processes sharing the cache
+  folder never read half a file.
 * An image without a readable file gets a flat grey placeholder of its
   dataset size (or 4:3 when unknown), so boxes still have their frame.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
+from detlens.core.files import atomic_writer
 from detlens.core.metrics.pixel_pass import is_safe_file_name
 
 THUMB_SIZES = (128, 256, 512, 1024)
@@ -44,14 +44,8 @@ def image_file(images_dir: str | Path | None, file_name: str) -> Path | None:
 
 def _save_atomic(image: Image.Image, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, "JPEG", quality=JPEG_QUALITY, optimize=True)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(target) as fh:
+        image.save(fh, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return target
 
 

@@ -63,6 +63,7 @@ import orjson
 
 from detlens.core.demo.config import PRED_KINDS, SHAPES, TP_IOU_FLOOR, DemoConfig, DemoData, DemoPaths
 from detlens.core.demo.simulate import simulate_detector, simulate_scene, detection_probability, iou_xywh
+from detlens.core.files import write_atomic
 
 __all__ = ["PRED_KINDS", "SHAPES", "TP_IOU_FLOOR", "DemoConfig", "DemoData", "DemoPaths", "detection_probability",
            "generate", "generate_annotations", "iou_xywh", "to_coco", "truth_dict", "write_demo"]
@@ -137,7 +138,13 @@ truth.json for the true per-image / per-label causes.
 def write_demo(out_dir: str | Path, config: DemoConfig | None = None, *,
                render_images: bool = True) -> DemoPaths:
     """Write ``labels.json``, ``predictions.json``, ``truth.json``, ``README.txt`` and
-    ``images/*.jpg`` (unless ``render_images`` is False) under ``out_dir``."""
+    ``images/*.jpg`` (unless ``render_images`` is False) under ``out_dir``.
+
+    Each file is written atomically (:func:`detlens.core.files.write_atomic`) and
+    replaces a file of the same name; ``README.txt`` comes last, so its presence
+    marks a complete demo. Whether ``out_dir`` may hold other files is the
+    caller's decision (``detlens demo`` refuses a non-empty folder without ``--force``).
+    """
     cfg = config or DemoConfig()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -149,9 +156,8 @@ def write_demo(out_dir: str | Path, config: DemoConfig | None = None, *,
         lum = render_all(data, images_dir)
     gt, results = to_coco(data)
     paths = DemoPaths(out / "labels.json", out / "predictions.json", images_dir, out / "truth.json")
-    paths.labels.write_bytes(orjson.dumps(gt))
-    paths.predictions.write_bytes(orjson.dumps(results))
-    paths.truth.write_bytes(orjson.dumps(truth_dict(data, lum)))
-    (out / "README.txt").write_text(README.format(seed=cfg.seed, size=cfg.size_effect,
-                                                  bright=cfg.brightness_effect))
+    write_atomic(paths.labels, orjson.dumps(gt))
+    write_atomic(paths.predictions, orjson.dumps(results))
+    write_atomic(paths.truth, orjson.dumps(truth_dict(data, lum)))
+    write_atomic(out / "README.txt", README.format(seed=cfg.seed, size=cfg.size_effect, bright=cfg.brightness_effect))
     return paths

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from detlens.core.demo.config import DemoData
+from detlens.core.files import atomic_writer
 
 
 def draw_shape(draw: ImageDraw.ImageDraw, kind: int, x: float, y: float, w: float, h: float,
@@ -86,6 +87,7 @@ def render_all(data: DemoData, images_dir: Path) -> np.ndarray:
     for i, name in enumerate(data.file_names):
         img = render_image(data, i)
         lum[i] = float(np.asarray(img.convert("L"), np.float64).mean())
-        img.save(images_dir / name, format="JPEG", quality=data.config.jpeg_quality,
-                 subsampling=2, optimize=False, progressive=False)
+        with atomic_writer(images_dir / name) as fh:
+            img.save(fh, format="JPEG", quality=data.config.jpeg_quality, subsampling=2, optimize=False,
+                     progressive=False)
     return lum

@@ -1,0 +1,95 @@
+"""Callback requests as Dash's renderer sends them, for tests that talk to a real app through Flask's test client.
+
+Requests are built from ``app.callback_map`` and the page's layout; a
+background callback answers a job handle first, and :func:`call` then polls
+with it as the renderer does until the job's answer comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from urllib.parse import quote
+
+from detlens.app.cache import SharedCache
+from detlens.app.config import ServeConfig
+from detlens.app.preparation import prepare
+from detlens.app.queries import Queries
+from detlens.app.server import create_app
+from detlens.app.source import DataSource
+from detlens.layouts import ids
+
+DISPATCH = "/_dash-update-component"
+JOB_DEADLINE_S = 120  # a background job not done by then fails the test (never a speed target)
+
+
+def prepared_app(source: DataSource, cache_dir):
+    """``(app, dataset key)``: the real dashboard of ``source`` over a fresh cache folder, prepared first."""
+    key = prepare(Queries(SharedCache(cache_dir)), source)
+    return create_app(ServeConfig(cache_dir=cache_dir, source=source)), key
+
+
+def layout_values(app) -> dict[tuple[str, str], object]:
+    """``{(component id, prop): value}`` of every component of the page as first served."""
+    values = {}
+    for component in [app.layout, *app.layout._traverse()]:
+        if not hasattr(component, "to_plotly_json"):  # a text child
+            continue
+        props = component.to_plotly_json()["props"]
+        if isinstance(props.get("id"), str):
+            values.update({(props["id"], k): v for k, v in props.items()})
+    return values
+
+
+def tab_of(output: str) -> str:
+    """The tab whose callbacks compute ``output`` (callbacks of hidden tabs do not update)."""
+    if "perf-" in output:
+        return ids.TAB_PERFORMANCE
+    return ids.TAB_EXPLORER if "explorer-" in output else ids.TAB_METRICS
+
+
+def outputs_of(output: str) -> list[dict] | dict:
+    """The ``outputs`` field of a request for callback ``output`` (as in ``app.callback_map``)."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    specs = [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in parts]
+    return specs if output.startswith("..") else specs[0]
+
+
+def request_body(app, key, classes, output: str, replace: dict[int, object] | None = None) -> dict:
+    """A renderer-like request for callback ``output`` with the page's values; ``replace``: {argument index: value}.
+
+    The changed input is the first replaced one that is an Input, else the first Input.
+    """
+    callback = app.callback_map[output]
+    base = layout_values(app)
+    base.update({(ids.DATA_KEY, "data"): key, (ids.CLASSES, "value"): list(classes),
+                 (ids.TABS, "active_tab"): tab_of(output)})
+    args = []
+    for dep in callback["inputs"] + callback["state"]:
+        value = [] if dep["id"].startswith("{") else base.get((dep["id"], dep["property"]))  # ALL pattern: no match
+        args.append({"id": json.loads(dep["id"]) if dep["id"].startswith("{") else dep["id"],
+                     "property": dep["property"], "value": value})
+    for index, value in (replace or {}).items():
+        args[index] = dict(args[index], value=value)
+    n_inputs = len(callback["inputs"])
+    changed = next((i for i in sorted(replace or {}) if i < n_inputs), 0)
+    dep = callback["inputs"][changed]
+    return {"output": output, "outputs": outputs_of(output), "inputs": args[:n_inputs], "state": args[n_inputs:],
+            "changedPropIds": [f"{dep['id']}.{dep['property']}"]}
+
+
+def call(client, body):
+    """POST a callback request; for a background callback, poll its job as the renderer does until it answers."""
+    response = client.post(DISPATCH, json=body)
+    handle = response.get_json(silent=True) if response.status_code == 200 else None
+    if not (isinstance(handle, dict) and "cacheKey" in handle):
+        return response
+    query = f"?cacheKey={quote(handle['cacheKey'])}&job={quote(handle['job'])}"
+    deadline = time.monotonic() + JOB_DEADLINE_S
+    while True:
+        response = client.post(DISPATCH + query, json=body)
+        answer = response.get_json(silent=True) if response.status_code == 200 else None
+        if not (isinstance(answer, dict) and "response" not in answer):
+            return response
+        assert time.monotonic() < deadline, f"background job of {body['output']} did not answer"
+        time.sleep(0.05)

@@ -1,0 +1,212 @@
+"""Crafted requests never get a 500, a traceback or a server path: a real app from ``create_app``, Flask's test client.
+
+Callback requests are built from ``app.callback_map`` the way the renderer
+builds them. Background callbacks answer a job handle first; the test then polls
+with it as the renderer does, so an alert computed inside the job is checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from detlens.app.cache import SharedCache
+from detlens.app.config import ServeConfig
+from detlens.app.errors import BAD_CALLBACK_MESSAGE
+from detlens.app.queries import Queries
+from detlens.app.server import create_app
+from detlens.app.source import DataSource, PreparationStatus, write_status
+from detlens.layouts import ids
+from tests.dash_requests import DISPATCH, call, prepared_app, request_body
+
+BAD_VALUES = {"string": "not a value", "huge list": list(range(100_000)), "dict": {"crafted": {"nested": [1]}},
+              "null": None}
+
+
+@pytest.fixture(scope="module")
+def served(demo, tmp_path_factory):
+    """``(test client, app, dataset key, server paths that must never show)`` of a real app over a fresh cache."""
+    cache_dir = tmp_path_factory.mktemp("bad-requests-cache")
+    app, key = prepared_app(demo.source, cache_dir)
+    secrets = (str(cache_dir), str(Path(demo.source.labels).parent))
+    return app.server.test_client(), app, key, secrets
+
+
+def assert_safe(response, secrets) -> str:
+    """No 500, no traceback, no server path; returns the body's text."""
+    text = response.get_data(as_text=True)
+    assert response.status_code != 500, text[:500]
+    assert "Traceback" not in text
+    for secret in secrets:
+        assert secret not in text
+    return text
+
+
+def argument_cases():
+    """``(output, argument index, bad value name)`` for every input and state of every callback.
+
+    Read from the callback map of an app built at collection time (nothing is prepared for it).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        source = DataSource(labels=str(Path(tmp) / "labels.json"), predictions=str(Path(tmp) / "predictions.json"))
+        callback_map = create_app(ServeConfig(cache_dir=Path(tmp), source=source)).callback_map
+    cases = []
+    for output, callback in callback_map.items():
+        first = output.split("...")[0].strip(".").split("@")[0]
+        for i, dep in enumerate(callback["inputs"] + callback["state"]):
+            cases += [pytest.param(output, i, bad, id=f"{first}<-{dep['id']}.{dep['property']}={bad}")
+                      for bad in BAD_VALUES]
+    return cases
+
+
+@pytest.mark.parametrize("output, index, bad", argument_cases())
+def test_a_wrong_type_for_any_input_is_never_a_500(served, demo, output, index, bad):
+    client, app, key, secrets = served
+    response = call(client, request_body(app, key, demo.classes, output, {index: BAD_VALUES[bad]}))
+    text = assert_safe(response, secrets)
+    assert response.status_code in (200, 204, 400), text[:300]
+    if response.status_code == 400:
+        assert text == BAD_CALLBACK_MESSAGE
+
+
+@pytest.mark.parametrize("output, index, value, expected", [
+    # a non-numeric IoU to the IoU label, and to a background callback (its alert comes back from the job)
+    ("iou-value.children", 0, "abc", "not a valid threshold"),
+    ("iou-value.children", 0, 10**400, "not a valid threshold"),  # beyond a float
+    ("min-score-value.children", 0, "high", "not a valid minimum"),
+    (None, "metrics", "abc", "IoU threshold must be a number"),
+    # malformed Explorer filters to the chips and to the grid (a background callback)
+    ("explorer-chips.children", 0, {"outcomes": "TP"}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"low": "1e999"}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"score_low": 10**400}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"unknown": 1}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, "TP", "filter sent by the page is not valid"),
+    (None, "grid-filter", {"classes": [{"a": 1}]}, "filter sent by the page is not valid"),
+    (None, "grid-page", "2", "page number must be a whole number"),
+    (None, "grid-sort", ["score"], "sort column must be a name"),
+], ids=lambda v: repr(v)[:40])
+def test_crafted_values_get_a_readable_warning(served, demo, output, index, value, expected):
+    client, app, key, secrets = served
+    if output is None:  # a background callback: find it by one of its outputs, and the argument by its id
+        output, index = background_argument(app, index)
+    response = call(client, request_body(app, key, demo.classes, output, {index: value}))
+    text = assert_safe(response, secrets)
+    assert response.status_code == 200 and expected in text, text[:500]
+
+
+BACKGROUND_ARGUMENTS = {"metrics": (ids.MAP_VALUE, ids.IOU), "grid-filter": (ids.EXPLORER_GRID, ids.EXPLORER_FILTER),
+                        "grid-page": (ids.EXPLORER_GRID, ids.EXPLORER_PAGES),
+                        "grid-sort": (ids.EXPLORER_GRID, ids.EXPLORER_SORT)}
+
+
+def background_argument(app, name: str) -> tuple[str, int]:
+    """The callback output and argument index named in :data:`BACKGROUND_ARGUMENTS`."""
+    output_id, input_id = BACKGROUND_ARGUMENTS[name]
+    output = next(o for o in app.callback_map if f"{output_id}." in o)
+    callback = app.callback_map[output]
+    return output, [d["id"] for d in callback["inputs"] + callback["state"]].index(input_id)
+
+
+def thumb_click(app, key, classes, row) -> dict:
+    """The request a click on the thumbnail of object ``row`` sends (a pattern-matching input)."""
+    output = next(o for o in app.callback_map if f"{ids.EXPLORER_MODAL}." in o)
+    thumb = {"type": ids.EXPLORER_THUMB, "row": row}
+    body = request_body(app, key, classes, output)
+    body["inputs"][0] = [{"id": thumb, "property": "n_clicks", "value": 1}]
+    body["changedPropIds"] = [json.dumps(thumb, sort_keys=True, separators=(",", ":")) + ".n_clicks"]
+    return body
+
+
+@pytest.mark.parametrize("row, status, expected", [
+    ("abc", 400, BAD_CALLBACK_MESSAGE),
+    (1.5, 400, BAD_CALLBACK_MESSAGE),
+    (-1, 400, BAD_CALLBACK_MESSAGE),
+    ("9" * 5000, 400, BAD_CALLBACK_MESSAGE),
+    (10**9, 200, "no object with this row number"),
+])
+def test_a_detail_row_that_is_not_an_object_row(served, demo, row, status, expected):
+    client, app, key, secrets = served
+    response = call(client, thumb_click(app, key, demo.classes, row))
+    text = assert_safe(response, secrets)
+    assert response.status_code == status and expected in text, text[:300]
+
+
+def test_a_valid_detail_row_still_opens(served, demo):
+    client, app, key, _ = served
+    response = call(client, thumb_click(app, key, demo.classes, 0))
+    assert response.status_code == 200 and "image id" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name, data, content_type, status", [
+    ("malformed JSON", b'{"output": "iou-value.children", "inputs": [', "application/json", 400),
+    ("JSON but not an object", b'["iou-value.children"]', "application/json", 400),
+    ("a string", b'"x"', "application/json", 400),
+    ("empty object", b"{}", "application/json", 400),
+    ("unknown output id", json.dumps({"output": "no-such.children", "outputs": {"id": "no-such",
+                                      "property": "children"}, "inputs": [], "changedPropIds": []}).encode(),
+     "application/json", 400),
+    ("inputs not a list", json.dumps({"output": "iou-value.children", "outputs": {"id": "iou-value",
+                                      "property": "children"}, "inputs": "x", "changedPropIds": "x"}).encode(),
+     "application/json", 400),
+    ("not JSON at all", b"output=x", "application/x-www-form-urlencoded", 415),
+    ("a number of 5,000 digits", b'{"output": "iou-value.children", "x": ' + b"9" * 5000 + b"}", "application/json",
+     400),
+    ("over 1 MB", b'{"x": "' + b"a" * (2**20 + 10) + b'"}', "application/json", 413),
+])
+def test_malformed_bodies(served, name, data, content_type, status):
+    client, _, _, secrets = served
+    response = client.post(DISPATCH, data=data, content_type=content_type)
+    assert_safe(response, secrets)
+    assert response.status_code == status, name
+
+
+def test_a_failed_callback_is_logged_with_its_traceback(served, caplog):
+    client, _, _, _ = served
+    with caplog.at_level("ERROR", logger="detlens.server"):
+        response = client.post(DISPATCH, json={"output": "no-such.children"})
+    assert response.status_code == 400
+    assert any(r.exc_info and "no-such.children" in r.getMessage() for r in caplog.records)
+
+
+def test_a_status_message_with_a_server_path_shows_only_the_file_name(served, demo):
+    client, app, key, secrets = served
+    cache_dir = secrets[0]
+    queries = Queries(SharedCache(cache_dir))
+    write_status(queries.cache, "0123456789abcdef0123", PreparationStatus(
+        "error", 0.0, f"Cannot read the dataset: [Errno 13] Permission denied: '{cache_dir}/demo/labels.json'"))
+    output = next(o for o in app.callback_map if f"{ids.DATA_KEY}." in o and "status-interval" in o)
+    body = request_body(app, key, demo.classes, output)
+    body["state"][0]["value"] = "0123456789abcdef0123"
+    response = call(client, body)
+    text = assert_safe(response, secrets)
+    assert response.status_code == 200 and "Permission denied: 'labels.json'" in text
+
+
+@pytest.mark.parametrize("url", [
+    "/images//etc/passwd",
+    "/images//{key}/0/full",
+    "/images",
+    "/images/",
+    "/images/{key}",
+    "/images/{key}/0/thumb.jpg?size=" + "9" * 4301,  # beyond Python's int() digit limit
+    "/images/{key}/0/thumb.jpg?size=" + "2" * 100_000,
+    "/images/{key}/0/thumb.jpg?size=²",                 # a digit to str.isdigit, not to int()
+    "/images/{key}/0/thumb.jpg?size=0256",
+    "/images/{key}/-1/full",
+    "/images/%2Fetc%2Fpasswd",
+])
+def test_every_other_image_request_is_404(served, url):
+    client, _, key, secrets = served
+    response = client.get(url.format(key=key))
+    assert_safe(response, secrets)
+    assert response.status_code == 404, url
+    assert b"<!DOCTYPE html>" not in response.data  # not Dash's index page
+
+
+def test_the_page_itself_still_serves(served):
+    client, _, key, _ = served
+    assert client.get("/").status_code == 200
+    assert client.get(f"/images/{key}/0/thumb.jpg?size=128").status_code == 200
