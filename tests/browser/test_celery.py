@@ -9,6 +9,7 @@ no process may be left behind.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -111,6 +112,30 @@ def test_bucket_click_opens_the_explorer_grid(page, stack):
     assert page.locator(f"#{ids.EXPLORER_GRID} .explorer-card").count() >= 1
     screenshot(page, "celery_explorer_grid")
     assert page.console_errors == []
+
+
+def test_gunicorn_configured_by_the_environment_shares_the_worker(page, stack):
+    """A second web server, ``gunicorn detlens.app.wsgi:server`` with ``DETLENS_BROKER``: same worker, same numbers."""
+    port = free_port()
+    # loopback only (-b 127.0.0.1), which the WSGI entry cannot see: no login, said explicitly
+    env = dict(os.environ, DETLENS_BROKER=stack.broker, DETLENS_CACHE_DIR=str(stack.cache_dir),
+               DETLENS_INSECURE_NO_AUTH="1")
+    log = stack.cache_dir.parent / "gunicorn.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+                                 "detlens.app.wsgi:server"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    left = []
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        wait_until_serving(proc, url, log, SERVER_START_TIMEOUT, "gunicorn detlens.app.wsgi:server with a broker")
+        open_dashboard(page, SimpleNamespace(url=url))
+        assert shown_map(page) == f"{cli_map(stack):.3f}"
+        assert "dataset preparation queued for a Celery worker" in log.read_text()
+        assert page.console_errors == []
+    finally:
+        left = stop_process_tree(proc, STOP_TIMEOUT_S)
+    assert not left, f"processes left after gunicorn: {left}"
 
 
 def test_background_results_are_kept_in_redis_not_on_disk(page, stack, redis_client):
