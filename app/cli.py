@@ -337,9 +337,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if bool(args.labels) != bool(args.predictions):
         raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")
     if args.broker:  # before anything is written
-        from detlens.app.celery_jobs import check_broker
-
-        check_broker(args.broker)
+        celery_jobs().check_broker(args.broker)
     source = None
     if args.labels:
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
@@ -357,15 +355,27 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(config)
 
 
+def celery_jobs():
+    """The module :mod:`detlens.app.celery_jobs`.
+
+    Raises:
+        ValueError: the ``celery`` extra is not installed (one line saying how to install it).
+    """
+    try:
+        import detlens.app.celery_jobs as module
+    except ImportError as exc:
+        raise ValueError(f"--broker needs the celery extra: pip install 'detlens[celery]' ({exc})") from None
+    return module
+
+
 def run_worker(args: argparse.Namespace) -> int:
     """``detlens worker``: background jobs and preparations of ``detlens serve --broker`` on this machine."""
-    from detlens.app.celery_jobs import run_worker as run_celery_worker
     from detlens.app.config import ServeConfig, default_cache_dir
 
     if args.concurrency is not None and args.concurrency < 1:
         raise ValueError(f"--concurrency must be >= 1, got {args.concurrency}")
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), broker=args.broker)
-    return run_celery_worker(config, args.concurrency)
+    return celery_jobs().run_worker(config, args.concurrency)
 
 
 def _login_options(args: argparse.Namespace) -> dict:

@@ -58,6 +58,17 @@ def test_bad_or_unreachable_broker_is_one_line_without_the_password(args, messag
     assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_broker_without_the_celery_extra_says_how_to_install_it(command, shared_cache):
+    # the extra is installed here: hide it from the import system, as in an installation without it
+    code = ("import sys; sys.modules['celery'] = None; from detlens.app.cli import main; "
+            f"sys.exit(main([{command!r}, '--broker', 'redis://queue:6379/0', '--cache-dir', {str(shared_cache)!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.startswith("detlens: error: --broker needs the celery extra: pip install 'detlens[celery]'")
+    assert "Traceback" not in done.stderr
+
+
 def test_the_preparation_lock_is_held_by_one_process_and_renewed_while_held(broker):
     import redis
 
