@@ -1,18 +1,26 @@
-"""The cache folder every server process shares: two diskcaches, a cross-process lock, memoisation.
+"""The cache folder every server process shares: self-healing diskcaches, a cross-process lock, memoisation.
 
 Layout of ``cache_dir``::
 
     data/       never evicted: prepared datasets, their image registry and preparation status
     results/    evicted least-recently-stored: matches and memoised small results
-    callbacks/  Dash's background-callback manager (see :mod:`detlens.app.server`)
+    callbacks/  Dash's background-callback manager (see :mod:`detlens.app.jobs`)
     pixels/     pixel-metric cache of :func:`detlens.core.metrics.tables.compute_metric_tables`
     thumbs/     Explorer thumbnails (see :mod:`detlens.app.images`)
+    sources/    what each data source is, so any server process can prepare it again
     demo/       the embedded demo data set, written once
+    open.lock   held while a diskcache folder is opened or healed
 
 Keys are never written by hand: :func:`cache_key` derives each from an
 :class:`Entry` (what is stored), the parameters it depends on (frozen
 dataclasses or plain values) and :data:`CODE_VERSION`, as Dash's ``cache_by``
 does, so a new release never reads an entry of an older shape.
+
+Every diskcache folder is opened here (:meth:`SharedCache.folder`) as a
+:class:`HealingCache`: an entry that cannot be read (a missing, truncated or
+garbled value file) reads as missing and is deleted; a damaged SQLite database
+is moved aside as ``<folder>.damaged-<time>`` and a new one started; either
+way one warning is logged and the value is computed again.
 """
 
 from __future__ import annotations
@@ -20,17 +28,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import errno
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import sqlite3
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import diskcache
 
-CODE_VERSION = 5  # bump when what is stored changes shape
+CODE_VERSION = 6  # bump when what is stored changes shape
 MISSING = object()  # a ``get`` default that no stored value equals
+DB_NAME = "cache.db"  # diskcache's SQLite database in each folder
+DAMAGED = ".damaged-"  # a damaged folder is renamed to <folder>.damaged-<time>
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+LOG = logging.getLogger("detlens.cache")
 
 
 class Entry(enum.StrEnum):
@@ -77,38 +95,407 @@ def cache_key(entry: Entry, *params) -> str:
     return f"{entry}/{hashlib.sha256(doc.encode()).hexdigest()[:24]}"
 
 
+class CacheNotWritable(OSError):
+    """The cache folder cannot be written (read-only file system or permissions)."""
+
+    @classmethod
+    def at_start(cls, folder: Path, exc: BaseException) -> "CacheNotWritable":
+        """The start-up error: one line naming ``folder`` (shown in the terminal only)."""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "read-only database"
+        return cls(f"the cache folder {folder} is not writable ({reason}): make it writable or choose another "
+                   "cache folder")
+
+    @classmethod
+    def while_running(cls) -> "CacheNotWritable":
+        """The error callbacks show: no server path in it."""
+        return cls("The server's cache folder has become read-only, so results cannot be stored: make it "
+                   "writable again.")
+
+
+class UnreadableValue(Exception):
+    """A stored value that cannot be read back: its file is missing or short, or it does not unpickle."""
+
+    def __init__(self, filename: str | None, reason: str, missing_file: bool):
+        super().__init__(reason)
+        self.filename, self.missing_file = filename, missing_file
+
+
+class CheckedDisk(diskcache.Disk):
+    """diskcache's serialisation, reporting an unreadable value instead of answering "missing" or raising
+    whatever unpickling a damaged file raises."""
+
+    def fetch(self, mode, filename, value, read):
+        """The stored value (see :meth:`diskcache.Disk.fetch`); raises :class:`UnreadableValue`."""
+        try:
+            return super().fetch(mode, filename, value, read)
+        except OSError as exc:
+            raise UnreadableValue(filename, f"its value file is missing or unreadable ({exc.strerror})",
+                                  missing_file=True) from exc
+        except Exception as exc:  # truncated or garbled pickle: UnpicklingError, EOFError, ValueError, ...
+            raise UnreadableValue(filename, f"its value does not unpickle ({type(exc).__name__})",
+                                  missing_file=False) from exc
+
+
+def not_writable(exc: BaseException | None) -> bool:
+    """True when ``exc`` (or the error it replaced) says the cache cannot be written."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in NOT_WRITABLE:
+            return True
+        if isinstance(exc, sqlite3.Error) and any(s in str(exc) for s in ("readonly", "read-only")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def writable(folder: Path) -> bool:
+    """True when files can be created in ``folder`` (an existing folder) right now."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            return True
+    except OSError as exc:
+        if exc.errno in NOT_WRITABLE:
+            return False
+        raise
+
+
+@contextlib.contextmanager
+def folder_lock(lock_file: Path) -> Iterator[None]:
+    """Hold ``lock_file`` exclusively (``flock``): one process at a time opens or heals a folder."""
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only cache can still be locked when the file exists
+        fd = os.open(lock_file, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class HealingCache(diskcache.Cache):
+    """A :class:`diskcache.Cache` (so Dash's manager takes it) that repairs itself instead of failing.
+
+    * Opening checks the database (``PRAGMA quick_check``); a damaged one, or
+      value files left without their database, is moved aside and a new one started.
+    * Every operation first notices when another process has moved the database
+      aside (the file at its path changed) and reopens; an operation that fails on a
+      damaged database moves it aside, reopens and runs once more.
+    * ``get`` of an entry whose value cannot be read returns the default and deletes the entry.
+    * Writes on a read-only folder raise :class:`CacheNotWritable`, or with
+      ``ignore_read_only`` are skipped (Dash's manager must never fail a request).
+
+    Memory-mapped reads are off: a database file truncated under a mapping kills
+    the process (SIGBUS) instead of raising an error.
+
+    Args:
+        directory: the folder.
+        lock_file: the cross-process lock held while opening or healing.
+        ignore_read_only: skip writes that fail because the folder is read-only (one warning).
+        settings: diskcache settings (``size_limit``, ``eviction_policy``, ...).
+    """
+
+    def __init__(self, directory: str | Path, lock_file: Path, ignore_read_only: bool = False, **settings):
+        self._path = Path(directory)
+        self._lock_file = lock_file
+        self._ignore_read_only = ignore_read_only
+        self._settings = {**settings, "sqlite_mmap_size": 0}
+        self._reopening = threading.RLock()
+        self._warned_read_only = False
+        self._open()
+
+    # ----- opening and healing -----------------------------------------------------------------------
+    def _start(self) -> None:
+        diskcache.Cache.__init__(self, str(self._path), disk=CheckedDisk, **self._settings)
+
+    def _open(self) -> None:
+        """Open the folder, moving it aside first when its database is damaged or missing beside value files.
+
+        Raises:
+            CacheNotWritable: the folder cannot be written (naming it).
+        """
+        db = self._path / DB_NAME
+        try:
+            with folder_lock(self._lock_file):
+                if self._path.is_dir() and not (db.is_file() and db.stat().st_size):
+                    # diskcache writes its database as soon as it makes the folder: it was deleted or emptied
+                    self._move_aside(f"its database {DB_NAME} is missing")
+                try:
+                    self._start()
+                    problem = self._problem()
+                except sqlite3.DatabaseError as exc:
+                    if not_writable(exc):
+                        raise CacheNotWritable.at_start(self._path, exc) from exc
+                    problem = str(exc)
+                if problem:
+                    self._move_aside(f"its database is damaged ({problem})")
+                    self._start()
+                if not writable(self._path):
+                    raise PermissionError(errno.EACCES, "Permission denied")
+                self._opened = _identity(db)
+        except OSError as exc:
+            if isinstance(exc, CacheNotWritable) or exc.errno not in NOT_WRITABLE:
+                raise
+            raise CacheNotWritable.at_start(self._path, exc) from exc
+
+    def _problem(self) -> str | None:
+        """What is wrong with the open database, or None."""
+        rows = self._sql("PRAGMA quick_check").fetchall()
+        return None if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
+
+    def _move_aside(self, reason: str) -> None:
+        """Rename the folder to ``<folder>.damaged-<time>`` (with its value files) and log one warning.
+
+        A folder holding nothing else than an empty database is removed instead.
+        """
+        with contextlib.suppress(Exception):
+            diskcache.Cache.close(self)
+        if self._path.is_dir() and all(p.name == DB_NAME and not p.stat().st_size for p in self._path.iterdir()):
+            (self._path / DB_NAME).unlink(missing_ok=True)
+            self._path.rmdir()
+            LOG.warning("cache: %s was started anew because %s; its contents will be computed again", self._path,
+                        reason)
+            return
+        aside = self._path.with_name(f"{self._path.name}{DAMAGED}{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = aside.with_name(f"{aside.name.split('~')[0]}~{n}")
+        self._path.rename(aside)
+        LOG.warning("cache: %s was moved aside to %s because %s; a new one was started and its contents "
+                    "will be computed again", self._path, aside.name, reason)
+
+    def _reopen(self, damaged: BaseException | None = None) -> None:
+        """Reopen the folder; with ``damaged``, first move it aside if it is still the damaged database."""
+        with self._reopening:
+            with contextlib.suppress(Exception):
+                diskcache.Cache.close(self)
+            if damaged is not None:
+                with folder_lock(self._lock_file):
+                    if _identity(self._path / DB_NAME) == self._opened and self._confirm_damage():
+                        self._move_aside(f"its database is damaged ({damaged})")
+            try:
+                self._open()
+            except CacheNotWritable as exc:  # became read-only while running: no server path for the page
+                raise CacheNotWritable.while_running() from exc
+
+    def _confirm_damage(self) -> bool:
+        """True when a fresh connection also finds the database damaged (not merely busy)."""
+        try:
+            con = sqlite3.connect(self._path / DB_NAME, timeout=5)
+            try:
+                rows = con.execute("PRAGMA quick_check").fetchall()
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                con.close()
+        except sqlite3.OperationalError as exc:
+            return "locked" not in str(exc) and "busy" not in str(exc)
+        except sqlite3.DatabaseError:
+            return True
+        return rows != [("ok",)] or not {"Cache", "Settings"} <= tables
+
+    def guard(self, call: Callable[[], object]):
+        """``call()`` on a healthy database: reopened when replaced, healed and run again when damaged."""
+        if self._txn_id is not None:  # inside a transaction: nothing can be reopened safely
+            return call()
+        if _identity(self._path / DB_NAME) != self._opened:
+            self._reopen()
+        try:
+            return call()
+        except sqlite3.DatabaseError as exc:
+            if not_writable(exc) or "locked" in str(exc) or "busy" in str(exc):
+                raise
+            self._reopen(damaged=exc)
+            return call()
+
+    # ----- reads --------------------------------------------------------------------------------------
+    def get(self, key, default=None, read=False, expire_time=False, tag=False, retry=False):
+        """The stored value, or ``default`` when missing or unreadable (an unreadable entry is deleted)."""
+        try:
+            return self.guard(lambda: diskcache.Cache.get(self, key, default, read, expire_time, tag, retry))
+        except UnreadableValue as exc:
+            if exc.missing_file and not self._stored(exc.filename):
+                pass  # deleted by another process between the lookup and the read: simply missing
+            else:
+                self._discard(key, str(exc))
+        return (default, None, None) if expire_time and tag else (default, None) if expire_time or tag else default
+
+    def __contains__(self, key) -> bool:
+        """True when ``key`` is stored and its value file (if any) is there at its full size.
+
+        A value file that is missing or short is found here without reading the
+        value; the entry is deleted as in :meth:`get`.
+        """
+        db_key, raw = self._disk.put(key)
+        rows = self.guard(lambda: self._sql(
+            "SELECT filename, size FROM Cache WHERE key = ? AND raw = ? AND (expire_time IS NULL OR expire_time > ?)",
+            (db_key, raw, time.time())).fetchall())
+        if not rows:
+            return False
+        filename, size = rows[0]
+        if filename is None:
+            return True
+        try:
+            found = os.path.getsize(self._path / filename)
+        except OSError:
+            found = None
+        if found == size:
+            return True
+        if self._stored(filename):
+            self._discard(key, "its value file is missing" if found is None else
+                          f"its value file is truncated ({found:,} of {size:,} bytes)")
+        return False
+
+    def _stored(self, filename: str | None) -> bool:
+        return bool(self.guard(lambda: self._sql("SELECT 1 FROM Cache WHERE filename = ?", (filename,)).fetchall()))
+
+    def _discard(self, key, reason: str) -> None:
+        LOG.warning("cache: discarded the entry %s of %s because %s; it will be computed again", key, self._path,
+                    reason)
+        with contextlib.suppress(CacheNotWritable):
+            self.delete(key)
+
+    # ----- writes -------------------------------------------------------------------------------------
+    def _write(self, call: Callable[[], object], skipped):
+        try:
+            return self.guard(call)
+        except (sqlite3.Error, diskcache.Timeout, OSError) as exc:
+            if not (not_writable(exc) or self._read_only_now()):
+                raise
+            if not self._warned_read_only:
+                self._warned_read_only = True
+                LOG.warning("cache: %s is read-only (%s); results are not stored until it is writable again",
+                            self._path, exc)
+            if self._ignore_read_only:
+                return skipped
+            raise CacheNotWritable.while_running() from exc
+
+    def _read_only_now(self) -> bool:
+        """True when the folder cannot be written (a failed write does not always say so: a value file's
+        folder that cannot be made reports "No such file")."""
+        try:
+            return not writable(self._path)
+        except OSError:
+            return False
+
+    def set(self, key, value, expire=None, read=False, tag=None, retry=False):
+        """Store ``value`` (see :meth:`diskcache.Cache.set`)."""
+        return self._write(lambda: diskcache.Cache.set(self, key, value, expire, read, tag, retry), None)
+
+    def add(self, key, value, expire=None, read=False, tag=None, retry=False):
+        """Store ``value`` unless ``key`` is stored; True when stored (see :meth:`diskcache.Cache.add`).
+
+        Skipped on a read-only folder (``ignore_read_only``) it answers True: a caller
+        taking a lock with it must go on without the lock rather than wait for ever.
+        """
+        return self._write(lambda: diskcache.Cache.add(self, key, value, expire, read, tag, retry), True)
+
+    def touch(self, key, expire=None, retry=False):
+        """Renew the expiry of ``key`` (see :meth:`diskcache.Cache.touch`)."""
+        return self._write(lambda: diskcache.Cache.touch(self, key, expire, retry), False)
+
+    def delete(self, key, retry=False):
+        """Delete ``key`` if stored (see :meth:`diskcache.Cache.delete`)."""
+        return self._write(lambda: diskcache.Cache.delete(self, key, retry), False)
+
+    def pop(self, key, default=None, expire_time=False, tag=False, retry=False):
+        """Remove and return the value of ``key`` (see :meth:`diskcache.Cache.pop`)."""
+        try:
+            return self._write(lambda: diskcache.Cache.pop(self, key, default, expire_time, tag, retry), default)
+        except UnreadableValue as exc:
+            self._discard(key, str(exc))
+            return default
+
+    @contextlib.contextmanager
+    def transact(self, retry=False):
+        """diskcache's transaction, begun on a healthy database (without one on a read-only folder when
+        ``ignore_read_only``)."""
+        with contextlib.ExitStack() as stack:
+            entered = self._write(lambda: stack.enter_context(diskcache.Cache.transact(self, retry)), False)
+            if entered is False and not self._ignore_read_only:
+                raise CacheNotWritable.while_running()
+            yield
+
+    def __getstate__(self):
+        return (self._path, self._lock_file, self._ignore_read_only, self._settings)
+
+    def __setstate__(self, state):
+        self.__init__(state[0], state[1], state[2], **state[3])
+
+
 class SharedCache:
-    """The two diskcaches of ``cache_dir`` (see the module docstring), safe to use from any process.
+    """The diskcache folders of ``cache_dir`` (see the module docstring), safe to use from any process.
 
     Args:
         cache_dir: the folder (created when missing).
         results_bytes: size bound of ``results/``; the least recently stored entries are evicted beyond it.
+
+    Raises:
+        CacheNotWritable: the folder cannot be written (one line naming it).
     """
 
     def __init__(self, cache_dir: str | Path, results_bytes: int = 2**30):
         self.cache_dir = Path(cache_dir)
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self.data = diskcache.Cache(str(self.cache_dir / "data"), eviction_policy="none", size_limit=2**40)
-        self.results = diskcache.Cache(str(self.cache_dir / "results"), size_limit=int(results_bytes),
-                                       eviction_policy="least-recently-stored")  # reads never write
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            if not writable(self.cache_dir):
+                raise PermissionError(errno.EACCES, "Permission denied")
+        except OSError as exc:
+            if isinstance(exc, CacheNotWritable) or exc.errno not in NOT_WRITABLE:
+                raise
+            raise CacheNotWritable.at_start(self.cache_dir, exc) from exc
+        self.data = self.folder("data", eviction_policy="none", size_limit=2**40)
+        self.results = self.folder("results", size_limit=int(results_bytes),
+                                   eviction_policy="least-recently-stored")  # reads never write
+
+    def folder(self, name: str, ignore_read_only: bool = False, **settings) -> HealingCache:
+        """The diskcache folder ``<cache_dir>/<name>``, checked and healed (see :class:`HealingCache`)."""
+        return HealingCache(self.cache_dir / name, self.cache_dir / "open.lock", ignore_read_only, **settings)
+
+    def is_writable(self) -> bool:
+        """True when every folder of the cache can be written right now (it may become read-only while running).
+
+        Asked of the operating system (``access``), without writing: the page polls it.
+        """
+        folders = [self.cache_dir, *(self.cache_dir / name for name in ("data", "results", "callbacks"))]
+        return all(os.access(f, os.W_OK) for f in folders if f.is_dir())
 
     @contextlib.contextmanager
     def exclusive(self, name: str, expire: float = 1800.0) -> Iterator[None]:
-        """Hold the cross-process lock ``name`` (taken over after ``expire`` s, or at once if its holder died)."""
+        """Hold the cross-process lock ``name`` (taken over after ``expire`` s, or at once if its holder died).
+
+        On a read-only cache no lock can be taken; the block runs without one.
+        """
         key = cache_key(Entry.LOCK, name)
-        while not self.data.add(key, os.getpid(), expire=expire):
-            holder = self.data.get(key)
-            if holder is not None and not process_alive(holder):
-                self.data.delete(key)
-                continue
-            time.sleep(0.02)
+        try:
+            while not self.data.add(key, os.getpid(), expire=expire):
+                holder = self.data.get(key)
+                if holder is not None and not process_alive(holder):
+                    self.data.delete(key)
+                    continue
+                time.sleep(0.02)
+        except CacheNotWritable:
+            yield
+            return
         try:
             yield
         finally:
-            self.data.delete(key)
+            with contextlib.suppress(CacheNotWritable):
+                self.data.delete(key)
 
     def memo(self, key: str, compute: Callable[[], object]):
-        """``compute()`` once per ``key`` (from :func:`cache_key`) across processes, then from ``results``."""
+        """``compute()`` once per ``key`` (from :func:`cache_key`) across processes, then from ``results``.
+
+        A stored value that cannot be read is computed again; on a read-only cache
+        the value is computed and returned without being stored.
+        """
         value = self.results.get(key, default=MISSING)
         if value is not MISSING:
             return value
@@ -116,7 +503,8 @@ class SharedCache:
             value = self.results.get(key, default=MISSING)
             if value is MISSING:
                 value = compute()
-                self.results.set(key, value)
+                with contextlib.suppress(CacheNotWritable):
+                    self.results.set(key, value)
         return value
 
 

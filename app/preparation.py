@@ -67,7 +67,7 @@ class StatusReporter:
         with self.lock:
             self.current = status
             write_status(self.cache, self.source_id, status)
-        if self.progress is not None:
+        if self.progress is not None and state != "error":  # an error is printed on a line of its own
             self.progress(fraction, text)
 
     def _beat(self) -> None:
@@ -309,6 +309,9 @@ class PreparationSupervisor:
                            f"perhaps for lack of memory) at: {status.text}")
         if self.restart(source_id):
             return read_status(self.cache, source_id)
+        if status.state == "ready":  # its prepared parts are gone, and nothing here knows how to make them
+            return PreparationStatus("error", 0.0, "The prepared data of this dataset are gone and this server "
+                                     "cannot prepare them again: restart detlens serve.")
         return status
 
     def restart(self, source_id: str) -> bool:

@@ -26,6 +26,18 @@ from detlens.core.vocabulary import Side
 PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
 
 
+class NotPrepared(ValueError):
+    """A prepared part of a dataset is missing or was damaged (and discarded): it must be prepared again.
+
+    The page's status poll notices the same (:meth:`Queries.is_prepared`) and
+    restarts the preparation (:class:`~detlens.app.preparation.PreparationSupervisor`).
+    """
+
+    def __init__(self):
+        super().__init__("The prepared data of this dataset are missing or damaged and are being prepared again: "
+                         "the page shows the progress, then the results.")
+
+
 @dataclass(frozen=True)
 class ViewParams:
     """What a view of the dashboard evaluates: the cache key of every result derives from it.
@@ -78,20 +90,33 @@ class Queries:
 
         return ExplorerQueries(self)
 
+    @cached_property
+    def supervisor(self):
+        """Preparation status, restart and supervision (:class:`detlens.app.preparation.PreparationSupervisor`)."""
+        from detlens.app.preparation import PreparationSupervisor
+
+        return PreparationSupervisor(self)
+
     # ----- preparation state ------------------------------------------------------------------
     def status(self, source_id: str) -> PreparationStatus:
         """How far the preparation of data source ``source_id`` has come."""
         return read_status(self.cache, source_id)
 
     def is_prepared(self, key: str | None) -> bool:
-        """True when the dataset, its candidates, orders and metric tables are all cached."""
+        """True when the dataset, its candidates, orders and metric tables are all cached, each value whole
+        (a missing or truncated value file is found and its entry discarded, see
+        :meth:`HealingCache.__contains__ <detlens.app.cache.HealingCache.__contains__>`)."""
         return bool(key) and all(cache_key(part, key) in self.cache.data for part in PREPARED_PARTS)
 
     def _prepared(self, part: Entry, key: str):
+        """A prepared part; an unreadable one is discarded by the cache and reads as missing.
+
+        Raises:
+            NotPrepared: missing or damaged.
+        """
         value = self.cache.data.get(cache_key(part, key), default=MISSING)
         if value is MISSING:
-            raise ValueError("this dataset is not prepared in the server's cache (was the cache cleared? "
-                             "restart detlens serve)")
+            raise NotPrepared()
         return value
 
     # ----- prepared data ------------------------------------------------------------------------

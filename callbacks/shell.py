@@ -1,39 +1,106 @@
-"""Callbacks of the page frame: preparation progress, dataset header, filter value labels."""
+"""Callbacks of the page frame: preparation progress and supervision, dataset header, filter value labels."""
 
 from __future__ import annotations
 
 from dash import Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
 from detlens.callbacks.common import alert
+from detlens.core.settings import STATUS_POLL_MS
 from detlens.layouts import ids
 
 SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
+READY_POLL_MS = 3000  # once ready the status is still checked, this often: damaged data are prepared again
+READ_ONLY_NOTE = ("The server's cache folder is read-only: results are computed but not kept, and some charts may "
+                  "not update. Make the folder writable again.")
+# what poll_preparation returns, by name: (component id, property)
+POLL_OUTPUTS = {
+    "data_key": (ids.DATA_KEY, "data"),
+    "stop": (ids.STATUS_INTERVAL, "disabled"),
+    "poll_ms": (ids.STATUS_INTERVAL, "interval"),
+    "progress_style": (ids.PROGRESS_BOX, "style"),
+    "percent": (ids.PROGRESS_BAR, "value"),
+    "percent_label": (ids.PROGRESS_BAR, "label"),
+    "progress_text": (ids.PROGRESS_TEXT, "children"),
+    "retry_style": (ids.PREP_RETRY, "style"),
+    "alert": (ids.SHELL_ALERT, "children"),
+    "cache_alert": (ids.CACHE_ALERT, "children"),
+    "content_style": (ids.CONTENT, "style"),
+    "name": (ids.DATASET_NAME, "children"),
+    "counts": (ids.DATASET_COUNTS, "children"),
+    "options": (ids.CLASSES, "options"),
+    "classes": (ids.CLASSES, "value"),
+}
 
 
-def poll_preparation(queries, n_intervals, source_id):
-    """Show preparation progress; once ready, store the dataset key and fill the header and class filter."""
-    failed = (None, True, HIDDEN, 0, "", "")
+def _shown(**values) -> dict:
+    """Every output of :func:`poll_preparation`: ``values`` where given, else unchanged."""
+    return {name: values.get(name, no_update) for name in POLL_OUTPUTS}
+
+
+def _failed(message: str, keep_polling: bool = False) -> dict:
+    """Nothing to show but ``message``; with ``keep_polling`` the retry button too (the preparation died)."""
+    return _shown(data_key=None, stop=not keep_polling, poll_ms=STATUS_POLL_MS, progress_style=HIDDEN,
+                  retry_style=SHOWN if keep_polling else HIDDEN, alert=alert(message, "danger"),
+                  content_style=HIDDEN, name="", counts="", options=[], classes=[])
+
+
+def poll_preparation(queries, n_intervals, source_id, shown_key=None) -> dict:
+    """Show preparation progress; once ready, store the dataset key and fill the header and class filter.
+
+    Polled every ``STATUS_POLL_MS`` while preparing and every ``READY_POLL_MS``
+    once ready: a preparation that died shows its last step, a message and the
+    retry button; prepared data found missing or damaged are prepared again (the
+    page goes back to the progress bar, then shows the data again); a cache
+    folder that became read-only shows a warning.
+
+    Args:
+        n_intervals: the poll count (unused: any tick polls).
+        source_id: the page's data source.
+        shown_key: the dataset key the page shows now (the ``DATA_KEY`` store), None before.
+
+    Returns:
+        ``{name: value}`` for every output of :data:`POLL_OUTPUTS` (``no_update`` where unchanged).
+    """
     if not isinstance(source_id, str) or len(source_id) > inputs.MAX_TEXT:
-        return (*failed, alert("The page sent an invalid data source: reload the page.", "danger"), HIDDEN, "", "",
-                [], [])
-    status = queries.status(source_id)
+        return _failed("The page sent an invalid data source: reload the page.")
+    status = queries.supervisor.status(source_id)
+    cache_alert = None if queries.cache.is_writable() else alert(READ_ONLY_NOTE, "warning")
+    if status.state == "ready" and status.key == shown_key:
+        return _shown(cache_alert=cache_alert)
+    if status.state == "ready":
+        try:
+            summary = queries.summary(status.key)
+        except ValueError as exc:  # a prepared part found damaged just now: the supervisor prepares it again
+            status = queries.supervisor.status(source_id)
+            if status.state == "ready":
+                return {**_failed(str(exc)), "cache_alert": cache_alert}
     if status.state == "error":
-        return (*failed, alert(status.text, "danger"), HIDDEN, "", "", [], [])
+        return {**_failed(status.text), "cache_alert": cache_alert}
+    if status.state == "died":
+        return {**_failed(status.text, keep_polling=True), "cache_alert": cache_alert}
     if status.state != "ready":
         percent = round(100 * status.fraction)
-        return (no_update, False, SHOWN, percent, f"{percent}%", status.text + "…", None, HIDDEN,
-                no_update, no_update, no_update, no_update)
-    try:
-        summary = queries.summary(status.key)
-    except ValueError as exc:
-        return (*failed, alert(str(exc), "danger"), HIDDEN, "", "", [], [])
+        return _shown(data_key=None if shown_key else no_update, stop=False, poll_ms=STATUS_POLL_MS,
+                      progress_style=SHOWN, percent=percent, percent_label=f"{percent}%",
+                      progress_text=status.text + "…", retry_style=HIDDEN, alert=None, cache_alert=cache_alert,
+                      content_style=HIDDEN)
     counts = (f"{summary['images']:,} images · {summary['labels']:,} labels · "
               f"{summary['predictions']:,} predictions · {len(summary['classes'])} classes")
     notes = [alert(f"Note: {w}", "info") for w in summary["warnings"][:3]] or None
     options = [{"label": c, "value": c} for c in summary["classes"]]
-    return (status.key, True, HIDDEN, 100, "", "", notes, SHOWN, summary["name"], counts, options,
-            summary["classes"])
+    return _shown(data_key=status.key, stop=False, poll_ms=READY_POLL_MS, progress_style=HIDDEN, percent=100,
+                  percent_label="", progress_text="", retry_style=HIDDEN, alert=notes, cache_alert=cache_alert,
+                  content_style=SHOWN, name=summary["name"], counts=counts, options=options,
+                  classes=summary["classes"])
+
+
+def retry_preparation(queries, n_clicks, source_id) -> None:
+    """The retry button: start the preparation of the page's data source again (the poll shows its progress)."""
+    if not n_clicks or not inputs.is_dataset_key(source_id):
+        raise PreventUpdate
+    queries.supervisor.restart(source_id)
 
 
 def show_iou(iou):
@@ -56,23 +123,16 @@ def show_min_score(min_score):
 def register(app, queries) -> None:
     """Wire the page frame's callbacks to ``app``, answering from ``queries``."""
     @app.callback(
-        Output(ids.DATA_KEY, "data"),
-        Output(ids.STATUS_INTERVAL, "disabled"),
-        Output(ids.PROGRESS_BOX, "style"),
-        Output(ids.PROGRESS_BAR, "value"),
-        Output(ids.PROGRESS_BAR, "label"),
-        Output(ids.PROGRESS_TEXT, "children"),
-        Output(ids.SHELL_ALERT, "children"),
-        Output(ids.CONTENT, "style"),
-        Output(ids.DATASET_NAME, "children"),
-        Output(ids.DATASET_COUNTS, "children"),
-        Output(ids.CLASSES, "options"),
-        Output(ids.CLASSES, "value"),
-        Input(ids.STATUS_INTERVAL, "n_intervals"),
-        State(ids.SOURCE, "data"),
+        output={name: Output(*target) for name, target in POLL_OUTPUTS.items()},
+        inputs=dict(n_intervals=Input(ids.STATUS_INTERVAL, "n_intervals")),
+        state=dict(source_id=State(ids.SOURCE, "data"), shown_key=State(ids.DATA_KEY, "data")),
     )
-    def _poll_preparation(n_intervals, source_id):
-        return poll_preparation(queries, n_intervals, source_id)
+    def _poll_preparation(n_intervals, source_id, shown_key):
+        return poll_preparation(queries, n_intervals, source_id, shown_key)
+
+    @app.callback(Input(ids.PREP_RETRY, "n_clicks"), State(ids.SOURCE, "data"), prevent_initial_call=True)
+    def _retry_preparation(n_clicks, source_id):
+        retry_preparation(queries, n_clicks, source_id)
 
     app.callback(Output(ids.IOU_VALUE, "children"), Input(ids.IOU, "value"))(show_iou)
     app.callback(Output(ids.MIN_SCORE_VALUE, "children"), Input(ids.MIN_SCORE, "value"))(show_min_score)

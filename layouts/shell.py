@@ -67,6 +67,9 @@ def build(source_id: str, logout: bool = False) -> dbc.Container:
         header(logout),
         progress_box(),
         html.Div(id=ids.SHELL_ALERT),
+        dbc.Button("Prepare the data again", id=ids.PREP_RETRY, color="primary", className="mb-3",
+                   style={"display": "none"}),  # shown when the preparation process died
+        html.Div(id=ids.CACHE_ALERT),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
             filters(),
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[

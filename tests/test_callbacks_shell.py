@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from dash import no_update
 
 from detlens.app.cache import SharedCache, cache_key, Entry
 from detlens.app.preparation import prepare
@@ -73,12 +74,13 @@ def test_selecting_every_class_shares_the_all_classes_view(demo):
 
 def test_poll_preparation_before_and_after_ready(demo):
     out = poll_preparation(demo.queries, 0, "unknown-source")
-    assert out[1] is False and out[2] == {"display": "block"}  # still polling, progress shown
+    assert out["stop"] is False and out["progress_style"] == {"display": "block"}  # still polling, progress shown
     out = poll_preparation(demo.queries, 1, demo.source.source_id())
-    data_key, interval_off, _, _, _, _, _, content_style, name, counts, options, value = out
-    assert data_key == demo.key and interval_off and content_style == {"display": "block"}
-    assert counts.startswith(f"{DEMO_IMAGES} images · ") and name == "demo/labels.json"
-    assert [o["value"] for o in options] == value == list(demo.classes)
+    assert out["data_key"] == demo.key and out["stop"] is False and out["content_style"] == {"display": "block"}
+    assert out["counts"].startswith(f"{DEMO_IMAGES} images · ") and out["name"] == "demo/labels.json"
+    assert [o["value"] for o in out["options"]] == out["classes"] == list(demo.classes)
+    again = poll_preparation(demo.queries, 2, demo.source.source_id(), demo.key)  # the page shows it already
+    assert {name for name, value in again.items() if value is not no_update} == {"cache_alert"}
 
 
 def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path):
@@ -86,8 +88,8 @@ def test_poll_preparation_shows_an_unreadable_dataset_as_an_alert(tmp_path):
     write_status(queries.cache, "src", PreparationStatus("error", 0.0, "Cannot read the dataset: boom"))
     assert read_status(queries.cache, "src").state == "error"
     out = poll_preparation(queries, 0, "src")
-    assert out[0] is None and out[1] is True
-    assert "Cannot read the dataset: boom" in str(out[6].children)
+    assert out["data_key"] is None and out["stop"] is True
+    assert "Cannot read the dataset: boom" in str(out["alert"].children)
 
 
 @pytest.mark.parametrize("fn, value, text", [
