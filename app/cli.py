@@ -203,9 +203,10 @@ def _metric_tables(args: argparse.Namespace, dataset):
 def format_ranking(title: str, ranking: list) -> str:
     """Metric importance and correlation as an aligned table, most important first."""
     width = max([6] + [len(d.metric) for d in ranking])
-    lines = [title, f"  {'metric':<{width}}  importance  correlation"]
+    lines = [title, f"  {'metric':<{width}}  importance  {'90% interval':>14}  correlation"]
     for d in ranking:
-        lines.append(f"  {d.metric:<{width}}  {_fmt(d.importance):>10}  "
+        interval = "-" if math.isnan(d.importance_low) else f"[{d.importance_low:.3f}, {d.importance_high:.3f}]"
+        lines.append(f"  {d.metric:<{width}}  {_fmt(d.importance):>10}  {interval:>14}  "
                      f"{'   -  ' if math.isnan(d.correlation) else f'{d.correlation:+.3f}':>11}")
     return "\n".join(lines)
 
@@ -269,7 +270,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))
     if args.images is not None or args.metrics or args.by_metric:
-        from detlens.core.analysis import performance_by_metric, rank_metrics
+        from detlens.core.analysis import performance_by_metric, rank_metrics, too_few_to_rank
         from detlens.core.vocabulary import Side
 
         tables = _metric_tables(args, dataset)
@@ -277,10 +278,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             for side, prefix in ((Side.PREDICTIONS, "metric"), (Side.LABELS, "label_metric")):
                 title = f"{side.value[:-1].capitalize()} side ({' vs '.join(side.outcome_words)})"
                 ranking = rank_metrics(dataset, tables, match, classes, side=side)
-                doc[f"{prefix}_importance"] = {d.metric: d.to_dict()["importance"] for d in ranking}
-                doc[f"{prefix}_correlation"] = {d.metric: d.to_dict()["correlation"] for d in ranking}
+                rows = [d.to_dict() for d in ranking]
+                doc[f"{prefix}_importance"] = {r["metric"]: r["importance"] for r in rows}
+                doc[f"{prefix}_importance_interval"] = {
+                    r["metric"]: None if r["importance_low"] is None else [r["importance_low"], r["importance_high"]]
+                    for r in rows}
+                doc[f"{prefix}_correlation"] = {r["metric"]: r["correlation"] for r in rows}
                 print()
                 print(format_ranking(f"Metric importance, {title}:", ranking))
+                caveat = too_few_to_rank(ranking, side)
+                if caveat:
+                    print(f"  {caveat}")
         if args.by_metric:
             table = performance_by_metric(dataset, tables, match, args.by_metric, classes, args.buckets,
                                           args.bucket_method)

@@ -8,6 +8,11 @@ Rows used
     Prediction side: predictions of the selected classes that are TP or FP
     (ignored ones are left out); Y = 1 for TP. Label side: counted labels of
     the selected classes; Y = 1 for detected (TP), 0 for missed (FN).
+
+Too few to rank
+    When no metric's 90% importance interval has its low end above 0, the ranking
+    is noise-level and :func:`too_few_to_rank` gives the one sentence to show
+    instead of trusting it (the CLI prints it under the ranking).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 from detlens.core.buckets import BucketTable, bucket_rates
 from detlens.core.dataset import Dataset
-from detlens.core.importance import DEFAULT_MAX_ROWS, MetricDependency, folds_of_images, metric_dependency
+from detlens.core.importance import DEFAULT_MAX_ROWS, INTERVAL_REPLICATES, MetricDependency, metric_dependencies
 from detlens.core.matching import FN, FP, TP, MatchResult
 from detlens.core.metrics.registry import FRAME, base_of, level_of
 from detlens.core.metrics.tables import MetricTables
@@ -46,8 +51,9 @@ def rank_metrics(
     classes: list[str] | None = None,
     side: Side | str = Side.PREDICTIONS,
     max_rows: int = DEFAULT_MAX_ROWS,
+    replicates: int = INTERVAL_REPLICATES,
 ) -> list[MetricDependency]:
-    """Importance and correlation of every metric of one side, most important first.
+    """Importance (with its interval) and correlation of every metric of one side, most important first.
 
     Args:
         dataset, tables, match: the data, its metrics and its outcomes at one threshold.
@@ -55,6 +61,7 @@ def rank_metrics(
         side: :class:`~detlens.core.vocabulary.Side` or its value: ``predictions`` (Y = TP vs FP;
             (P) and (F) metrics) or ``labels`` (Y = detected vs missed; (L) and (F) metrics).
         max_rows: subsample above this many rows.
+        replicates: image bootstrap replicates of the importance intervals (0 = none).
 
     Returns:
         list of :class:`MetricDependency`, sorted by importance (NaN last), then name.
@@ -75,9 +82,33 @@ def rank_metrics(
         outcome = match.label_outcome[rows] == TP
         image = dataset.labels.image_index[rows]
         names, values_of = tables.label_side(), tables.label_values
-    folds = folds_of_images(image)
-    out = [metric_dependency(n, values_of(n, dataset)[rows], outcome, image, max_rows, folds) for n in names]
+    metrics = ((n, values_of(n, dataset)[rows]) for n in names)  # one metric's values held at a time
+    out = metric_dependencies(metrics, outcome, image, max_rows, replicates)
     return sorted(out, key=lambda d: (np.isnan(d.importance), -np.nan_to_num(d.importance), d.metric))
+
+
+def too_few_to_rank(ranking: list[MetricDependency], side: Side | str) -> str | None:
+    """The sentence to show instead of trusting a ranking in which no importance interval clears zero.
+
+    Args:
+        ranking: :func:`rank_metrics` of one side (or ``MetricDependency.from_dict`` of its dicts),
+            computed with intervals (``replicates > 0``: without them nothing clears zero).
+        side: the side it ranks.
+
+    Returns:
+        None when some metric's interval low is above 0; otherwise one sentence giving the
+        rows and outcome counts (of the metric with the most rows, i.e. all rows unless every
+        metric misses values, after subsampling), e.g. "No metric's importance clears zero on
+        273 labels (226 detected, 47 missed): too few to rank; see Performance by metric."
+    """
+    if any(d.clears_zero for d in ranking):
+        return None
+    side = Side(side)
+    most = max(ranking, key=lambda d: d.rows, default=None)
+    rows, positives = (most.rows, most.positives) if most is not None else (0, 0)
+    first, second = side.outcome_words
+    return (f"No metric's importance clears zero on {rows} {side.noun} ({positives} {first}, "
+            f"{rows - positives} {second}): too few to rank; see Performance by metric.")
 
 
 def performance_by_metric(

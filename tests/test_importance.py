@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 from sklearn.feature_selection import mutual_info_classif
 
-from detlens.core.importance import metric_dependency, pearson
+from detlens.core.importance import (
+    ALPHA,
+    MetricDependency,
+    bootstrap_image_sums,
+    folds_of_images,
+    held_out_losses,
+    metric_dependencies,
+    metric_dependency,
+    pearson,
+)
 
 
 def clustered_outcome(seed: int, n_images: int = 1500):
@@ -16,28 +25,138 @@ def clustered_outcome(seed: int, n_images: int = 1500):
     return rng, image, y
 
 
+def entropy(y: np.ndarray) -> float:
+    p = y.mean()
+    return float(-(p * np.log(p) + (1 - p) * np.log(1 - p)))
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_independent_noise_scores_below_0_02(seed):
+def test_independent_noise_scores_below_0_02_and_its_interval_starts_at_0(seed):
     rng, image, y = clustered_outcome(seed)
-    assert metric_dependency("noise", rng.random(y.shape[0]), y, image).importance < 0.02
+    dep = metric_dependency("noise", rng.random(y.shape[0]), y, image)
+    assert dep.importance < 0.02 and dep.importance_low == 0.0 and not dep.clears_zero
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_frame_metric_repeated_per_image_without_effect_stays_below_0_05(seed):
     rng, image, y = clustered_outcome(seed)
     frame_value = rng.random(image.max() + 1)[image]  # one value repeated for all objects of an image
-    ours = metric_dependency("frame", frame_value, y, image).importance
-    assert ours < 0.05
+    dep = metric_dependency("frame", frame_value, y, image)
+    ours = dep.importance
+    assert ours < 0.05 and dep.importance_low == 0.0
     # the estimator the issue warns about sees a dependency that is not there
     leaky = mutual_info_classif(frame_value[:, None], y, random_state=0)[0] / 0.693
     assert leaky > 0.1 > ours
 
 
+def identity_importance(y: np.ndarray, folds: np.ndarray) -> float:
+    """U of X = Y in closed form: X's 0s and 1s fall in separate bins, whose smoothed rates
+    2p / (n_0 + 2) and (n_1 + 2p) / (n_1 + 2) fall short of 0 and 1 only by the smoothing."""
+    metric = constant = 0.0
+    for k in np.unique(folds):
+        train, test = y[folds != k], y[folds == k]
+        n_1, p = train.sum(), train.mean()
+        n_0 = train.shape[0] - n_1
+        m_1 = test.sum()
+        m_0 = test.shape[0] - m_1
+        metric -= m_0 * np.log(1 - ALPHA * p / (n_0 + ALPHA)) + m_1 * np.log((n_1 + ALPHA * p) / (n_1 + ALPHA))
+        constant -= m_0 * np.log(1 - p) + m_1 * np.log(p)
+    return 1 - metric / constant
+
+
 @pytest.mark.parametrize("seed", range(3))
-def test_metric_equal_to_outcome_scores_above_0_95(seed):
+def test_metric_equal_to_outcome_scores_1_minus_the_smoothing_cost(seed):
     _, image, y = clustered_outcome(seed)
     dep = metric_dependency("outcome", y.astype(float), y, image)
-    assert dep.importance > 0.95 and dep.correlation == pytest.approx(1.0)
+    expected = identity_importance(y, folds_of_images(image))
+    assert dep.importance == pytest.approx(expected, rel=1e-12)
+    # the smoothing costs about ALPHA / n_train nats per row
+    n_train = 0.8 * y.shape[0]
+    assert dep.importance == pytest.approx(1 - ALPHA / (n_train * entropy(y)), abs=2e-4)
+    assert 0.999 < dep.importance < 1 and dep.correlation == pytest.approx(1.0)
+    assert dep.importance_low <= dep.importance <= dep.importance_high < 1
+
+
+@pytest.mark.parametrize("level, n_images", [(0.0, 300), (7.5, 50), (-3.0, 2000)])
+def test_constant_metric_scores_exactly_0(level, n_images):
+    _, image, y = clustered_outcome(0, n_images)
+    dep = metric_dependency("constant", np.full(y.shape[0], level), y, image)
+    assert dep.importance == 0.0 and dep.importance_low == 0.0 and dep.importance_high == 0.0
+    assert np.isnan(dep.correlation)
+
+
+def weak_effect(seed: int, n_images: int = 100):
+    """About 300 labels in 100 images of varying difficulty; X shifts the log-odds of detection
+    by 2 across its range, a weak effect next to the images' own difficulty."""
+    rng = np.random.default_rng(seed)
+    image = np.repeat(np.arange(n_images), rng.integers(1, 6, n_images))
+    difficulty = rng.normal(0, 1.5, n_images)[image]
+    x = rng.random(image.shape[0])
+    y = rng.random(image.shape[0]) < 1 / (1 + np.exp(-(1.6 + difficulty + 2.0 * (x - 0.5))))
+    return x, y, image
+
+
+def test_weak_effect_on_a_small_set_gets_importance_where_the_old_baseline_gave_0():
+    """The old estimator compared the same CE with H(Y) instead of CE0: U_old = max(0, 1 - CE / H)."""
+    new, old = [], []
+    for seed in range(40):
+        x, y, image = weak_effect(seed)
+        losses = held_out_losses(x, y, folds_of_images(image))
+        new.append(losses.importance)
+        old.append(max(0.0, 1 - losses.metric.mean() / entropy(y)))
+        assert losses.constant.mean() > entropy(y)  # the constant also pays for estimating p out of fold
+    new, old = np.array(new), np.array(old)
+    assert (new > 0).sum() >= 32  # found in 34 of 40 small sets
+    assert ((new > 0) & (old == 0)).sum() >= 5  # 8 of them the old estimator clipped to 0
+    assert not ((old > 0) & (new == 0)).any()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_interval_brackets_a_planted_effect_and_clears_zero(seed):
+    rng = np.random.default_rng(seed)
+    image = np.repeat(np.arange(400), 3)
+    x = rng.random(image.shape[0])
+    y = rng.random(image.shape[0]) < 0.2 + 0.6 * x
+    dep = metric_dependency("x", x, y, image)
+    assert 0 < dep.importance_low < dep.importance < dep.importance_high < 1 and dep.clears_zero
+
+
+def test_intervals_are_deterministic_and_optional():
+    x, y, image = weak_effect(0)
+    a, b = (metric_dependency("x", x, y, image) for _ in range(2))
+    assert a == b
+    none = metric_dependency("x", x, y, image, replicates=0)
+    assert none.importance == a.importance and np.isnan(none.importance_low) and np.isnan(none.importance_high)
+
+
+def test_a_metric_scores_the_same_alone_or_among_others():
+    x, y, image = weak_effect(1)
+    noise = np.random.default_rng(9).random(x.shape[0])
+    together = metric_dependencies([("noise", noise), ("x", x)], y, image)
+    assert together[1] == metric_dependency("x", x, y, image) and together[0].metric == "noise"
+
+
+def test_bootstrap_draws_each_image_a_whole_number_of_times_adding_up_to_the_image_count():
+    n_images = 37
+    counts = bootstrap_image_sums(np.eye(n_images), replicates=500, seed=4)
+    assert counts.shape == (500, n_images) and np.all(counts == np.round(counts))
+    assert np.all(counts.sum(axis=1) == n_images)
+    assert np.all(np.abs(counts.mean(axis=0) - 1) < 0.2)  # every image equally likely (sd of a mean: 0.044)
+    assert (counts == 0).any() and (counts >= 2).any()  # drawn with replacement
+    assert np.array_equal(counts, bootstrap_image_sums(np.eye(n_images), replicates=500, seed=4))
+
+
+def test_to_dict_carries_the_interval_and_from_dict_inverts_it():
+    x, y, image = weak_effect(2)
+    dep = metric_dependency("x", x, y, image)
+    row = dep.to_dict()
+    assert row["importance_low"] == dep.importance_low and row["importance_high"] == dep.importance_high
+    assert row["positives"] == int(y.sum()) and row["rows"] == y.shape[0]
+    assert MetricDependency.from_dict(row) == dep
+    undefined = metric_dependency("x", x, np.ones(x.shape[0], bool), image).to_dict()
+    assert undefined["importance_low"] is None and undefined["importance_high"] is None
+    back = MetricDependency.from_dict(undefined)
+    assert np.isnan(back.importance) and np.isnan(back.importance_low) and not back.clears_zero
 
 
 @pytest.mark.parametrize("scale, shift", [(10.0, 0.0), (1e-3, 5.0), (3.0, -100.0)])
@@ -99,3 +218,17 @@ def test_constant_outcome_has_no_importance():
     image = np.arange(100)
     dep = metric_dependency("x", np.arange(100.0), np.ones(100, bool), image)
     assert np.isnan(dep.importance) and dep.to_dict()["importance"] is None
+    assert np.isnan(dep.importance_low) and dep.to_dict()["importance_high"] is None
+
+
+def test_interval_ignores_replicates_that_draw_no_image_with_a_value():
+    """Values on 2 of 40 images: about 13% of the replicates draw neither, whose U is 0 / 0."""
+    rng = np.random.default_rng(5)
+    image = np.repeat(np.arange(40), 10)
+    y = rng.random(image.shape[0]) < 0.6
+    folds = folds_of_images(image)
+    first = image[0]
+    second = next(i for i in range(40) if folds[image == i][0] != folds[image == first][0])
+    values = np.where(np.isin(image, [first, second]), rng.random(image.shape[0]), np.nan)
+    dep = metric_dependency("sparse", values, y, image)
+    assert dep.rows == 20 and 0.0 <= dep.importance_low <= dep.importance_high <= 1.0

@@ -37,6 +37,14 @@ def test_size_ranks_first_on_both_sides(size_demo, side, level):
     scores = importance(ranking)
     for name in UNPLANTED_FRAME + [f"Random Values ({level})"]:
         assert scores[name] < 0.05, name
+    assert ranking[0].clears_zero
+    assert_random_values_interval_starts_at_0(ranking)
+
+
+def assert_random_values_interval_starts_at_0(ranking):
+    for d in ranking:
+        if d.metric in RANDOM:
+            assert d.importance_low == 0.0 and d.importance_high >= 0.0, d
 
 
 def test_bucket_fnr_follows_the_planted_curve(size_demo):
@@ -81,6 +89,8 @@ def test_brightness_drives_misses_on_the_label_side(brightness_demo):
     for name in ["Redness (F)", "Greenness (F)", "Blueness (F)", "Saturation (F)", "Object Area - Relative (L)",
                  "Image Area (F)", "Random Values (F)", "Random Values (L)"]:
         assert scores[name] < 0.05, name
+    assert ranking[0].clears_zero
+    assert_random_values_interval_starts_at_0(ranking)
 
 
 def test_brightness_buckets_follow_the_planted_curve(brightness_demo):
