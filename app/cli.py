@@ -23,7 +23,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="input format (auto: detected for each path on its own)")
     p.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"],
                    help="text files: 'name [conf] left top right bottom' (xyxy) or 'name [conf] x y w h' (xywh)")
-    p.add_argument("--names", default=None, help="class names file for YOLO / class-id text files")
+    p.add_argument("--names", default=None,
+                   help="class names file of the labels (YOLO / class-id text files; also the predictions' "
+                        "unless --pred-names)")
+    p.add_argument("--pred-names", default=None, help="class names file of the predictions, when it differs")
     p.add_argument("--no-clip", action="store_true",
                    help="keep boxes that stick out of their image as given (pycocotools does not clip)")
 
@@ -43,7 +46,8 @@ def _add_serve_parser(sub) -> None:
     sv.add_argument("--images", default=None, help="folder with the image files (pixel metrics)")
     sv.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc", "txt"])
     sv.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"])
-    sv.add_argument("--names", default=None, help="class names file for YOLO / class-id text files")
+    sv.add_argument("--names", default=None, help="class names file of the labels (and predictions)")
+    sv.add_argument("--pred-names", default=None, help="class names file of the predictions, when it differs")
     sv.add_argument("--no-clip", action="store_true", help="keep boxes that stick out of their image")
     sv.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST}: this machine only)")
     sv.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
@@ -177,7 +181,8 @@ def _load(args: argparse.Namespace):
     from detlens.core.io import load_dataset
 
     dataset = load_dataset(args.labels, args.predictions, fmt=args.format, box_format=args.box_format,
-                           images_dir=args.images, names_file=args.names, clip=not args.no_clip)
+                           images_dir=args.images, names_file=args.names, clip=not args.no_clip,
+                           pred_names_file=args.pred_names)
     for warning in dataset.warnings:
         print(f"note: {warning}", file=sys.stderr)
     return dataset
@@ -231,7 +236,7 @@ def format_buckets(table) -> str:
     return "\n".join(lines)
 
 
-INPUT_OPTIONS = ("labels", "predictions", "names", "frame_csv", "images")  # never written to
+INPUT_OPTIONS = ("labels", "predictions", "names", "pred_names", "frame_csv", "images")  # never written to
 
 
 def json_output(args: argparse.Namespace) -> Path | None:
@@ -348,8 +353,10 @@ def run_serve(args: argparse.Namespace) -> int:
         celery_jobs().check_broker(args.broker)
     source = None
     if args.labels:
+        _load(args)  # bad input: one line and exit 2 before anything is bound (the preparation reads it again)
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
-                            box_format=args.box_format, names=args.names, clip=not args.no_clip)
+                            box_format=args.box_format, names=args.names, clip=not args.no_clip,
+                            pred_names=args.pred_names)
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,

@@ -72,7 +72,8 @@ class ServeConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ServeConfig":
         """The WSGI entry's configuration: ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
-        for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
+        for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_NAMES`` and ``DETLENS_PRED_NAMES``
+        (class names files of the labels and of the predictions), ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
         (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes).
         Login and proxies: see :func:`login_settings`. The listening address is the WSGI server's (``WSGI_HOST``).
 
@@ -84,7 +85,8 @@ class ServeConfig:
             raise ValueError("set both DETLENS_LABELS and DETLENS_PREDICTIONS, or neither for the demo")
         source = None if not labels else DataSource(
             labels=labels, predictions=predictions, images=environ.get("DETLENS_IMAGES") or None,
-            fmt=environ.get("DETLENS_FORMAT", "auto"))
+            fmt=environ.get("DETLENS_FORMAT", "auto"), names=environ.get("DETLENS_NAMES") or None,
+            pred_names=environ.get("DETLENS_PRED_NAMES") or None)
         return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None,
                    host=WSGI_HOST, **login_settings(environ))
 

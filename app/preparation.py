@@ -121,7 +121,8 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
     cache = queries.cache
     report(0.02, "Loading annotations")
     ds = load_dataset(source.labels, source.predictions, fmt=source.fmt, box_format=source.box_format,
-                      images_dir=source.images, names_file=source.names, clip=source.clip)
+                      images_dir=source.images, names_file=source.names, clip=source.clip,
+                      pred_names_file=source.pred_names)
     key = ds.fingerprint
     # the image registry the image routes read: small, and the only source of image paths
     cache.data.set(cache_key(Entry.IMAGES, key), {

@@ -42,11 +42,12 @@ class DataSource:
     box_format: str = "xyxy"
     names: str | None = None
     clip: bool = True
+    pred_names: str | None = None
 
     def source_id(self) -> str:
         """Hash of the options and of every input file's path, size and modification time."""
         stats = []
-        for path in (self.labels, self.predictions, self.names):
+        for path in (self.labels, self.predictions, self.names, self.pred_names):
             if path is None:
                 continue
             p = Path(path)

@@ -15,6 +15,8 @@ Assembly rules (labels ``L``, predictions ``P``):
   ids 1..n. Categories are the union of class names, in names-file order when
   a names file is known (other names appended sorted), else sorted by name;
   ids 1..C. A COCO *results list* cannot be matched to such labels (error).
+* Folder predictions against COCO labels: when no predicted class is a label
+  category, the error suggests names files (:func:`~detlens.core.io.checks.check_class_names`).
 * Boxes extending beyond a known image size are clipped (one warning with the
   count); a box entirely outside its image is an :class:`InputError`.
 """
@@ -26,6 +28,7 @@ import hashlib
 import numpy as np
 
 from detlens.core.dataset import BoxTable, Dataset, ImageTable
+from detlens.core.io.checks import check_class_names
 from detlens.core.io.common import CLIP_NOISE, Describe, Part, first_bad, stem_of
 from detlens.core.io.errors import InputError
 
@@ -165,6 +168,9 @@ def _match_named(lab: Part, pred: Part, img_pos: np.ndarray, cat_pos: np.ndarray
         if pred.has_ids:
             key_l, key_p = lab.img_names, pred.img_names
         else:
+            # raises when no predicted class is a label category (class ids against names); any other
+            # unknown category is the error below
+            check_class_names(lab.cat_names, pred.cat_names[pred.box_cat], lab.file, pred.file)
             key_l, key_p = np.array([stem_of(n) for n in lab.img_names], object), pred.img_stems
         table: dict[str, int] = {}
         for k, s in enumerate(key_l.tolist()):

@@ -172,6 +172,10 @@ def load_txt(folder: Path, role: str, box_format: str, names: list[str] | None, 
                 raise InputError(disp, f"line {k}", str(exc)) from None
             score = nums[0] if role == "predictions" else 1.0
             x1, y1, c, d = nums[-4:]
+            if box_format == "xyxy" and (c <= x1 or d <= y1):  # check_boxes's words, with the likely cause
+                side, size = ("width", c - x1) if c <= x1 else ("height", d - y1)
+                raise InputError(disp, f"line {k}", f"box {side} must be > 0, got {size:g} (right/bottom must exceed "
+                                 "left/top; for 'x y width height' values give --box-format xywh)")
             box = [x1, y1, c - x1, d - y1] if box_format == "xyxy" else [x1, y1, c, d]
             b.add_box(img, name, box, score, float(diff), (disp, f"line {k}"))
     return b.build(role, names)
