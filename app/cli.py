@@ -7,12 +7,18 @@ sub-command that needs them, so ``detlens evaluate`` starts fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import re
 import sys
 from pathlib import Path
+from typing import TextIO
 
 EXIT_BAD_INPUT = 2
+STDOUT = "-"  # --json -
+JSON_HELP = ("also write {what} as JSON to OUT; '-': the JSON to standard output and the readable text to "
+             "standard error")
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -114,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="matching rule: coco (pycocotools, default) or voc (VOC devkit: max-IoU label, else duplicate)")
     ev.add_argument("--pixel-plus-one", action="store_true", help="legacy VOC '+1 pixel' box areas")
     ev.add_argument("--max-dets", default="100", help="predictions kept per image and class (default 100; 'all' = no cap)")
-    ev.add_argument("--json", default=None, metavar="OUT", help="also write the result as JSON to OUT")
+    ev.add_argument("--min-score", type=float, default=None, metavar="S",
+                    help="treat predictions scoring below S as absent, as the page's minimum confidence (default: keep all)")
+    ev.add_argument("--json", default=None, metavar="OUT", help=JSON_HELP.format(what="the result"))
     ev.add_argument("--metrics", action="store_true",
                     help="rank metric importance/correlation (implied by --images; without images only "
                          "geometry metrics are available)")
@@ -128,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     mt = sub.add_parser("metrics", help="compute and cache every quality metric, print a summary")
     _add_data_args(mt)
     _add_metric_args(mt)
-    mt.add_argument("--json", default=None, metavar="OUT", help="also write the summary as JSON to OUT")
+    mt.add_argument("--json", default=None, metavar="OUT", help=JSON_HELP.format(what="the summary"))
 
     _add_serve_parser(sub)
     _add_user_parser(sub)
@@ -152,6 +160,13 @@ def _parse_max_dets(text: str) -> int | None:
     return value
 
 
+def _parse_min_score(value: float | None) -> float | None:
+    """``--min-score`` as core takes it: None (0 too, as on the page) keeps every prediction."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"--min-score must be a number >= 0, got {value}")
+    return value or None
+
+
 def _fmt(x: float | None) -> str:
     return "   -  " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:6.4f}"
 
@@ -161,7 +176,8 @@ def format_evaluation(doc: dict) -> str:
     c = doc["counts"]
     lines = [
         f"IoU threshold {doc['iou_threshold']:.2f}   AP method {doc['ap_method']}   "
-        f"matching {doc['match_method']}   max dets {doc['max_dets'] or 'all'}",
+        f"matching {doc['match_method']}   max dets {doc['max_dets'] or 'all'}"
+        + (f"   min score {doc['min_score']:g}" if doc.get("min_score") else ""),
         f"mAP {_fmt(doc['mAP'])}   mAR {_fmt(doc['mAR'])}   "
         f"labels {c['labels']}  predictions {c['predictions']}  TP {c['TP']}  FP {c['FP']}  FN {c['FN']}"
         + (f"  ignored {c['ignored']}" if c.get("ignored") else ""),
@@ -239,23 +255,66 @@ def format_buckets(table) -> str:
 INPUT_OPTIONS = ("labels", "predictions", "names", "pred_names", "frame_csv", "images")  # never written to
 
 
-def json_output(args: argparse.Namespace) -> Path | None:
+def json_output(args: argparse.Namespace) -> Path | TextIO | None:
     """The ``--json`` file, checked before any work: never an input or inside an input folder
-    (see :func:`detlens.core.files.check_output`)."""
+    (see :func:`detlens.core.files.check_output`); ``--json -``: the standard output :func:`main` set aside."""
     from detlens.core.files import check_output
 
     if not args.json:
         return None
+    if args.json == STDOUT:
+        return args.json_stream
     inputs = {"--" + option.replace("_", "-"): getattr(args, option, None) for option in INPUT_OPTIONS}
     return check_output(args.json, inputs, "--json")
 
 
-def _write_json(out: Path, doc: dict) -> None:
+def _write_json(out: Path | TextIO, doc: dict) -> None:
     from detlens.core.files import write_atomic
 
+    if not isinstance(out, Path):  # --json -
+        out.write(json.dumps(doc, indent=2) + "\n")
+        out.flush()
+        return
     if out.exists():
         print(f"note: replacing {out}", file=sys.stderr)
     write_atomic(out, json.dumps(doc, indent=2) + "\n")
+
+
+def by_metric_name(args: argparse.Namespace, dataset) -> str:
+    """The metric ``--by-metric`` names, checked before any work is printed (the pixel pass included).
+
+    A name without its level suffix is resolved when that is unambiguous: an
+    object metric's ``(P)`` and ``(L)`` twins give the same table (predictions
+    by one, labels by the other), so only a base name that is both a frame and an
+    object metric is ambiguous. Letter case is not significant.
+
+    Raises:
+        ValueError: the buckets are out of range, the metric needs ``--images``, or it is unknown or
+            ambiguous (the message lists the metrics available for these inputs).
+    """
+    from detlens.core.metrics.registry import BUILTIN_METRICS, FRAME, level_of
+    from detlens.core.metrics.tables import compute_metric_tables
+    from detlens.core.settings import BUCKETS_MAX, BUCKETS_MIN
+
+    if not BUCKETS_MIN <= args.buckets <= BUCKETS_MAX:
+        raise ValueError(f"--buckets must be between {BUCKETS_MIN} and {BUCKETS_MAX}, got {args.buckets}")
+    wanted = args.by_metric.strip().casefold()
+    pixel = [m.name for m in BUILTIN_METRICS if m.needs_images]
+    if args.images is None and (named := [n for n in pixel if wanted in (n.casefold(), n[:-4].casefold())]):
+        raise ValueError(f"--by-metric: {named[0]} needs --images (the folder with the image files)")
+    # every metric but the pixel ones is cheap to list: geometry, custom fields, the frame CSV's columns
+    available = list(compute_metric_tables(dataset, None, frame_csv=args.frame_csv).info)
+    available += pixel if args.images is not None else []
+    exact = [n for n in available if n.casefold() == wanted]
+    if exact:
+        return exact[0]
+    same_base = [n for n in available if n[:-4].casefold() == wanted]
+    levels = {level_of(n) == FRAME for n in same_base}  # {True}: the frame metric; {False}: object twins
+    if len(levels) == 1:
+        return same_base[0]
+    problem = f"{args.by_metric!r} is ambiguous" if same_base else f"unknown metric {args.by_metric!r}"
+    raise ValueError(f"--by-metric: {problem}; choose one of: {', '.join(available)}"
+                     + ("" if args.images is not None else " (pixel metrics such as Brightness (F) need --images)"))
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -263,13 +322,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     out = json_output(args)
     max_dets = _parse_max_dets(args.max_dets)
+    min_score = _parse_min_score(args.min_score)
     if not 0.0 < args.iou <= 1.0:
         raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
     dataset = _load(args)
+    by_metric = by_metric_name(args, dataset) if args.by_metric else None  # before anything is printed
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     evaluator = Evaluator(dataset)
     # outcomes only: AP, AR and the metric statistics do not need false-positive reasons
-    match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one, reasons=False)
+    match = evaluator.match(args.iou, max_dets, args.match, args.pixel_plus_one, min_score=min_score, reasons=False)
     result = evaluator.evaluate_match(match, classes=classes, ap_method=args.ap_method)
     doc = result.to_dict()
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
@@ -295,7 +356,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 if caveat:
                     print(f"  {caveat}")
         if args.by_metric:
-            table = performance_by_metric(dataset, tables, match, args.by_metric, classes, args.buckets,
+            table = performance_by_metric(dataset, tables, match, by_metric, classes, args.buckets,
                                           args.bucket_method)
             doc["by_metric"] = table.to_dict()
             print()
@@ -435,11 +496,37 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve,
                 "worker": run_worker, "user": run_user}
+    json_to_stdout = getattr(args, "json", None) == STDOUT
+    args.json_stream = sys.stdout  # --json -: the JSON alone goes here, every printed line to standard error
     try:
-        return handlers[args.command](args)
+        with contextlib.redirect_stdout(sys.stderr) if json_to_stdout else contextlib.nullcontext():
+            return handlers[args.command](args)
     except (ValueError, OSError) as exc:  # InputError is a ValueError; both are the user's input
-        print(f"detlens: error: {exc}", file=sys.stderr)
+        print(f"detlens: error: {in_cli_words(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+# core's parameter names as the options that set them, for messages (core words its errors in its own names)
+CLI_NAMES = {"images_dir": "--images", "names_file": "--names", "pred_names_file": "--pred-names",
+             "box_format": "--box-format", "fmt": "--format", "frame_csv": "--frame-csv", "ap_method": "--ap-method",
+             "max_dets": "--max-dets", "min_score": "--min-score", "cache_dir": "--cache-dir"}
+_CLI_NAME_RE = re.compile(r"(?<![\w./-])(" + "|".join(CLI_NAMES) + r")(?![\w./-])")
+
+
+def in_cli_words(exc: BaseException) -> str:
+    """The one-line message of ``exc`` with core's parameter names replaced by the options that set them.
+
+    ``"imgs: images_dir: is not a folder"`` -> ``"imgs: --images: is not a folder"``. The file name of an
+    :class:`~detlens.core.io.InputError` is kept as it is, whatever it is called.
+    """
+    from detlens.core.io.errors import InputError
+
+    def words(text: str) -> str:
+        return _CLI_NAME_RE.sub(lambda m: CLI_NAMES[m.group(1)], text)
+
+    if isinstance(exc, InputError):
+        return " ".join(f"{exc.file}: {words(exc.record)}: {words(exc.problem)}".split())
+    return words(str(exc))
 
 
 if __name__ == "__main__":

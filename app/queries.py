@@ -20,10 +20,11 @@ from detlens.app.source import PreparationStatus, read_status
 from detlens.core.curves import thin_curve, thin_indices
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
-from detlens.core.matching import IGNORED
+from detlens.core.matching import IGNORED, ignored_labels
 from detlens.core.vocabulary import Side
 
 PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
+SUMMARY_FIELDS = 2  # bump when the fields of Queries.summary change
 
 
 class NotPrepared(ValueError):
@@ -144,14 +145,27 @@ class Queries:
                          other_class={False: self._prepared(Entry.OTHER_CLASS, key)})
 
     def summary(self, key: str) -> dict:
-        """Small JSON: name, counts, class names, metric descriptions (``MetricInfo.to_dict``), warnings."""
+        """Small JSON: name, counts, class names, metric descriptions (``MetricInfo.to_dict``), warnings.
+
+        ``labels`` counts every label; ``ignored_labels`` those that never count
+        (crowd, VOC difficult, area outside pycocotools' range:
+        :func:`~detlens.core.matching.ignored_labels`), so at any IoU threshold
+        ``labels - ignored_labels == TP + FN``. ``unlabelled_classes``: the
+        classes (in ``classes`` order) without a counted label, which have no AP
+        and are left out of the per-class charts.
+        """
         def compute() -> dict:
             ds, tables = self.dataset(key), self.tables(key)
+            ignored = ignored_labels(ds)
+            counted = np.bincount(ds.labels.category_index[~ignored], minlength=ds.n_categories)
+            names = [str(c) for c in ds.category_names]
             return {"name": ds.name, "images": len(ds.images), "labels": len(ds.labels),
-                    "predictions": len(ds.predictions), "classes": [str(c) for c in ds.category_names],
+                    "ignored_labels": int(ignored.sum()), "predictions": len(ds.predictions), "classes": names,
+                    "unlabelled_classes": [n for n, count in zip(names, counted) if count == 0],
                     "metrics": {n: m.to_dict() for n, m in tables.info.items()},
                     "warnings": list(ds.warnings) + list(tables.warnings)}
-        return self.cache.memo(cache_key(Entry.SUMMARY, key), compute)
+        # SUMMARY_FIELDS in the key: a summary cached before its fields changed is not read back
+        return self.cache.memo(cache_key(Entry.SUMMARY, key, SUMMARY_FIELDS), compute)
 
     def view(self, key: str, selected: list[str] | None, iou: float, min_score: float | None) -> ViewParams:
         """The :class:`ViewParams` of the page's controls; every class selected gives ``classes=None``.

@@ -119,10 +119,11 @@ def importance_figure(ranking: list[dict], metrics: dict, title: str) -> go.Figu
 
 
 def correlation_figure(ranking: list[dict], metrics: dict, title: str) -> go.Figure:
-    """Horizontal bars of Pearson correlation (-1 to 1) in the ranking's order, diverging colours."""
+    """Horizontal bars of Pearson correlation (-1 to 1) in the ranking's order, diverging colours;
+    "-" where r is undefined (a constant metric or outcome, see :mod:`detlens.core.importance`)."""
     names = [d["metric"] for d in ranking]
     values = [d["correlation"] or 0.0 for d in ranking]
-    text = ["n/a" if d["correlation"] is None else f"{d['correlation']:+.3f}" for d in ranking]
+    text = ["-" if d["correlation"] is None else f"{d['correlation']:+.3f}" for d in ranking]
     hover = [_wrap(metrics.get(n, {}).get("description", "")) for n in names]
     colors = sample_colorscale(CORRELATION_SCALE, [(v + 1) / 2 for v in values]) if values else []
     fig = go.Figure(go.Bar(

@@ -86,14 +86,29 @@ def poll_preparation(queries, n_intervals, source_id, shown_key=None) -> dict:
                       progress_style=SHOWN, percent=percent, percent_label=f"{percent}%",
                       progress_text=status.text + "…", retry_style=HIDDEN, alert=None, cache_alert=cache_alert,
                       content_style=HIDDEN)
-    counts = (f"{summary['images']:,} images · {summary['labels']:,} labels · "
-              f"{summary['predictions']:,} predictions · {len(summary['classes'])} classes")
+    counts = header_counts(summary)
     notes = [alert(f"Note: {w}", "info") for w in summary["warnings"][:3]] or None
-    options = [{"label": c, "value": c} for c in summary["classes"]]
+    unlabelled = set(summary["unlabelled_classes"])
+    options = [{"label": f"{c} (no labels)" if c in unlabelled else c, "value": c} for c in summary["classes"]]
     return _shown(data_key=status.key, stop=False, poll_ms=READY_POLL_MS, progress_style=HIDDEN, percent=100,
                   percent_label="", progress_text="", retry_style=HIDDEN, alert=notes, cache_alert=cache_alert,
                   content_style=SHOWN, name=summary["name"], counts=counts, options=options,
                   classes=summary["classes"])
+
+
+def header_counts(summary: dict) -> str:
+    """The header's counts: ignored labels (crowd, difficult) and classes without labels said apart.
+
+    ``"100 images · 839 labels (9 ignored: crowd/difficult) · 734 predictions · 80 classes (10 without
+    labels)"``: labels minus ignored ones are what TP + FN add up to, and classes without labels have no
+    AP, so the per-class charts show the others (the class filter marks them "(no labels)").
+    """
+    ignored = summary["ignored_labels"]
+    unlabelled = len(summary["unlabelled_classes"])
+    return (f"{summary['images']:,} images · {summary['labels']:,} labels"
+            + (f" ({ignored:,} ignored: crowd/difficult)" if ignored else "")
+            + f" · {summary['predictions']:,} predictions · {len(summary['classes'])} classes"
+            + (f" ({unlabelled} without labels)" if unlabelled else ""))
 
 
 def retry_preparation(queries, n_clicks, source_id) -> None:

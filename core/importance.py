@@ -71,7 +71,10 @@ Interval [low, high] of U
 Correlation r in [-1, 1]
     Pearson's correlation between X and Y on the same rows: its sign gives
     the direction (r > 0: higher X, more true positives / detections). NaN
-    when X or Y is constant.
+    (shown as "-") when X or Y is constant, or N < 2. Constant means up to
+    round-off: a standard deviation under ``CONSTANT_RELATIVE_STD`` (1e-12)
+    times the largest magnitude of the values (ten images of aspect 4/3 have a
+    mean a rounding step off 4/3, which made r = +0.000 rather than undefined).
 
 Missing values and size
     Rows where X is NaN are left out for that metric. Above ``max_rows``
@@ -96,6 +99,7 @@ DEFAULT_MAX_ROWS = IMPORTANCE_MAX_ROWS_CLI  # the CLI ranks on this many rows at
 INTERVAL_REPLICATES = 200  # image bootstrap replicates behind each interval
 INTERVAL_PERCENTILES = (5.0, 95.0)  # a 90% interval
 BOOTSTRAP_SEED = 0
+CONSTANT_RELATIVE_STD = 1e-12  # a spread under this share of the values' magnitude is round-off: constant
 _BOOTSTRAP_CHUNK = 1 << 21  # image weights drawn at once (replicates x images), bounding memory
 
 
@@ -264,11 +268,19 @@ def cross_validated_importance(x: np.ndarray, y: np.ndarray, folds: np.ndarray) 
     return float("nan") if losses is None else losses.importance
 
 
+def is_constant(values: np.ndarray) -> bool:
+    """True when ``(N,)`` float64 ``values`` are constant up to round-off: standard deviation 0 or under
+    ``CONSTANT_RELATIVE_STD`` times their largest magnitude (see the module docstring)."""
+    deviations = values - values.mean()
+    std = np.sqrt((deviations * deviations).mean())
+    return bool(std == 0.0 or std < CONSTANT_RELATIVE_STD * np.abs(values).max())
+
+
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson's r of ``(N,)`` arrays; NaN when either is constant or N < 2."""
+    """Pearson's r of ``(N,)`` arrays; NaN when either is constant (:func:`is_constant`) or N < 2."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    if x.shape[0] < 2:
+    if x.shape[0] < 2 or is_constant(x) or is_constant(y):
         return float("nan")
     dx, dy = x - x.mean(), y - y.mean()
     denom = np.sqrt((dx * dx).sum() * (dy * dy).sum())
