@@ -47,12 +47,16 @@ def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerF
 
 
 def filter_from_class_bar(click: dict | None) -> ExplorerFilter | None:
-    """A clicked AP bar (curve 0): the class's predictions; an AR bar (curve 1): its labels."""
+    """A clicked AP bar (curve 0): the class's predictions; an AR bar (curve 1): its labels.
+
+    The class is the bar's ``customdata[0]`` (horizontal bars: the full name), else its ``x``.
+    """
     point = inputs.first_point(click)
-    if not point or not point.get("x"):
+    custom = (point or {}).get("customdata")
+    name = custom[0] if isinstance(custom, list) and custom else (point or {}).get("x")
+    if not name:
         return None
     outcomes = (Side.LABELS if point.get("curveNumber") == 1 else Side.PREDICTIONS).groups
-    name = point["x"]
     name = inputs.text(str(name) if isinstance(name, (int, float)) else name, "clicked class")
     return ExplorerFilter(outcomes=outcomes, classes=(name,))
 

@@ -3,22 +3,32 @@
 Inputs are the documents the query service returns (evaluation
 document, ranking list, bucket table dict), so every builder is testable
 without a server. Figures stay small: at most ``MAX_PR_CLASSES`` precision-
-recall curves of at most 200 points each, at most ``MAX_CLASS_LINES`` classes
-in a decomposed performance chart.
+recall curves of at most 200 points each, at most ``PERF_PANELS_MAX`` class
+panels in a decomposed performance chart.
+
+Readability rules: class names longer than ``CLASS_NAME_MAX_CHARS`` are cut
+with "…" (:func:`ellipsize`) and shown whole on hover; every class gets its
+tick label (explicit tick values, never plotly's automatic skipping); count
+axes tick at round steps (:func:`count_axis`); legends and titles count what
+is drawn.
 """
 
 from __future__ import annotations
 
+import math
 import textwrap
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from detlens.callbacks.text import bucket_labels
-from detlens.core.settings import MAX_CLASS_LINES, MAX_PR_CLASSES
+from detlens.core.findings import MIN_BUCKET_TOTAL
+from detlens.core.settings import CLASS_NAME_MAX_CHARS, MAX_PR_CLASSES, PERF_PANEL_COLUMNS
 
 TEMPLATE = "plotly_white"
 TPR_COLOR, FNR_COLOR = "#1f7a5c", "#c8553d"
+UNDER_MINIMUM_COLOR = "#adb5bd"  # buckets with fewer objects than the minimum count
 AP_COLOR, AR_COLOR = "#3b6fb6", "#9ab8e0"
 CORRELATION_SCALE = "RdBu"  # diverging: red negative, white 0, blue positive
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=12)
@@ -42,30 +52,54 @@ def empty_figure(message: str, height: int = 320) -> go.Figure:
     return _layout(fig, "", height)
 
 
+def ellipsize(name: str, limit: int = CLASS_NAME_MAX_CHARS) -> str:
+    """``name`` when at most ``limit`` characters, else its first ``limit - 1`` characters and "…"."""
+    return name if len(name) <= limit else name[:limit - 1].rstrip() + "…"
+
+
 def ap_ar_figure(doc: dict, title: str) -> go.Figure:
-    """Grouped bars: AP and AR of each selected class (classes without labels are left out)."""
+    """Horizontal grouped bars: AP and AR of each selected class (classes without labels are left out).
+
+    One row per class, the chart growing 26 px per class so every name keeps
+    its tick label (ellipsized, full name in ``customdata[0]`` and on hover).
+    """
     rows = [(n, r["AP"], r["AR"]) for n, r in doc["per_class"].items() if r["AP"] is not None]
     names = [r[0] for r in rows]
+    full = [[n] for n in names]
     fig = go.Figure([
-        go.Bar(name="AP", x=names, y=[r[1] for r in rows], marker_color=AP_COLOR,
-               hovertemplate="%{x}<br>AP %{y:.3f}<extra></extra>"),
-        go.Bar(name="AR", x=names, y=[r[2] for r in rows], marker_color=AR_COLOR,
-               hovertemplate="%{x}<br>AR %{y:.3f}<extra></extra>"),
+        go.Bar(name="AP", y=names, x=[r[1] for r in rows], orientation="h", marker_color=AP_COLOR, customdata=full,
+               hovertemplate="%{customdata[0]}<br>AP %{x:.3f}<extra></extra>"),
+        go.Bar(name="AR", y=names, x=[r[2] for r in rows], orientation="h", marker_color=AR_COLOR, customdata=full,
+               hovertemplate="%{customdata[0]}<br>AR %{x:.3f}<extra></extra>"),
     ])
-    fig.update_yaxes(title="AP / AR", range=[0, 1.02])
-    fig.update_xaxes(title="class", tickangle=-45 if len(names) > 12 else 0)
-    return _layout(fig, title, 360, barmode="group", bargap=0.2,
-                   legend=dict(orientation="h", x=1, xanchor="right", y=1.12))
+    fig.update_xaxes(title="AP / AR", range=[0, 1.02])
+    fig.update_yaxes(type="category", tickmode="array", tickvals=names, ticktext=[ellipsize(n) for n in names],
+                     autorange="reversed", automargin=True, title=None)
+    return _layout(fig, title, max(360, 120 + 26 * len(names)), barmode="group", bargap=0.25,
+                   legend=dict(orientation="h", x=1, xanchor="right", y=1, yanchor="bottom"),
+                   margin=dict(l=10, r=20, t=70, b=50))
 
 
 def pr_classes(doc: dict, limit: int = MAX_PR_CLASSES) -> tuple[list[str], str]:
-    """The classes whose curves are drawn: all, or the best and worst ``limit // 2`` by AP; plus a note."""
-    ranked = sorted((r["AP"], n) for n, r in doc["per_class"].items() if r["AP"] is not None)
-    names = [n for _, n in ranked[::-1]]
-    if len(names) <= limit:
-        return names, ""
-    half = limit // 2
-    return names[:half] + names[-half:], f" ({half} best and {half} worst of {len(names)} classes by AP)"
+    """The classes whose curves are drawn, best AP first, and the note the title adds.
+
+    A class has a curve when it has an AP and at least one precision-recall
+    point (a class without predictions has none). All such classes are drawn
+    when at most ``limit``, else exactly the best and worst ``limit // 2`` by AP
+    (ties by name). The note ("" for none) counts what is drawn and the classes without a curve.
+    """
+    with_ap = [n for n, r in doc["per_class"].items() if r["AP"] is not None]
+    curved = [n for n in with_ap if doc["pr"].get(n, {}).get("recall")]
+    names = sorted(curved, key=lambda n: (-doc["per_class"][n]["AP"], n))
+    parts = []
+    if len(names) > limit:
+        half = limit // 2
+        parts.append(f"{half} best and {half} worst of {len(names)} classes by AP")
+        names = names[:half] + names[-half:]
+    if len(curved) < len(with_ap):
+        missing = len(with_ap) - len(curved)
+        parts.append(f"{missing} class{'es' if missing > 1 else ''} without predictions: no curve")
+    return names, "; ".join(parts)
 
 
 def pr_figure(doc: dict, title: str) -> go.Figure:
@@ -76,13 +110,16 @@ def pr_figure(doc: dict, title: str) -> go.Figure:
         curve = doc["pr"][name]
         scores = curve.get("score")  # absent in documents cached by older versions
         fig.add_trace(go.Scatter(
-            x=curve["recall"], y=curve["precision"], mode="lines", name=f"{name} (AP {doc['per_class'][name]['AP']:.2f})",
+            x=curve["recall"], y=curve["precision"], mode="lines" if len(curve["recall"]) > 1 else "markers",
+            name=f"{ellipsize(name)} (AP {doc['per_class'][name]['AP']:.2f})",
             customdata=None if scores is None else [[name, s] for s in scores],
             hovertemplate=(f"{name}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}"
                            + ("" if scores is None else "<br>confidence ≥ %{customdata[1]:.3f}") + "<extra></extra>")))
     fig.update_xaxes(title="recall", range=[0, 1.01])
     fig.update_yaxes(title="precision", range=[0, 1.02])
-    return _layout(fig, title + note, 360, legend=dict(font=dict(size=11)))
+    # the note goes on a line of its own: it would be cut off at the chart's width
+    return _layout(fig, f"{title}<br><span style='font-size:11px'>{note}</span>" if note else title, 360,
+                   legend=dict(font=dict(size=11)), margin=dict(l=60, r=20, t=70 if note else 50, b=50))
 
 
 def _wrap(text: str) -> str:
@@ -136,14 +173,6 @@ def correlation_figure(ranking: list[dict], metrics: dict, title: str) -> go.Fig
     return _layout(fig, title, _ranking_height(ranking), margin=dict(l=10, r=20, t=50, b=50))
 
 
-def _band(fig: go.Figure, x: list, curve: dict, color: str, name: str) -> None:
-    fill = color + "33"
-    fig.add_trace(go.Scatter(x=x, y=curve["high"], mode="lines", line=dict(width=0), hoverinfo="skip",
-                             showlegend=False, legendgroup=name, name=f"{name} 95% upper bound"))
-    fig.add_trace(go.Scatter(x=x, y=curve["low"], mode="lines", line=dict(width=0), fill="tonexty",
-                             fillcolor=fill, hoverinfo="skip", name=f"{name} 95% interval", legendgroup=name))
-
-
 def bucket_customdata(edges: list[float], curve: dict, side: str, class_name: str = "") -> list[list]:
     """Per bucket ``[count, low, high, edge_lo, edge_hi, side, class, last]``: what a click on it selects.
 
@@ -156,71 +185,207 @@ def bucket_customdata(edges: list[float], curve: dict, side: str, class_name: st
             for b in range(n)]
 
 
-def _rate_line(x: list, curve: dict, color: str, name: str, noun: str, edges: list[float], side: str,
-               class_name: str = "", **line) -> go.Scatter:
-    return go.Scatter(
-        x=x, y=curve["rate"], mode="lines+markers", name=name, line=dict(color=color, width=2.5, **line),
-        marker=dict(size=7), customdata=bucket_customdata(edges, curve, side, class_name),
-        hovertemplate=(f"{name} %{{y:.3f}} [%{{customdata[1]:.2f}}, %{{customdata[2]:.2f}}]"
-                       f"<br>%{{customdata[0]:,}} {noun}<extra>%{{x}}</extra>"))
+SIDES = (("TPR", TPR_COLOR, "predictions"), ("FNR", FNR_COLOR, "labels"))
+# the legend (up to 3 rows) sits between the title, pinned to the top, and the plot
+PERF_MARGIN = dict(l=60, r=60, t=120, b=95)
 
 
-def performance_figure(table: dict, x_title: str, title: str, decomposed: bool = False) -> go.Figure:
+def count_axis(max_count: float, ticks: int = 4) -> tuple[int, int]:
+    """``(dtick, top)`` of a count axis: a round whole step (1, 2, 5 or 2.5 × 10^k) giving at most
+    ``ticks`` intervals up to ``max_count``, and the axis top, the first multiple of it at or above.
+
+    E.g. 89 → (25, 100): ticks 0, 25, 50, 75, 100; 3 → (1, 3); 0 → (1, 1).
+    """
+    if max_count <= 0:
+        return 1, 1
+    raw = max_count / ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10)
+                if m * magnitude >= raw and float(m * magnitude).is_integer() or m == 10)
+    step = max(int(round(step)), 1)
+    return step, step * math.ceil(max_count / step)
+
+
+def under_minimum(curve: dict, min_count: int) -> list[bool]:
+    """Per bucket: True when it holds fewer than ``min_count`` rows (drawn grey, not used for findings)."""
+    return [total < min_count for total in curve["totals"]]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the performance chart: the pooled curves (``class_name`` "") or one class's.
+
+    Attributes:
+        class_name: the class, or "" for every selected class together.
+        curves: ``{"TPR": RateCurve.to_dict() or None, "FNR": ...}``.
+        finding: the sentence shown above a class's panel ("" for none).
+    """
+
+    class_name: str
+    curves: dict
+    finding: str = ""
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where each panel's subplots go: paper domains and the figure's height in px."""
+
+    cells: list  # per panel: ((x0, x1), [(y0, y1) per stacked subplot], title top y)
+    height: int
+    plot_px: int
+
+
+def _grid(n_panels: int, columns: int, subplots: int, titled: bool, sub_px: int) -> _Grid:
+    title_px, stack_gap, row_gap, h_gap = (64 if titled else 0), 14, 30, 0.045
+    rows = math.ceil(n_panels / columns)
+    block = title_px + subplots * sub_px + (subplots - 1) * stack_gap
+    plot_px = rows * block + (rows - 1) * row_gap
+    width = (1 - (columns - 1) * h_gap) / columns
+    cells = []
+    for p in range(n_panels):
+        r, c = divmod(p, columns)
+        top = r * (block + row_gap)
+        ys = []
+        for s in range(subplots):
+            y_top = top + title_px + s * (sub_px + stack_gap)
+            ys.append((1 - (y_top + sub_px) / plot_px, 1 - y_top / plot_px))
+        cells.append(((c * (width + h_gap), c * (width + h_gap) + width), ys, 1 - top / plot_px))
+    return _Grid(cells, plot_px + PERF_MARGIN["t"] + PERF_MARGIN["b"], plot_px)
+
+
+def _axis(n: int, letter: str) -> str:
+    return letter if n == 1 else f"{letter}{n}"
+
+
+def _hover(side: str, noun: str, class_name: str) -> str:
+    who = f"{side} {class_name}" if class_name else side
+    return (f"{who} %{{customdata[8]}}<br>%{{customdata[0]:,}} {noun}%{{customdata[9]}}"
+            f"<extra>%{{x}}</extra>")
+
+
+def _side_traces(x: list, edges: list, curve: dict, side: str, color: str, noun: str, class_name: str,
+                 min_count: int, axes: dict) -> list:
+    """Counts behind, 95% band, dashed average, the rate line (gaps at buckets under ``min_count``)
+    and grey markers for those buckets, all carrying the bucket's click ``customdata``."""
+    grey = under_minimum(curve, min_count)
+    custom = [d + [("n/a" if d[0] == 0 else f"{r:.3f} [{lo:.2f}, {hi:.2f}]"),
+                   (f": under the minimum count {min_count}, not used for findings" if g else "")]
+              for d, r, lo, hi, g in zip(bucket_customdata(edges, curve, side, class_name), curve["rate"],
+                                         curve["low"], curve["high"], grey)]
+    kept = [None if g else r for r, g in zip(curve["rate"], grey)]
+    greyed = [r if g else None for r, g in zip(curve["rate"], grey)]
+    suffix = f" {class_name}" if class_name else ""
+    line_name = f"{side}{suffix}" if class_name else f"{side} of {noun}"
+    shown = dict(showlegend=not class_name)  # class panels: one legend key per kind instead (_legend_keys)
+    traces = [go.Bar(x=x, y=curve["totals"], name=f"{noun} per bucket{suffix}", marker_color=color, opacity=0.12,
+                     customdata=custom, hovertemplate=f"%{{y:,}} {noun}{suffix}<extra>%{{x}}</extra>",
+                     legendgroup=f"{noun} per bucket", **axes["counts"], **shown)]
+    traces.append(go.Scatter(x=x, y=[None if g else h for h, g in zip(curve["high"], grey)], mode="lines",
+                             line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=f"{side} band",
+                             name=f"{side}{suffix} 95% upper bound", **axes["rates"]))
+    traces.append(go.Scatter(x=x, y=[None if g else lo for lo, g in zip(curve["low"], grey)], mode="lines",
+                             line=dict(width=0), fill="tonexty", fillcolor=color + "33", hoverinfo="skip",
+                             name=f"{side}{suffix} 95% interval", legendgroup=f"{side} band", **axes["rates"], **shown))
+    if curve["average"] is not None:
+        traces.append(go.Scatter(x=[x[0], x[-1]], y=[curve["average"]] * 2, mode="lines",
+                                 line=dict(color=color, dash="dash", width=1.5), hoverinfo="skip",
+                                 name=f"average {side}{suffix} {curve['average']:.2f}", **axes["rates"], **shown))
+    traces.append(go.Scatter(x=x, y=kept, mode="lines+markers", name=line_name, customdata=custom,
+                             line=dict(color=color, width=2.5), marker=dict(size=7), legendgroup=side,
+                             hovertemplate=_hover(side, noun, class_name), **axes["rates"], **shown))
+    if any(g and r is not None for g, r in zip(grey, curve["rate"])):
+        traces.append(go.Scatter(x=x, y=greyed, mode="markers", name=f"{side}{suffix} under {min_count} {noun}",
+                                 customdata=custom, marker=dict(size=7, color=UNDER_MINIMUM_COLOR, opacity=0.7),
+                                 legendgroup="under minimum", hovertemplate=_hover(side, noun, class_name),
+                                 **axes["rates"], **shown))
+    return traces
+
+
+def _legend_keys(min_count: int) -> list:
+    """Legend entries of a chart of class panels (its traces stay out of the legend: one key per kind)."""
+    key = dict(x=[None], y=[None], hoverinfo="skip")
+    return [go.Scatter(name="TPR of predictions", mode="lines+markers", line=dict(color=TPR_COLOR), **key),
+            go.Scatter(name="FNR of labels", mode="lines+markers", line=dict(color=FNR_COLOR), **key),
+            go.Scatter(name="class average (dashed)", mode="lines", line=dict(color="#555", dash="dash"), **key),
+            go.Scatter(name=f"bucket under {min_count} objects (not used for findings)", mode="markers",
+                       marker=dict(color=UNDER_MINIMUM_COLOR, size=7), **key),
+            go.Bar(name="objects per bucket", marker_color="#888", opacity=0.25, **key)]
+
+
+def _panel_title(panel: Panel) -> str:
+    counts = [f"{panel.curves[s]['count']:,} {noun}" for s, _, noun in SIDES if panel.curves.get(s)]
+    finding = "<br>".join(textwrap.wrap(panel.finding, 70))
+    return (f"<b>{ellipsize(panel.class_name)}</b> <span style='color:#6c757d'>· {' · '.join(counts)}</span>"
+            f"<br><span style='font-size:11px;color:#333'>{finding}</span>")
+
+
+def performance_figure(table: dict, x_title: str, title: str, decomposed: bool = False, *,
+                       panels: list[Panel] | None = None, min_count: int = MIN_BUCKET_TOTAL,
+                       stacked: bool = False, columns: int = PERF_PANEL_COLUMNS) -> go.Figure:
     """TPR over predictions and FNR over labels per bucket, 95% bands, dashed averages, counts behind.
+
+    Buckets with fewer than ``min_count`` rows are drawn as grey markers, out
+    of the line and the band. Every bucket mark carries ``customdata``
+    ``[count, low, high, edge_lo, edge_hi, side, class, last, rate text, note]``
+    (what a click selects: :func:`bucket_customdata`).
 
     Args:
         table: ``BucketTable.to_dict()``.
         x_title: x axis title (metric name and unit).
         title: figure title.
-        decomposed: draw one TPR and one FNR line per class (the largest ``MAX_CLASS_LINES``).
+        decomposed: one panel per class (small multiples sharing the axes): ``panels``, or when None
+            every class of ``table["per_class"]``.
+        panels: the class panels to draw, in order (their findings above each).
+        min_count: rows a bucket needs to be drawn in colour.
+        stacked: TPR and FNR in two panels one above the other instead of one panel.
+        columns: class panels per row.
     """
     x = bucket_labels(table["edges"])
-    fig = go.Figure()
-    for side, color, noun in (("TPR", TPR_COLOR, "predictions"), ("FNR", FNR_COLOR, "labels")):
-        curve = table[side]
-        if curve is None:
-            continue
-        fig.add_trace(go.Bar(x=x, y=curve["totals"], yaxis="y2", name=f"{noun} per bucket", marker_color=color,
-                             opacity=0.12, customdata=bucket_customdata(table["edges"], curve, side),
-                             hovertemplate=f"%{{y:,}} {noun}<extra>%{{x}}</extra>"))
-    for side, color, noun in (("TPR", TPR_COLOR, "predictions"), ("FNR", FNR_COLOR, "labels")):
-        curve = table[side]
-        if curve is None:
-            continue
-        if curve["average"] is not None:
-            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[curve["average"]] * 2, mode="lines",
-                                     line=dict(color=color, dash="dash", width=1.5),
-                                     name=f"average {side} {curve['average']:.2f}", hoverinfo="skip"))
-        if decomposed:
-            continue
-        _band(fig, x, curve, color, side)
-        fig.add_trace(_rate_line(x, curve, color, f"{side} of {noun}", noun, table["edges"], side))
     if decomposed:
-        _class_lines(fig, x, table)
-    fig.update_xaxes(title=x_title, type="category")
-    fig.update_yaxes(title="rate (TPR of predictions, FNR of labels)", range=[0, 1.02])
-    return _layout(fig, title, 460, barmode="group", bargap=0.1,
-                   yaxis2=dict(title="count per bucket", overlaying="y", side="right", showgrid=False,
-                               rangemode="tozero", tickformat=",d"),
-                   legend=dict(orientation="h", y=-0.25, x=0), margin=dict(l=60, r=60, t=50, b=110))
-
-
-def _class_lines(fig: go.Figure, x: list, table: dict) -> None:
-    def size(item):
-        t, f = item[1]["TPR"], item[1]["FNR"]
-        return (t["count"] if t else 0) + (f["count"] if f else 0)
-
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf"]
-    largest = sorted(table["per_class"].items(), key=size, reverse=True)[:MAX_CLASS_LINES]
-    for i, (name, curves) in enumerate(largest):
-        color = palette[i % len(palette)]
-        if curves["TPR"]:
-            fig.add_trace(_rate_line(x, curves["TPR"], color, f"TPR {name}", "predictions", table["edges"], "TPR",
-                                     name, dash="solid"))
-        if curves["FNR"]:
-            fig.add_trace(_rate_line(x, curves["FNR"], color, f"FNR {name}", "labels", table["edges"], "FNR",
-                                     name, dash="dot"))
+        panels = panels if panels is not None else [Panel(n, c) for n, c in table["per_class"].items()]
+    else:
+        panels, columns = [Panel("", {s: table[s] for s, _, _ in SIDES})], 1
+    sides = [[s] for s in SIDES] if stacked else [list(SIDES)]
+    grid = _grid(len(panels), min(columns, max(len(panels), 1)), len(sides), decomposed,
+                 (150 if stacked else 190) if decomposed else (210 if stacked else 300))
+    dtick, top = count_axis(max((t for p in panels for s, _, _ in SIDES if p.curves.get(s)
+                                 for t in p.curves[s]["totals"]), default=0))
+    fig = go.Figure()
+    layout, n_cols = {}, min(columns, max(len(panels), 1))
+    for p, panel in enumerate(panels):
+        (x0, x1), ys, title_y = grid.cells[p]
+        col, bottom_panel = p % n_cols, p + n_cols >= len(panels)
+        for s, (y0, y1) in enumerate(ys):
+            j = p * len(sides) + s + 1
+            xa, ya, ca = _axis(j, "x"), _axis(2 * j - 1, "y"), _axis(2 * j, "y")
+            bottom = bottom_panel and s == len(sides) - 1
+            layout[_axis(j, "xaxis")] = dict(domain=[x0, x1], anchor=ya, type="category", showticklabels=bottom,
+                                             title=x_title if bottom else None, automargin=True,
+                                             **({} if j == 1 else {"matches": "x"}))
+            words = ("rate (TPR of predictions, FNR of labels)" if not stacked else
+                     f"{sides[s][0][0]} of {sides[s][0][2]}") if not decomposed else (
+                     "rate" if not stacked else sides[s][0][0])
+            layout[_axis(2 * j - 1, "yaxis")] = dict(domain=[y0, y1], anchor=xa, range=[0, 1.02],
+                                                     showticklabels=col == 0, title=words if col == 0 else None)
+            last_col = col == n_cols - 1 or p == len(panels) - 1
+            layout[_axis(2 * j, "yaxis")] = dict(
+                overlaying=ya, anchor=xa, side="right", showgrid=False, range=[0, top], tickmode="linear", tick0=0,
+                dtick=dtick, tickformat=",d", showticklabels=last_col,
+                title=("count per bucket" if not decomposed else "count") if last_col else None)
+            axes = {"rates": dict(xaxis=xa, yaxis=ya), "counts": dict(xaxis=xa, yaxis=ca)}
+            for side, color, noun in sides[s]:
+                if panel.curves.get(side) is not None:
+                    fig.add_traces(_side_traces(x, table["edges"], panel.curves[side], side, color, noun,
+                                                panel.class_name, min_count, axes))
+        if decomposed:
+            fig.add_annotation(text=_panel_title(panel), hovertext=panel.class_name, xref="paper", yref="paper",
+                               x=x0, y=title_y, xanchor="left", yanchor="top", align="left", showarrow=False)
+    if decomposed:
+        fig.add_traces(_legend_keys(min_count))
+    fig.update_layout(**layout)
+    _layout(fig, title, grid.height, barmode="group", bargap=0.1, margin=PERF_MARGIN, hovermode="closest",
+            legend=dict(orientation="h", x=0, y=1 + 12 / grid.plot_px, yanchor="bottom", traceorder="normal"))
+    return fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)))
 
 
 def warm_up() -> None:

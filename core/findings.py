@@ -8,7 +8,8 @@ Which buckets can be named
     A curve takes part only when it exists and its average ``p`` is strictly
     between 0 and 1 (at 0 or 1 every bucket equals it: no test is possible).
     A bucket takes part when its rate is not None and it holds at least
-    ``MIN_BUCKET_TOTAL`` (5) rows.
+    ``min_total`` rows (a caller's minimum count, never below
+    ``MIN_BUCKET_TOTAL`` = 5; the dashboard draws the buckets left out grey).
 
 The statistic
     One-sample z-test of the bucket's rate ``r`` over its ``n`` rows against
@@ -71,20 +72,26 @@ def z_statistic(rate: float, average: float, total: int) -> float:
     return (rate - average) / math.sqrt(average * (1 - average) / total)
 
 
-def most_deviant_bucket(curve: dict | None, side: Side) -> Deviation | None:
+def tested_minimum(min_total: int = MIN_BUCKET_TOTAL) -> int:
+    """Rows a bucket needs to be tested: ``min_total``, never below ``MIN_BUCKET_TOTAL``."""
+    return max(int(min_total), MIN_BUCKET_TOTAL)
+
+
+def most_deviant_bucket(curve: dict | None, side: Side, min_total: int = MIN_BUCKET_TOTAL) -> Deviation | None:
     """The bucket of one curve with the largest ``|z|`` (first on ties), or None when none can be tested.
 
     Args:
         curve: ``RateCurve.to_dict()`` (``rate`` list of float or None, ``totals`` list of int,
             ``average`` float or None), or None.
         side: the curve's side.
+        min_total: rows a bucket needs to take part (see :func:`tested_minimum`).
     """
     average = None if curve is None else curve.get("average")
     if average is None or not 0 < average < 1:
         return None
     best = None
     for bucket, (rate, total) in enumerate(zip(curve["rate"], curve["totals"])):
-        if rate is None or total < MIN_BUCKET_TOTAL:
+        if rate is None or total < tested_minimum(min_total):
             continue
         z = z_statistic(rate, average, total)
         if best is None or abs(z) > abs(best.z):
@@ -92,13 +99,15 @@ def most_deviant_bucket(curve: dict | None, side: Side) -> Deviation | None:
     return best
 
 
-def strongest_deviation(table: dict) -> Deviation | None:
+def strongest_deviation(table: dict, min_total: int = MIN_BUCKET_TOTAL) -> Deviation | None:
     """The :func:`most_deviant_bucket` of the TPR and FNR curves with the larger ``|z|`` (TPR on ties), or None.
 
     Args:
-        table: ``BucketTable.to_dict()``.
+        table: ``BucketTable.to_dict()``, or one class's curves with the edges
+            (``{"edges": ..., **table["per_class"][name]}``).
+        min_total: rows a bucket needs to take part (see :func:`tested_minimum`).
     """
-    found = [d for side in Side if (d := most_deviant_bucket(table.get(side.rate), side)) is not None]
+    found = [d for side in Side if (d := most_deviant_bucket(table.get(side.rate), side, min_total)) is not None]
     return max(found, key=lambda d: abs(d.z), default=None)
 
 
@@ -112,16 +121,18 @@ def bucket_phrase(edges: list[float], bucket: int, unit: str) -> str:
     return f"between {format_value(edges[bucket], unit)} and {format_value(edges[bucket + 1], unit)}"
 
 
-def finding_sentence(table: dict, metric: str, unit: str) -> str:
+def finding_sentence(table: dict, metric: str, unit: str, min_total: int = MIN_BUCKET_TOTAL) -> str:
     """One sentence stating the bucket where the model departs most from its average (rules in the module docstring).
 
     Args:
-        table: ``BucketTable.to_dict()``.
+        table: ``BucketTable.to_dict()``, or one class's curves with the edges
+            (``{"edges": ..., **table["per_class"][name]}``).
         metric: display name of the selected metric.
         unit: the unit bucket edges are written in ("" for none; see :mod:`detlens.core.metrics.units`).
+        min_total: rows a bucket needs to take part (see :func:`tested_minimum`).
     """
     name = base_name(metric)
-    found = strongest_deviation(table)
+    found = strongest_deviation(table, min_total)
     if found is None:
         return f"Too few predictions or labels with a value of {name} to state a finding."
     rate_name, noun = found.side.rate, found.side.noun

@@ -29,7 +29,15 @@ IMPORTANCE_MAX_ROWS_CLI = 200_000
 # Charts
 PR_POINTS = 200  # precision-recall points kept per class
 MAX_PR_CLASSES = 12  # curves drawn: all, or the best and worst half of this many
-MAX_CLASS_LINES = 10  # per-class lines in a decomposed performance chart (the largest classes)
+CLASS_NAME_MAX_CHARS = 24  # longer class names are cut to this many characters (ending in "…"); full name on hover
+
+# Performance by metric, one panel per class (small multiples)
+PERF_PANELS_DEFAULT = 6  # panels shown before the user picks classes: the largest classes by objects
+PERF_PANELS_MAX = 24  # panels drawn at most (more picked: the first this many, and the page says so)
+PERF_PANEL_COLUMNS = 3  # panels per row
+# buckets with fewer objects than this are drawn grey and not used for findings (never below
+# core/findings.MIN_BUCKET_TOTAL, the rows a bucket needs to be tested)
+PERF_MIN_COUNT_DEFAULT, PERF_MIN_COUNT_MAX = 5, 10_000
 
 # Explorer
 EXPLORER_PAGE_SIZE = 24  # thumbnails per page

@@ -8,6 +8,7 @@ from dash import dcc, html
 from detlens.core.explorer import ExplorerFilter, expand_fp
 from detlens.core.vocabulary import OutcomeGroup
 from detlens.layouts import ids
+from detlens.layouts.placeholders import computing_figure
 from detlens.layouts.metrics_tab import running_badge
 
 OUTCOME_OPTIONS = [{"label": group.label, "value": group.value} for group in OutcomeGroup.choices()]
@@ -31,7 +32,7 @@ def filters_card() -> dbc.Card:
             ]),
             dcc.Dropdown(id=ids.EXPLORER_METRIC, placeholder="Any metric…", maxHeight=320, className="mb-1"),
             dcc.Graph(id=ids.EXPLORER_HISTOGRAM, config=GRAPH_CONFIG, style={"height": "70px"},
-                      className="explorer-histogram"),
+                      figure=computing_figure(70), className="explorer-histogram"),
             dcc.RangeSlider(id=ids.EXPLORER_RANGE, min=0, max=1, value=[0, 1], marks=None, allowCross=False,
                             updatemode="mouseup", disabled=True, allow_direct_input=False),
         ]),

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from detlens.core.vocabulary import Side
 from detlens.layouts import ids
+from detlens.layouts.placeholders import computing_figure
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 HIDDEN = {"visibility": "hidden"}
@@ -44,8 +45,8 @@ def importance_card() -> dbc.Card:
         dbc.CardBody([
             html.Div(id=ids.IMPORTANCE_ALERT),
             dbc.Row([
-                dbc.Col(dcc.Graph(id=ids.IMPORTANCE_GRAPH, config=GRAPH_CONFIG), lg=6),
-                dbc.Col(dcc.Graph(id=ids.CORRELATION_GRAPH, config=GRAPH_CONFIG), lg=6),
+                dbc.Col(dcc.Graph(id=ids.IMPORTANCE_GRAPH, config=GRAPH_CONFIG, figure=computing_figure()), lg=6),
+                dbc.Col(dcc.Graph(id=ids.CORRELATION_GRAPH, config=GRAPH_CONFIG, figure=computing_figure()), lg=6),
             ]),
             html.Div(LEVEL_LEGEND, className="small text-muted"),
         ]),
@@ -65,8 +66,9 @@ def build() -> html.Div:
         ]),
         html.Div(id=ids.METRICS_ALERT, className="mt-3"),
         dbc.Card(className="shadow-sm mt-3", children=dbc.CardBody(dbc.Row([
-            dbc.Col(dcc.Graph(id=ids.AP_AR_GRAPH, config=GRAPH_CONFIG), lg=7),
-            dbc.Col(dcc.Graph(id=ids.PR_GRAPH, config=GRAPH_CONFIG), lg=5),
+            dbc.Col(html.Div(dcc.Graph(id=ids.AP_AR_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(360)),
+                             className="ap-ar-scroll", style={"maxHeight": "640px", "overflowY": "auto"}), lg=7),
+            dbc.Col(dcc.Graph(id=ids.PR_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(360)), lg=5),
         ]))),
         importance_card(),
     ])

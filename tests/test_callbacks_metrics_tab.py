@@ -25,7 +25,7 @@ def test_summary_shows_map_counts_and_charts(demo):
     ap_fig, pr_fig = go.Figure(ap_fig), go.Figure(pr_fig)
     assert 0 < float(m_ap) < 1 and 0 < float(m_ar) < 1 and note is None
     assert int(tp.replace(",", "")) > 0 and int(fp.replace(",", "")) >= 0 and int(fn.replace(",", "")) >= 0
-    assert [t.name for t in ap_fig.data] == ["AP", "AR"] and list(ap_fig.data[0].x) == ALL
+    assert [t.name for t in ap_fig.data] == ["AP", "AR"] and list(ap_fig.data[0].y) == ALL
     assert len(pr_fig.data) == 4 and "IoU 0.50" in pr_fig.layout.title.text
 
 
@@ -34,7 +34,7 @@ def test_summary_changes_with_threshold_and_classes(demo):
     at_75 = update_summary(demo.queries, demo.key, ALL, 0.75, 0, ids.TAB_METRICS)[0]
     two = update_summary(demo.queries, demo.key, ["cross", "ellipse"], 0.5, 0, ids.TAB_METRICS)
     assert at_50 != at_75 and two[0] != at_50
-    assert list(two[5]["data"][0]["x"]) == ["ellipse", "cross"]
+    assert list(two[5]["data"][0]["y"]) == ["ellipse", "cross"]
 
 
 def test_summary_alerts_instead_of_failing(demo):

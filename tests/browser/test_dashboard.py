@@ -96,7 +96,7 @@ def test_class_filter_changes_map(page, server):
     page.wait_for_function(f"(v) => document.getElementById('{ids.MAP_VALUE}').innerText.trim() === v", arg=expected,
                            timeout=UPDATE_TIMEOUT_MS)
     assert shown_map(page) != before
-    bars = page.evaluate(f"() => document.querySelector('#{ids.AP_AR_GRAPH} .js-plotly-plot').data[0].x")
+    bars = page.evaluate(f"() => document.querySelector('#{ids.AP_AR_GRAPH} .js-plotly-plot').data[0].y")
     assert list(bars) == ["ellipse", "rectangle", "triangle"]
     screenshot(page, "class_filter_changes_map")
     assert page.console_errors == []
