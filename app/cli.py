@@ -66,10 +66,22 @@ def _add_serve_parser(sub) -> None:
                     help=f"background jobs computing at once on this host (default {DEFAULT_MAX_JOBS})")
     sv.add_argument("--results-cache-mb", type=int, default=DEFAULT_RESULTS_CACHE_MB,
                     help=f"size bound of memoised results (default {DEFAULT_RESULTS_CACHE_MB} MB)")
+    _add_rule_args(sv, "the AP rule the page selects at first (the page's AP rule selector changes it)")
     _add_login_args(sv)
     sv.add_argument("--broker", default=None, metavar="URL",
                     help="Redis URL (redis://HOST:6379/0): background jobs and the preparation run on "
                          "'detlens worker' processes (default: on this host)")
+
+
+def _add_rule_args(p: argparse.ArgumentParser, note: str = "") -> None:
+    """``--ap-method``, ``--match``, ``--pixel-plus-one``: the AP rule (:class:`detlens.core.ap_rule.APRule`)."""
+    from detlens.core.ap import AP_METHODS
+    from detlens.core.matching import MATCH_METHODS
+
+    p.add_argument("--ap-method", default="coco101", choices=list(AP_METHODS), help=note or None)
+    p.add_argument("--match", default="coco", choices=list(MATCH_METHODS),
+                   help="matching rule: coco (pycocotools, default) or voc (VOC devkit: max-IoU label, else duplicate)")
+    p.add_argument("--pixel-plus-one", action="store_true", help="legacy VOC '+1 pixel' box areas")
 
 
 def _add_worker_parser(sub) -> None:
@@ -115,10 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(ev)
     ev.add_argument("--iou", type=float, default=0.5, help="IoU threshold t; a match needs IoU >= t (default 0.5)")
     ev.add_argument("--classes", default=None, help="comma-separated class names (default: all)")
-    ev.add_argument("--ap-method", default="coco101", choices=["coco101", "voc_all_point", "voc_11_point"])
-    ev.add_argument("--match", default="coco", choices=["coco", "voc"],
-                    help="matching rule: coco (pycocotools, default) or voc (VOC devkit: max-IoU label, else duplicate)")
-    ev.add_argument("--pixel-plus-one", action="store_true", help="legacy VOC '+1 pixel' box areas")
+    _add_rule_args(ev)
     ev.add_argument("--max-dets", default="100", help="predictions kept per image and class (default 100; 'all' = no cap)")
     ev.add_argument("--min-score", type=float, default=None, metavar="S",
                     help="treat predictions scoring below S as absent, as the page's minimum confidence (default: keep all)")
@@ -421,7 +430,8 @@ def run_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
-                         results_cache_mb=args.results_cache_mb, **_login_options(args))
+                         results_cache_mb=args.results_cache_mb, ap_method=args.ap_method, match_method=args.match,
+                         pixel_plus_one=args.pixel_plus_one, **_login_options(args))
     for name in ("workers", "max_jobs", "results_cache_mb"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")

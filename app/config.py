@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detlens.app.source import DataSource
+from detlens.core.ap import AP_METHODS
+from detlens.core.ap_rule import APRule
+from detlens.core.matching import MATCH_METHODS
 
 DEFAULT_HOST = "127.0.0.1"  # never listen on other interfaces unless told to
 DEFAULT_PORT = 8050
@@ -48,6 +51,7 @@ class ServeConfig:
         broker: Redis URL of a Celery broker for background jobs; None runs them on this host.
         max_jobs: background jobs computing at once on this host.
         results_cache_mb: size bound of the memoised results.
+        ap_method, match_method, pixel_plus_one: the AP rule the page selects at first (see :attr:`rule`).
     """
 
     cache_dir: Path
@@ -63,6 +67,18 @@ class ServeConfig:
     broker: str | None = None
     max_jobs: int = DEFAULT_MAX_JOBS
     results_cache_mb: int = DEFAULT_RESULTS_CACHE_MB
+    ap_method: str = "coco101"
+    match_method: str = "coco"
+    pixel_plus_one: bool = False
+
+    @property
+    def rule(self) -> APRule:
+        """The server's default :class:`~detlens.core.ap_rule.APRule`.
+
+        Raises:
+            ValueError: an unknown AP or matching method.
+        """
+        return APRule(self.ap_method, self.match_method, self.pixel_plus_one)
 
     @property
     def is_loopback(self) -> bool:
@@ -74,11 +90,13 @@ class ServeConfig:
         """The WSGI entry's configuration: ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
         for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_NAMES`` and ``DETLENS_PRED_NAMES``
         (class names files of the labels and of the predictions), ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
-        (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes).
+        (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes),
+        and the default AP rule: ``DETLENS_AP_METHOD``, ``DETLENS_MATCH``, ``DETLENS_PIXEL_PLUS_ONE`` (1 or 0),
+        as ``detlens serve --ap-method/--match/--pixel-plus-one``.
         Login and proxies: see :func:`login_settings`. The listening address is the WSGI server's (``WSGI_HOST``).
 
         Raises:
-            ValueError: only one of labels and predictions is set, or a login setting is malformed.
+            ValueError: only one of labels and predictions is set, or a login or AP rule setting is malformed.
         """
         labels, predictions = environ.get("DETLENS_LABELS"), environ.get("DETLENS_PREDICTIONS")
         if bool(labels) != bool(predictions):
@@ -87,8 +105,36 @@ class ServeConfig:
             labels=labels, predictions=predictions, images=environ.get("DETLENS_IMAGES") or None,
             fmt=environ.get("DETLENS_FORMAT", "auto"), names=environ.get("DETLENS_NAMES") or None,
             pred_names=environ.get("DETLENS_PRED_NAMES") or None)
+        rule = APRule(setting(environ, "DETLENS_AP_METHOD", AP_METHODS, APRule().ap_method),
+                      setting(environ, "DETLENS_MATCH", MATCH_METHODS, APRule().match_method),
+                      flag(environ, "DETLENS_PIXEL_PLUS_ONE"))
         return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None,
-                   host=WSGI_HOST, **login_settings(environ))
+                   host=WSGI_HOST, ap_method=rule.ap_method, match_method=rule.match_method,
+                   pixel_plus_one=rule.pixel_plus_one, **login_settings(environ))
+
+
+def setting(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    """The setting ``name``, one of ``allowed``; ``default`` when unset or empty.
+
+    Raises:
+        ValueError: any other value.
+    """
+    value = environ.get(name, "").strip() or default
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def flag(environ: Mapping[str, str], name: str) -> bool:
+    """The yes/no setting ``name``: 1/true/yes, or 0/false/no/unset.
+
+    Raises:
+        ValueError: any other value.
+    """
+    value = environ.get(name, "").strip().lower()
+    if value not in ("", "0", "false", "no", "1", "true", "yes"):
+        raise ValueError(f"{name} must be 1 or 0, got {value!r}")
+    return value in ("1", "true", "yes")
 
 
 def login_settings(environ: Mapping[str, str]) -> dict:
@@ -98,15 +144,12 @@ def login_settings(environ: Mapping[str, str]) -> dict:
     Raises:
         ValueError: a flag or count that is not one of those forms.
     """
-    insecure = environ.get("DETLENS_INSECURE_NO_AUTH", "").strip().lower()
-    if insecure not in ("", "0", "false", "no", "1", "true", "yes"):
-        raise ValueError(f"DETLENS_INSECURE_NO_AUTH must be 1 or 0, got {insecure!r}")
     proxies = environ.get("DETLENS_TRUSTED_PROXIES", "0").strip() or "0"
     if not proxies.isdigit():
         raise ValueError(f"DETLENS_TRUSTED_PROXIES must be a count of proxies, got {proxies!r}")
     return dict(users_file=Path(environ["DETLENS_USERS"]) if environ.get("DETLENS_USERS") else None,
                 allowed_hosts=split_hosts(environ.get("DETLENS_ALLOWED_HOSTS", "")),
-                insecure_no_auth=insecure in ("1", "true", "yes"), trusted_proxies=int(proxies))
+                insecure_no_auth=flag(environ, "DETLENS_INSECURE_NO_AUTH"), trusted_proxies=int(proxies))
 
 
 def split_hosts(text: str) -> tuple[str, ...]:

@@ -140,6 +140,7 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
     report(0.9, "Preparing the default view")
     default = ViewParams.of(key, iou=IOU_DEFAULT)
     queries.evaluation_doc(default)
+    queries.ap_by_iou(default)  # mAP@[.50:.95] of the default rule, for every class selection
     queries.ranking(default, Side.PREDICTIONS)
     return key
 

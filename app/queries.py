@@ -4,7 +4,7 @@
 and hands to each tab's ``register(app, queries)``. It reads the prepared
 dataset (see :mod:`detlens.app.preparation`) and memoises each result under a
 key derived from a frozen :class:`ViewParams` (dataset, run, classes, IoU,
-minimum confidence), so every process and every page asking the same question
+minimum confidence, AP rule), so every process and every page asking the same question
 shares one computation. Browsers only ever hold the dataset key and small JSON.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from detlens.app.cache import MISSING, Entry, SharedCache, cache_key
 from detlens.app.source import PreparationStatus, read_status
+from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule
 from detlens.core.curves import thin_curve, thin_indices
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
@@ -49,6 +50,7 @@ class ViewParams:
         iou: IoU threshold, rounded to 2 decimals.
         min_score: minimum confidence rounded to 2 decimals, or None to keep every prediction.
         run: the prediction run of the dataset (None: its only run).
+        ap_method, match_method, pixel_plus_one: the AP rule (:class:`~detlens.core.ap_rule.APRule`).
     """
 
     key: str
@@ -56,13 +58,22 @@ class ViewParams:
     iou: float = 0.5
     min_score: float | None = None
     run: str | None = None
+    ap_method: str = "coco101"
+    match_method: str = "coco"
+    pixel_plus_one: bool = False
 
     @classmethod
     def of(cls, key: str, classes=None, iou: float = 0.5, min_score: float | None = None,
-           run: str | None = None) -> "ViewParams":
+           run: str | None = None, rule: APRule = APRule()) -> "ViewParams":
         """The canonical form of these settings (see the attributes)."""
         return cls(key=str(key), classes=None if classes is None else tuple(sorted(str(c) for c in classes)),
-                   iou=round(float(iou), 2), min_score=round(float(min_score), 2) if min_score else None, run=run)
+                   iou=round(float(iou), 2), min_score=round(float(min_score), 2) if min_score else None, run=run,
+                   ap_method=rule.ap_method, match_method=rule.match_method, pixel_plus_one=rule.pixel_plus_one)
+
+    @property
+    def rule(self) -> APRule:
+        """The AP rule of the view."""
+        return APRule(self.ap_method, self.match_method, self.pixel_plus_one)
 
     @property
     def class_list(self) -> list[str] | None:
@@ -72,6 +83,10 @@ class ViewParams:
     def all_classes(self) -> "ViewParams":
         """The same view over every class: matching does not depend on the class selection."""
         return replace(self, classes=None)
+
+    def outcomes(self) -> "ViewParams":
+        """The same view under the default AP method: who matches whom does not depend on it."""
+        return replace(self, ap_method=APRule().ap_method)
 
 
 class Queries:
@@ -138,11 +153,24 @@ class Queries:
         """The cached :class:`~detlens.core.metrics.tables.MetricTables`."""
         return self._prepared(Entry.TABLES, key)
 
-    def evaluator(self, key: str) -> Evaluator:
-        """An :class:`Evaluator` of the dataset with its candidate pairs and score orders from the cache."""
-        return Evaluator(self.dataset(key), candidates={False: self._prepared(Entry.CANDIDATES, key)},
-                         orders=self._prepared(Entry.ORDERS, key),
-                         other_class={False: self._prepared(Entry.OTHER_CLASS, key)})
+    def evaluator(self, key: str, pixel_plus_one: bool = False) -> Evaluator:
+        """An :class:`Evaluator` of the dataset with its candidate pairs and score orders from the cache.
+
+        ``pixel_plus_one``: with the "+1 pixel" candidate pairs too; the preparation computes only the exact
+        ones, so these are computed on first use and kept with the memoised results.
+        """
+        candidates = {False: self._prepared(Entry.CANDIDATES, key)}
+        other_class = {False: self._prepared(Entry.OTHER_CLASS, key)}
+        if pixel_plus_one:
+            candidates[True], other_class[True] = self.cache.memo(
+                cache_key(Entry.CANDIDATES, key, "pixel_plus_one"), lambda: self._plus_one_candidates(key))
+        return Evaluator(self.dataset(key), candidates=candidates, orders=self._prepared(Entry.ORDERS, key),
+                         other_class=other_class)
+
+    def _plus_one_candidates(self, key: str) -> tuple:
+        """``(same-class, other-class)`` candidate pairs of dataset ``key`` with "+1 pixel" box sizes."""
+        evaluator = Evaluator(self.dataset(key), orders=self._prepared(Entry.ORDERS, key))
+        return evaluator.candidates(True), evaluator.other_class_candidates(True)
 
     def summary(self, key: str) -> dict:
         """Small JSON: name, counts, class names, metric descriptions (``MetricInfo.to_dict``), warnings.
@@ -167,7 +195,8 @@ class Queries:
         # SUMMARY_FIELDS in the key: a summary cached before its fields changed is not read back
         return self.cache.memo(cache_key(Entry.SUMMARY, key, SUMMARY_FIELDS), compute)
 
-    def view(self, key: str, selected: list[str] | None, iou: float, min_score: float | None) -> ViewParams:
+    def view(self, key: str, selected: list[str] | None, iou: float, min_score: float | None,
+             rule: APRule = APRule()) -> ViewParams:
         """The :class:`ViewParams` of the page's controls; every class selected gives ``classes=None``.
 
         Raises:
@@ -176,7 +205,7 @@ class Queries:
         if not selected:
             raise ValueError("Select at least one class.")
         every = set(self.summary(key)["classes"])
-        return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score)
+        return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score, rule=rule)
 
     # ----- memoised results -----------------------------------------------------------------------
     def match(self, view: ViewParams, evaluator: Evaluator | None = None):
@@ -184,17 +213,18 @@ class Queries:
 
         ``evaluator``: one already loaded by the caller, so the data are not read twice.
         """
-        view = view.all_classes()
-        return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (evaluator or self.evaluator(view.key)).match(
-            view.iou, min_score=view.min_score))
+        view = view.all_classes().outcomes()
+        return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (
+            evaluator or self.evaluator(view.key, view.pixel_plus_one)).match(
+            view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score))
 
     def evaluation_doc(self, view: ViewParams) -> dict:
         """``EvaluationResult.to_dict()`` plus ``"pr"``: per class, thinned precision-recall curves and the
         confidence of each kept point (``{"recall", "precision", "score"}`` lists)."""
         def compute() -> dict:
-            ev = self.evaluator(view.key)
+            ev = self.evaluator(view.key, view.pixel_plus_one)
             m = self.match(view, ev)
-            result = ev.evaluate_match(m, classes=view.class_list)
+            result = ev.evaluate_match(m, classes=view.class_list, ap_method=view.ap_method)
             doc = result.to_dict()
             doc["pr"] = {}
             ds = ev.dataset
@@ -210,6 +240,39 @@ class Queries:
             return doc
         return self.cache.memo(cache_key(Entry.EVALUATION, view), compute)
 
+    def ap_by_iou(self, view: ViewParams) -> dict:
+        """AP of every class at each IoU of mAP@[.50:.95] under the view's rule and minimum confidence.
+
+        Returns:
+            ``{"ious": [0.5, ..., 0.95], "classes": [names], "AP": [[AP or None per class] per IoU]}``
+            (None: a class without labels). It does not depend on the view's IoU or classes, so every
+            slider position and class selection reads one entry.
+        """
+        view = replace(view.all_classes(), iou=0.0)
+
+        def compute() -> dict:
+            # one evaluator: the ten thresholds reuse its candidate IoUs and score orders;
+            # outcomes only (AP does not need false-positive reasons)
+            ev = self.evaluator(view.key, view.pixel_plus_one)
+            rows = []
+            for iou in COCO_RANGE_IOUS:
+                match = ev.match(iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one,
+                                 min_score=view.min_score, reasons=False)
+                rows.append([c["AP"] for c in ev.evaluate_match(match, ap_method=view.ap_method)
+                             .to_dict()["per_class"].values()])
+            return {"ious": list(COCO_RANGE_IOUS), "classes": [str(c) for c in ev.dataset.category_names],
+                    "AP": rows}
+        return self.cache.memo(cache_key(Entry.EVALUATION, view, "ap_by_iou"), compute)
+
+    def map_coco_range(self, view: ViewParams) -> float | None:
+        """mAP@[.50:.95] of the view's classes and rule: the mean of AP over IoU 0.50:0.05:0.95 and the
+        selected classes with labels (pycocotools' ``stats[0]`` under the COCO rule); None without labels."""
+        doc = self.ap_by_iou(view)
+        columns = [k for k, name in enumerate(doc["classes"]) if view.classes is None or name in view.classes]
+        aps = np.array([[row[k] for k in columns] for row in doc["AP"]], dtype=float)
+        aps = aps[~np.isnan(aps)]
+        return float(aps.mean()) if aps.size else None
+
     def ranking(self, view: ViewParams, side: Side) -> list[dict]:
         """Metric importance and correlation of one side, most important first (``MetricDependency.to_dict``)."""
         from detlens.core.analysis import rank_metrics
@@ -220,7 +283,7 @@ class Queries:
             ranked = rank_metrics(self.dataset(view.key), self.tables(view.key), self.match(view), view.class_list,
                                   side, IMPORTANCE_MAX_ROWS_DASHBOARD)
             return [d.to_dict() for d in ranked]
-        return self.cache.memo(cache_key(Entry.RANKING, view, side), compute)
+        return self.cache.memo(cache_key(Entry.RANKING, view.outcomes(), side), compute)
 
     def buckets(self, view: ViewParams, metric: str, n_buckets: int, method: str) -> dict:
         """Performance by metric (``BucketTable.to_dict()``)."""
@@ -230,4 +293,4 @@ class Queries:
             table = performance_by_metric(self.dataset(view.key), self.tables(view.key), self.match(view), metric,
                                           view.class_list, int(n_buckets), method)
             return table.to_dict()
-        return self.cache.memo(cache_key(Entry.BUCKETS, view, metric, int(n_buckets), method), compute)
+        return self.cache.memo(cache_key(Entry.BUCKETS, view.outcomes(), metric, int(n_buckets), method), compute)

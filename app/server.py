@@ -51,7 +51,7 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     warm_up()
     app = dash.Dash(__name__, title="detlens", assets_folder=str(ASSETS), serve_locally=True,
                     background_callback_manager=background_manager(config, cache), update_title=None)
-    app.layout = shell_layout.build(source.source_id(), logout=config.users_file is not None)
+    app.layout = shell_layout.build(source.source_id(), logout=config.users_file is not None, rule=config.rule)
     for tab in (shell, metrics_tab, performance_tab, explorer_links, explorer_tab, explorer_detail):
         tab.register(app, queries)
     register_image_routes(app.server, queries)

@@ -7,12 +7,14 @@ import re
 
 import dash_bootstrap_components as dbc
 
+from detlens.core.ap_rule import APRule
 from detlens.core.settings import BACKGROUND_POLL_MS
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 LOG = logging.getLogger("detlens.dashboard")
 MAX_ALERT_CHARS = 400
+DEFAULT_RULE = APRule().code  # the AP rule of a callback function called without one (tests, scripts)
 # an absolute path of two or more parts ("/a/b", "~/a/b", "C:\\a\\b"), not "TP / FP" nor "px/s"
 SERVER_PATH = re.compile(r"""(?<![\w.)\]])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\'"]+){2,}""")
 
@@ -25,7 +27,9 @@ def background(running_id: str) -> dict:
 
 
 def view_inputs(kind=None) -> list:
-    """The controls every result depends on, in this order: dataset key, classes, IoU, minimum confidence.
+    """The controls every result depends on, in this order: dataset key, classes, IoU, minimum confidence,
+    AP rule (:attr:`APRule.code <detlens.core.ap_rule.APRule.code>`); :func:`detlens.callbacks.inputs.view`
+    checks them in the same order.
 
     ``kind``: ``dash.Input`` (the default) or ``dash.State``.
     """
@@ -33,7 +37,7 @@ def view_inputs(kind=None) -> list:
 
     kind = kind or Input
     return [kind(ids.DATA_KEY, "data"), kind(ids.CLASSES, "value"), kind(ids.IOU, "value"),
-            kind(ids.MIN_SCORE, "value")]
+            kind(ids.MIN_SCORE, "value"), kind(ids.AP_RULE, "value")]
 
 
 def page_text(message: str) -> str:

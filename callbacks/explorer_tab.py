@@ -10,7 +10,7 @@ from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
-from detlens.callbacks.common import alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
@@ -140,14 +140,15 @@ def count_text(counts: dict) -> str:
     return " · ".join(parts)
 
 
-def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
+def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
+                rule=DEFAULT_RULE):
     """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
     flt = ExplorerFilter()
     try:
         flt = inputs.explorer_filter(filter_doc)
-        view = queries.view(*inputs.view(key, classes, iou, min_score))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
         sort_by = inputs.text(sort_by, "sort column")
         active_page = inputs.whole_number(active_page or 1, "page number", 1, MAX_PAGE)
         shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc")
@@ -203,5 +204,6 @@ def register(app, queries) -> None:
         Input(ids.TABS, "active_tab"),
         **background(ids.EXPLORER_RUNNING),
     )
-    def _update_grid(key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab):
-        return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab)
+    def _update_grid(key, classes, iou, min_score, rule, filter_doc, sort_by, order, active_page, active_tab):
+        return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
+                           rule)

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Collection
 
+from detlens.core.ap_rule import RULES_BY_CODE, APRule
 from detlens.core.explorer import ExplorerFilter
 from detlens.core.vocabulary import OutcomeGroup
 
@@ -114,9 +115,17 @@ def names(value: object, what: str, limit: int = MAX_CLASSES) -> list[str] | Non
     raise InvalidInput(f"The {what} must be a list of at most {limit:,} names.")
 
 
-def view(key: object, classes: object, iou_value: object, score: object) -> tuple:
-    """The page's view controls checked: ``(key or None, class names or None, IoU, minimum confidence or None)``."""
-    return dataset_key(key), names(classes, "class selection"), iou(iou_value), min_score(score)
+def ap_rule(value: object) -> APRule:
+    """The AP rule selector's value: an :attr:`APRule.code <detlens.core.ap_rule.APRule.code>` of a listed rule."""
+    if isinstance(value, str) and value in RULES_BY_CODE:
+        return RULES_BY_CODE[value]
+    raise InvalidInput("The AP rule must be one of the rules the selector lists: reload the page.")
+
+
+def view(key: object, classes: object, iou_value: object, score: object, rule: object) -> tuple:
+    """The page's view controls checked: ``(key or None, class names or None, IoU, minimum confidence or None,
+    AP rule)``, as :meth:`Queries.view <detlens.app.queries.Queries.view>` takes them."""
+    return dataset_key(key), names(classes, "class selection"), iou(iou_value), min_score(score), ap_rule(rule)
 
 
 def outcome_groups(value: object) -> list[str]:

@@ -6,18 +6,22 @@ from dash import Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
+from detlens.core.ap_rule import APRule
 from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 
+MAP_DECIMALS = 4  # so a published "31.05%" reads as 0.3105
 
 
-def _number(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3f}"
+def map_text(x: float | None) -> str:
+    """An mAP or mAR as the cards show it: ``MAP_DECIMALS`` decimals, ``"n/a"`` when undefined (None)."""
+    return "n/a" if x is None else f"{x:.{MAP_DECIMALS}f}"
 
 
-def update_summary(queries, key, classes, iou, min_score, active_tab):
-    """mAP, mAR, TP/FP/FN, per-class AP/AR bars and precision-recall curves at the chosen settings.
+def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAULT_RULE):
+    """mAP (with the name of its AP rule), mAP@[.50:.95], mAR, TP/FP/FN, per-class AP/AR bars and
+    precision-recall curves at the chosen settings (``rule``: the AP rule selector's code).
 
     Figures are returned as plain dicts: they travel from the job process to the
     server pickled, and dicts unpickle without plotly's validation.
@@ -25,10 +29,12 @@ def update_summary(queries, key, classes, iou, min_score, active_tab):
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
-        doc = queries.evaluation_doc(queries.view(*inputs.view(key, classes, iou, min_score)))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
+        doc = queries.evaluation_doc(view)
+        map_range = queries.map_coco_range(view)
     except Exception as exc:  # shown on the page, never as a stack trace
         empty = figures.empty_figure("No data to show").to_dict()
-        return "–", "–", "–", "–", "–", empty, empty, error_alert(exc)
+        return "–", "", "–", "–", "–", "–", "–", empty, empty, error_alert(exc)
     counts = doc["counts"]
     note = None
     if counts["predictions"] == 0:
@@ -41,19 +47,20 @@ def update_summary(queries, key, classes, iou, min_score, active_tab):
               else figures.empty_figure("No labels in the selected classes"))
     pr_fig = (figures.pr_figure(doc, f"Precision-recall · {where}") if counts["labels"]
               else figures.empty_figure("No labels in the selected classes"))
-    return (_number(doc["mAP"]), _number(doc["mAR"]), f"{counts['TP']:,}", f"{counts['FP']:,}",
-            f"{counts['FN']:,}", ap_fig.to_dict(), pr_fig.to_dict(), note)
+    used = APRule(doc["ap_method"], doc["match_method"], doc["pixel_plus_one"])
+    return (map_text(doc["mAP"]), f"{used.title} · {where}", map_text(map_range), map_text(doc["mAR"]),
+            f"{counts['TP']:,}", f"{counts['FP']:,}", f"{counts['FN']:,}", ap_fig.to_dict(), pr_fig.to_dict(), note)
 
 
-def update_importance(queries, key, classes, iou, min_score, side, active_tab):
+def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE):
     """Metric importance and correlation of the chosen side, in the same order, most important first."""
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
-        key, classes, iou, min_score = inputs.view(key, classes, iou, min_score)
+        key, classes, iou, min_score, rule = inputs.view(key, classes, iou, min_score, rule)
         side = Side(inputs.choice(side, list(Side), "side"))
         summary = queries.summary(key)
-        ranking = queries.ranking(queries.view(key, classes, iou, min_score), side)
+        ranking = queries.ranking(queries.view(key, classes, iou, min_score, rule), side)
     except Exception as exc:
         empty = figures.empty_figure("No data to show").to_dict()
         return empty, empty, error_alert(exc)
@@ -90,6 +97,8 @@ def register(app, queries) -> None:
     """Wire the Metrics tab's callbacks to ``app``, answering from ``queries``."""
     @app.callback(
         Output(ids.MAP_VALUE, "children"),
+        Output(ids.MAP_RULE, "children"),
+        Output(ids.MAP_RANGE_VALUE, "children"),
         Output(ids.MAR_VALUE, "children"),
         Output(ids.TP_VALUE, "children"),
         Output(ids.FP_VALUE, "children"),
@@ -101,8 +110,8 @@ def register(app, queries) -> None:
         Input(ids.TABS, "active_tab"),
         **background(ids.METRICS_RUNNING),
     )
-    def _update_summary(key, classes, iou, min_score, active_tab):
-        return update_summary(queries, key, classes, iou, min_score, active_tab)
+    def _update_summary(key, classes, iou, min_score, rule, active_tab):
+        return update_summary(queries, key, classes, iou, min_score, active_tab, rule)
 
     @app.callback(
         Output(ids.IMPORTANCE_GRAPH, "figure"),
@@ -113,8 +122,8 @@ def register(app, queries) -> None:
         Input(ids.TABS, "active_tab"),
         **background(ids.IMPORTANCE_RUNNING),
     )
-    def _update_importance(key, classes, iou, min_score, side, active_tab):
-        return update_importance(queries, key, classes, iou, min_score, side, active_tab)
+    def _update_importance(key, classes, iou, min_score, rule, side, active_tab):
+        return update_importance(queries, key, classes, iou, min_score, side, active_tab, rule)
 
     app.callback(
         Output(ids.TABS, "active_tab", allow_duplicate=True),

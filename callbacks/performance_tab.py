@@ -11,7 +11,7 @@ from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
 from detlens.core.settings import (BUCKET_METHODS, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC, PERF_MIN_COUNT_DEFAULT,
@@ -92,7 +92,7 @@ def show_panel_picker(decompose) -> dict:
 
 
 def update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab,
-                       panel_classes=None, min_count=PERF_MIN_COUNT_DEFAULT, layout=LAYOUTS[0]):
+                       rule=DEFAULT_RULE, panel_classes=None, min_count=PERF_MIN_COUNT_DEFAULT, layout=LAYOUTS[0]):
     """TPR of predictions and FNR of labels per bucket of the chosen metric, with a one-sentence finding.
 
     Returns ``(figure dict, description, finding, alert, panel options, "k of n classes" text)``.
@@ -104,7 +104,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
         raise PreventUpdate
     empty = figures.empty_figure("No data to show", 460).to_dict()
     try:
-        key, classes, iou, min_score = inputs.view(key, classes, iou, min_score)
+        key, classes, iou, min_score, rule = inputs.view(key, classes, iou, min_score, rule)
         n_buckets = inputs.whole_number(n_buckets, "number of buckets", BUCKETS_MIN, BUCKETS_MAX)
         method = inputs.choice(method, BUCKET_METHODS, "bucket method")
         min_count = inputs.whole_number(min_count, "minimum objects per bucket", 1, PERF_MIN_COUNT_MAX)
@@ -116,7 +116,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
         if metric not in metrics:
             raise ValueError(f"Unknown metric {metric!r}.")
         description = metrics[metric]["description"]
-        table = queries.buckets(queries.view(key, classes, iou, min_score), metric, n_buckets, method)
+        table = queries.buckets(queries.view(key, classes, iou, min_score, rule), metric, n_buckets, method)
     except Exception as exc:
         return empty, "", "No finding.", error_alert(exc), [], ""
     if len(table["edges"]) < 2:
@@ -168,9 +168,9 @@ def register(app, queries) -> None:
         Input(ids.PERF_LAYOUT, "value"),
         **background(ids.PERF_RUNNING),
     )
-    def _update_performance(key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab,
+    def _update_performance(key, classes, iou, min_score, rule, metric, n_buckets, method, decompose, active_tab,
                             panel_classes, min_count, layout):
         return update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose,
-                                  active_tab, panel_classes, min_count, layout)
+                                  active_tab, rule, panel_classes, min_count, layout)
 
     app.callback(Output(ids.PERF_PANEL_BOX, "style"), Input(ids.PERF_DECOMPOSE, "value"))(show_panel_picker)

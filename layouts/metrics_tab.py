@@ -23,12 +23,12 @@ def running_badge(component_id: str) -> html.Span:
         dbc.Spinner(size="sm", spinner_class_name="me-1"), "updating…"])
 
 
-def stat_card(title: str, value_id: str, hint: str) -> dbc.Col:
-    """One headline number with its title and a one-line hint."""
+def stat_card(title: str, value_id: str, hint: str, hint_id: str | None = None) -> dbc.Col:
+    """One headline number with its title and a one-line hint (``hint_id``: a hint a callback rewrites)."""
     return dbc.Col(dbc.Card(dbc.CardBody([
         html.Div(title, className="text-muted small fw-semibold"),
         html.Div(id=value_id, className="fs-3 fw-bold", children="–"),
-        html.Div(hint, className="small text-muted"),
+        html.Div(hint, className="small text-muted", **({"id": hint_id} if hint_id else {})),
     ]), className="h-100 shadow-sm"), xs=6, md=4, xl=True)
 
 
@@ -57,7 +57,8 @@ def build() -> html.Div:
     """Content of the Metrics tab."""
     return html.Div(className="pt-2", children=[
         dbc.Row(className="g-3 align-items-stretch", children=[
-            stat_card("mAP", ids.MAP_VALUE, "mean AP over the selected classes"),
+            stat_card("mAP", ids.MAP_VALUE, "mean AP over the selected classes", ids.MAP_RULE),
+            stat_card("mAP@[.50:.95]", ids.MAP_RANGE_VALUE, "mean of mAP over IoU 0.50, 0.55, …, 0.95"),
             stat_card("mAR", ids.MAR_VALUE, "mean recall over the selected classes"),
             stat_card("True positives", ids.TP_VALUE, "matched predictions"),
             stat_card("False positives", ids.FP_VALUE, "unmatched predictions"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from detlens.core.ap_rule import APRule, every_rule
 from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU_STEP, SCORE_MARKS, SCORE_MAX,
                                    SCORE_STEP, STATUS_POLL_MS)
 from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
@@ -40,26 +41,37 @@ def _labelled(label: str, value_id: str, control) -> html.Div:
     ])
 
 
-def filters() -> dbc.Card:
-    """Class multi-select, IoU threshold slider and minimum-confidence slider."""
+def rule_selector(rule: APRule) -> html.Div:
+    """The AP rule dropdown (every :func:`~detlens.core.ap_rule.every_rule` by its title), ``rule`` selected."""
+    return html.Div([
+        dbc.Label("AP rule", html_for=ids.AP_RULE, className="fw-semibold"),
+        dcc.Dropdown(id=ids.AP_RULE, value=rule.code, clearable=False, searchable=False, maxHeight=360,
+                     options=[{"label": r.title, "value": r.code} for r in every_rule()]),
+    ])
+
+
+def filters(rule: APRule = APRule()) -> dbc.Card:
+    """Class multi-select, IoU threshold slider, minimum-confidence slider and AP rule (``rule`` selected)."""
     iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in IOU_MARKS}
     score_marks = {0: "all", **{v: f"{v:g}" for v in SCORE_MARKS}}
     return dbc.Card(dbc.CardBody(dbc.Row(className="g-4", children=[
-        dbc.Col(md=6, children=[
+        dbc.Col(md=4, children=[
             dbc.Label("Classes", html_for=ids.CLASSES, className="fw-semibold"),
             dcc.Dropdown(id=ids.CLASSES, multi=True, placeholder="Select classes", maxHeight=300),
         ]),
         dbc.Col(md=3, children=_labelled("IoU threshold", ids.IOU_VALUE, dcc.Slider(
             id=ids.IOU, min=IOU_MIN, max=IOU_MAX, step=IOU_STEP, value=IOU_DEFAULT, marks=iou_marks,
             updatemode="mouseup", allow_direct_input=False))),
-        dbc.Col(md=3, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, dcc.Slider(
+        dbc.Col(md=2, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, dcc.Slider(
             id=ids.MIN_SCORE, min=0, max=SCORE_MAX, step=SCORE_STEP, value=0, marks=score_marks,
             updatemode="mouseup", allow_direct_input=False))),
+        dbc.Col(md=3, children=rule_selector(rule)),
     ])), className="mb-3 shadow-sm")
 
 
-def build(source_id: str, logout: bool = False) -> dbc.Container:
-    """The whole page for the data source ``source_id`` (``logout``: with a logout link)."""
+def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.Container:
+    """The whole page for the data source ``source_id`` (``logout``: with a logout link; ``rule``: the AP rule
+    selected at first, the server's default)."""
     return dbc.Container(fluid=True, className="px-4 pb-5", children=[
         dcc.Store(id=ids.SOURCE, data=source_id),
         dcc.Store(id=ids.DATA_KEY),
@@ -71,7 +83,7 @@ def build(source_id: str, logout: bool = False) -> dbc.Container:
                    style={"display": "none"}),  # shown when the preparation process died
         html.Div(id=ids.CACHE_ALERT),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
-            filters(),
+            filters(rule),
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
                 dbc.Tab(metrics_tab.build(), label="Metrics", tab_id=ids.TAB_METRICS),
                 dbc.Tab(performance_tab.build(), label="Performance by metric", tab_id=ids.TAB_PERFORMANCE),

@@ -36,3 +36,19 @@ def pycocotools_per_class(gt: dict, results: list[dict], iou: float, max_dets: i
         out[cat_id] = (float(precision[:, k].mean()) if defined else np.nan,
                        float(recall[k]) if defined else np.nan)
     return out
+
+
+def pycocotools_stats(gt: dict, results: list[dict], cat_ids: list[int] | None = None) -> np.ndarray:
+    """The 12 ``COCOeval.stats`` of pycocotools' default bbox evaluation (``stats[0]``: mAP@[.50:.95]),
+    over the classes ``cat_ids`` (None: every class)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = copy.deepcopy(gt)
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes(copy.deepcopy(results)), "bbox")
+        if cat_ids is not None:
+            ev.params.catIds = list(cat_ids)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev.stats

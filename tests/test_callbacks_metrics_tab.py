@@ -7,7 +7,7 @@ import pytest
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures
-from detlens.callbacks.metrics_tab import clicked_metric, open_metric, update_importance, update_summary
+from detlens.callbacks.metrics_tab import clicked_metric, map_text, open_metric, update_importance, update_summary
 from detlens.core.settings import MAX_PR_CLASSES
 from detlens.layouts import ids
 from tests.dash_context import call_triggered
@@ -18,9 +18,12 @@ ALL = ["ellipse", "rectangle", "triangle", "cross"]
 
 def test_summary_shows_map_counts_and_charts(demo):
     assert list(demo.classes) == ALL
-    m_ap, m_ar, tp, fp, fn, ap_fig, pr_fig, note = update_summary(demo.queries, demo.key, ALL, 0.5, 0, ids.TAB_METRICS)
+    m_ap, rule, m_ap_range, m_ar, tp, fp, fn, ap_fig, pr_fig, note = update_summary(
+        demo.queries, demo.key, ALL, 0.5, 0, ids.TAB_METRICS)
     expected = demo.queries.evaluator(demo.key).evaluate(0.5)
-    assert (m_ap, m_ar) == (f"{expected.m_ap:.3f}", f"{expected.m_ar:.3f}")
+    assert (m_ap, m_ar) == (f"{expected.m_ap:.4f}", f"{expected.m_ar:.4f}") == (map_text(expected.m_ap),
+                                                                               map_text(expected.m_ar))
+    assert rule == "COCO 101-point · IoU 0.50" and 0 < float(m_ap_range) < float(m_ap)
     assert (tp, fp, fn) == tuple(f"{expected.counts[k]:,}" for k in ("TP", "FP", "FN"))
     ap_fig, pr_fig = go.Figure(ap_fig), go.Figure(pr_fig)
     assert 0 < float(m_ap) < 1 and 0 < float(m_ar) < 1 and note is None
@@ -34,14 +37,14 @@ def test_summary_changes_with_threshold_and_classes(demo):
     at_75 = update_summary(demo.queries, demo.key, ALL, 0.75, 0, ids.TAB_METRICS)[0]
     two = update_summary(demo.queries, demo.key, ["cross", "ellipse"], 0.5, 0, ids.TAB_METRICS)
     assert at_50 != at_75 and two[0] != at_50
-    assert list(two[5]["data"][0]["y"]) == ["ellipse", "cross"]
+    assert list(two[7]["data"][0]["y"]) == ["ellipse", "cross"]
 
 
 def test_summary_alerts_instead_of_failing(demo):
     *_, note = update_summary(demo.queries, demo.key, [], 0.5, 0, ids.TAB_METRICS)
     assert "Select at least one class" in str(note.children)
     out = update_summary(demo.queries, demo.key, ALL, 0.5, 0.999, ids.TAB_METRICS)  # no prediction this confident
-    assert "No predictions for the selected classes" in str(out[-1].children) and out[0] == "0.000"
+    assert "No predictions for the selected classes" in str(out[-1].children) and out[0] == "0.0000"
 
 
 def test_summary_waits_for_data_and_its_tab(demo):

@@ -73,13 +73,17 @@ def click_until(page, locate, done_js: str, timeout_ms: int, attempts: int = 3) 
                 raise
 
 
-def cli_map(server, iou: float = 0.5, classes: list[str] | None = None) -> float:
-    """mAP from ``detlens evaluate --json`` on the served demo data."""
-    out = server.cache_dir / f"eval-{iou}-{'-'.join(classes or [])}.json"
+def cli_map(server, iou: float = 0.5, classes: list[str] | None = None, rule=None) -> float:
+    """mAP from ``detlens evaluate --json`` on the served demo data (``rule``: an
+    :class:`~detlens.core.ap_rule.APRule` given as ``--ap-method/--match/--pixel-plus-one``; None: the defaults)."""
+    out = server.cache_dir / f"eval-{iou}-{'-'.join(classes or [])}-{rule.code.replace(':', '-') if rule else ''}.json"
     cmd = [sys.executable, "-m", "detlens.app.cli", "evaluate", "--labels", str(server.demo / "labels.json"),
            "--predictions", str(server.demo / "predictions.json"), "--iou", str(iou), "--json", str(out)]
     if classes:
         cmd += ["--classes", ",".join(classes)]
+    if rule:
+        cmd += ["--ap-method", rule.ap_method, "--match", rule.match_method] + (
+            ["--pixel-plus-one"] if rule.pixel_plus_one else [])
     subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
     return json.loads(out.read_text())["mAP"]
 

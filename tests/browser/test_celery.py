@@ -89,13 +89,13 @@ def redis_client(stack):
 
 def test_page_loads_with_the_cli_map_and_an_iou_change_redraws_it(page, stack):
     open_dashboard(page, stack)
-    assert shown_map(page) == f"{cli_map(stack):.3f}"
+    assert shown_map(page) == f"{cli_map(stack):.4f}"
     thumb = page.locator(f"#{ids.IOU} [role=slider]")
     thumb.focus()
     for _ in range(4):  # 0.50 -> 0.70: the demo's mAP changes there
         thumb.press("ArrowRight")
     wait_for_iou(page, "0.70")
-    assert shown_map(page) == f"{cli_map(stack, 0.7):.3f}" != f"{cli_map(stack):.3f}"
+    assert shown_map(page) == f"{cli_map(stack, 0.7):.4f}" != f"{cli_map(stack):.4f}"
     screenshot(page, "celery_iou_changes_map")
     assert page.console_errors == []
 
@@ -130,7 +130,7 @@ def test_gunicorn_configured_by_the_environment_shares_the_worker(page, stack):
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(proc, url, log, SERVER_START_TIMEOUT, "gunicorn detlens.app.wsgi:server with a broker")
         open_dashboard(page, SimpleNamespace(url=url))
-        assert shown_map(page) == f"{cli_map(stack):.3f}"
+        assert shown_map(page) == f"{cli_map(stack):.4f}"
         assert "dataset preparation queued for a Celery worker" in log.read_text()
         assert page.console_errors == []
     finally:

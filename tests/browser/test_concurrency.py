@@ -33,7 +33,7 @@ def step_iou(page, steps: int) -> None:
 @pytest.mark.parametrize("round_number", range(ROUNDS))
 def test_ten_pages_on_the_same_inputs_all_get_their_results(browser, server, round_number):
     """The same inputs on ten pages give the same result keys: each page must still get its answer."""
-    at_50, at_75 = f"{cli_map(server, 0.5):.3f}", f"{cli_map(server, 0.75):.3f}"
+    at_50, at_75 = f"{cli_map(server, 0.5):.4f}", f"{cli_map(server, 0.75):.4f}"
     contexts, pages = open_pages(browser, PAGES)
     try:
         for page in pages:  # start every load before waiting for any

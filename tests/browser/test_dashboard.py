@@ -66,7 +66,7 @@ def test_demo_loads_with_header_and_charts(page, server):
 def test_map_equals_cli_evaluate(page, server):
     open_dashboard(page, server)
     expected = cli_map(server)
-    assert shown_map(page) == f"{expected:.3f}"
+    assert shown_map(page) == f"{expected:.4f}"
     screenshot(page, "map_equals_cli")
 
 
@@ -80,7 +80,7 @@ def test_iou_slider_changes_map(page, server):
     page.wait_for_function(f"() => document.getElementById('{ids.IOU_VALUE}').innerText.includes('0.70')")
     wait_for_iou(page, "0.70")
     after = shown_map(page)
-    assert after != before and after == f"{cli_map(server, 0.7):.3f}"
+    assert after != before and after == f"{cli_map(server, 0.7):.4f}"
     screenshot(page, "iou_slider_changes_map")
     assert page.console_errors == []
 
@@ -92,7 +92,7 @@ def test_class_filter_changes_map(page, server):
     page.locator("[role=option]", has_text="cross").click()
     page.keyboard.press("Escape")
     page.wait_for_function(f"() => document.getElementById('{ids.CLASSES}').innerText.includes('3 selected')")
-    expected = f"{cli_map(server, 0.5, ['ellipse', 'rectangle', 'triangle']):.3f}"
+    expected = f"{cli_map(server, 0.5, ['ellipse', 'rectangle', 'triangle']):.4f}"
     page.wait_for_function(f"(v) => document.getElementById('{ids.MAP_VALUE}').innerText.trim() === v", arg=expected,
                            timeout=UPDATE_TIMEOUT_MS)
     assert shown_map(page) != before

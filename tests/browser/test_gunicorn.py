@@ -36,12 +36,12 @@ def gunicorn(server):
 
 def test_two_workers_share_the_cache_and_background_jobs(page, gunicorn):
     open_dashboard(page, gunicorn)
-    assert shown_map(page) == f"{cli_map(gunicorn):.3f}"
+    assert shown_map(page) == f"{cli_map(gunicorn):.4f}"
     thumb = page.locator(f"#{ids.IOU} [role=slider]")
     thumb.focus()
     for _ in range(2):
         thumb.press("ArrowLeft")  # 0.40: job started by one worker, polled through either
     wait_for_iou(page, "0.40")
-    assert shown_map(page) == f"{cli_map(gunicorn, 0.4):.3f}"
+    assert shown_map(page) == f"{cli_map(gunicorn, 0.4):.4f}"
     screenshot(page, "gunicorn_two_workers")
     assert page.console_errors == []
