@@ -136,7 +136,8 @@ def _ranking_height(ranking: list[dict]) -> int:
 
 
 def importance_figure(ranking: list[dict], metrics: dict, title: str) -> go.Figure:
-    """Horizontal bars of importance (0 to 1), most important at the top, description on hover.
+    """Horizontal bars of importance (0 to 1) with their 90% intervals, most important at the top,
+    description on hover.
 
     Args:
         ranking: ``MetricDependency.to_dict()`` rows, most important first.
@@ -147,10 +148,19 @@ def importance_figure(ranking: list[dict], metrics: dict, title: str) -> go.Figu
     values = [d["importance"] or 0.0 for d in ranking]
     text = ["n/a" if d["importance"] is None else f"{d['importance']:.3f}" for d in ranking]
     hover = [_wrap(metrics.get(n, {}).get("description", "")) for n in names]
+    low = [d.get("importance_low") for d in ranking]
+    high = [d.get("importance_high") for d in ranking]
+    interval = [f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "n/a" for lo, hi in zip(low, high)]
     fig = go.Figure(go.Bar(
         x=values, y=names, orientation="h", marker_color="#3b6fb6", text=text, textposition="outside",
-        customdata=hover, hovertemplate="<b>%{y}</b><br>importance %{text}<br>%{customdata}<extra></extra>"))
-    fig.update_xaxes(title="importance (share of the outcome's uncertainty explained)", range=[0, 1.08])
+        error_x=dict(type="data", symmetric=False, color="#555", thickness=1.2, width=3,
+                     array=[0.0 if hi is None else max(hi - v, 0.0) for hi, v in zip(high, values)],
+                     arrayminus=[0.0 if lo is None else max(v - lo, 0.0) for lo, v in zip(low, values)]),
+        customdata=[[h, i] for h, i in zip(hover, interval)],
+        hovertemplate="<b>%{y}</b><br>importance %{text}, 90% interval %{customdata[1]}<br>%{customdata[0]}"
+                      "<extra></extra>"))
+    fig.update_xaxes(title="importance (share of the outcome's uncertainty explained; bars: 90% interval)",
+                     range=[0, 1.08])
     fig.update_yaxes(**_ranking_axis(ranking))
     return _layout(fig, title, _ranking_height(ranking), margin=dict(l=10, r=20, t=50, b=50))
 

@@ -8,6 +8,9 @@ from dash.exceptions import PreventUpdate
 from detlens.callbacks import figures, inputs
 from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
 from detlens.core.ap_rule import APRule
+from detlens.core.analysis import too_few_to_rank
+from detlens.core.importance import MetricDependency
+from detlens.core.metrics.registry import CONFIDENCE
 from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 
@@ -52,8 +55,12 @@ def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAU
             f"{counts['TP']:,}", f"{counts['FP']:,}", f"{counts['FN']:,}", ap_fig.to_dict(), pr_fig.to_dict(), note)
 
 
-def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE):
-    """Metric importance and correlation of the chosen side, in the same order, most important first."""
+def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE, hide_confidence=False):
+    """Metric importance and correlation of the chosen side, in the same order, most important first.
+
+    ``hide_confidence`` leaves Model Confidence (P) out (it ranks first by construction). When no
+    metric's interval clears zero, a sentence says the set is too small to rank.
+    """
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
@@ -70,8 +77,12 @@ def update_importance(queries, key, classes, iou, min_score, side, active_tab, r
         first, second = side.outcome_words
         return empty, empty, alert(f"Too few {side.noun} ({first} and {second}) in the selected classes to rank "
                                    f"the metrics, or all of them have the same outcome.")
+    note = too_few_to_rank([MetricDependency.from_dict(d) for d in ranking], side)
+    if hide_confidence is True:
+        ranking = [d for d in ranking if d["metric"] != CONFIDENCE]
     return (figures.importance_figure(ranking, summary["metrics"], f"Metric importance · {where}").to_dict(),
-            figures.correlation_figure(ranking, summary["metrics"], f"Metric correlation · {where}").to_dict(), None)
+            figures.correlation_figure(ranking, summary["metrics"], f"Metric correlation · {where}").to_dict(),
+            None if note is None else alert(note, "info"))
 
 
 def clicked_metric(click_data: dict | None) -> str | None:
@@ -120,10 +131,11 @@ def register(app, queries) -> None:
         *view_inputs(),
         Input(ids.SIDE, "value"),
         Input(ids.TABS, "active_tab"),
+        Input(ids.HIDE_CONFIDENCE, "value"),
         **background(ids.IMPORTANCE_RUNNING),
     )
-    def _update_importance(key, classes, iou, min_score, rule, side, active_tab):
-        return update_importance(queries, key, classes, iou, min_score, side, active_tab, rule)
+    def _update_importance(key, classes, iou, min_score, rule, side, active_tab, hide_confidence):
+        return update_importance(queries, key, classes, iou, min_score, side, active_tab, rule, hide_confidence)
 
     app.callback(
         Output(ids.TABS, "active_tab", allow_duplicate=True),

@@ -43,6 +43,7 @@ SIDE = "importance-side"
 IMPORTANCE_RUNNING = "importance-running"
 IMPORTANCE_ALERT = "importance-alert"
 IMPORTANCE_GRAPH = "importance-graph"
+HIDE_CONFIDENCE = "importance-hide-confidence"  # switch: leave Model Confidence (P) out of the ranking
 CORRELATION_GRAPH = "correlation-graph"
 
 # Tab "Performance by metric"
@@ -55,15 +56,15 @@ PERF_ALERT = "perf-alert"
 PERF_GRAPH = "perf-graph"
 PERF_DESCRIPTION = "perf-description"
 PERF_FINDING = "perf-finding"
-
-# Tab "Explorer"
-EXPLORER_FILTER = "explorer-filter"        # dcc.Store: ExplorerFilter.to_dict() (small JSON)
-EXPLORER_CHIPS = "explorer-chips"
 PERF_LAYOUT = "perf-layout"              # radio: TPR and FNR in one panel or stacked
 PERF_PANEL_CLASSES = "perf-panel-classes"  # multi-select: the classes drawn as panels (None: the largest)
 PERF_PANEL_BOX = "perf-panel-box"        # the panel picker's column, shown in the per-class view
 PERF_PANELS_TEXT = "perf-panels-text"    # "k of n classes"
 PERF_MIN_COUNT = "perf-min-count"        # buckets under this many objects are grey, not used for findings
+
+# Tab "Explorer"
+EXPLORER_FILTER = "explorer-filter"        # dcc.Store: ExplorerFilter.to_dict() (small JSON)
+EXPLORER_CHIPS = "explorer-chips"
 EXPLORER_CHIP = "explorer-chip"            # pattern-matching type: {"type": EXPLORER_CHIP, "part": ...}
 EXPLORER_OUTCOMES = "explorer-outcomes"
 EXPLORER_METRIC = "explorer-metric"

@@ -40,6 +40,8 @@ def importance_card() -> dbc.Card:
             dbc.RadioItems(id=ids.SIDE, inline=True, value=Side.PREDICTIONS.value, className="ms-auto", options=[
                 {"label": side.title[0].upper() + side.title[1:], "value": side.value} for side in Side
             ]),
+            dbc.Switch(id=ids.HIDE_CONFIDENCE, value=False, className="m-0",
+                       label="hide Model Confidence (it ranks first by construction)"),
             running_badge(ids.IMPORTANCE_RUNNING),
         ]),
         dbc.CardBody([

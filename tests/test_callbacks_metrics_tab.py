@@ -97,3 +97,26 @@ def test_precision_recall_shows_best_and_worst_of_many_classes():
 def test_empty_figure_shows_its_message():
     fig = figures.empty_figure("nothing here")
     assert fig.layout.annotations[0].text == "nothing here"
+
+
+@pytest.mark.parametrize("side", ["predictions", "labels"])
+def test_importance_bars_carry_their_intervals_and_the_too_few_sentence(demo, side):
+    from detlens.app.queries import ViewParams
+    from detlens.core.analysis import too_few_to_rank
+    from detlens.core.importance import MetricDependency
+
+    imp, _, note = update_importance(demo.queries, demo.key, ALL, 0.5, 0, side, ids.TAB_METRICS)
+    ranking = demo.queries.ranking(ViewParams.of(demo.key), side)
+    bars = go.Figure(imp).data[0]
+    for d, value, plus, minus in zip(ranking, bars.x, bars.error_x.array, bars.error_x.arrayminus):
+        assert value + plus == pytest.approx(d["importance_high"]) and value - minus == pytest.approx(d["importance_low"])
+    expected = too_few_to_rank([MetricDependency.from_dict(d) for d in ranking], side)
+    assert (note is None) == (expected is None) and (note is None or note.children == expected)
+
+
+def test_model_confidence_can_be_hidden(demo):
+    shown = go.Figure(update_importance(demo.queries, demo.key, ALL, 0.5, 0, "predictions", ids.TAB_METRICS)[0])
+    hidden = go.Figure(update_importance(demo.queries, demo.key, ALL, 0.5, 0, "predictions", ids.TAB_METRICS,
+                                         hide_confidence=True)[0])
+    assert "Model Confidence (P)" in shown.data[0].y
+    assert list(hidden.data[0].y) == [m for m in shown.data[0].y if m != "Model Confidence (P)"]

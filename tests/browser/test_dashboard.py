@@ -147,3 +147,13 @@ def test_console_has_no_errors_across_a_session(page, server):
     page.wait_for_timeout(500)
     screenshot(page, "console_no_errors")
     assert page.console_errors == []
+
+
+def test_importance_has_interval_bars_and_confidence_can_be_hidden(page, server):
+    open_dashboard(page, server)
+    names_js = f"() => document.querySelector('#{ids.IMPORTANCE_GRAPH} .js-plotly-plot').data[0].y"
+    assert "Model Confidence (P)" in page.evaluate(names_js)
+    assert page.locator(f"#{ids.IMPORTANCE_GRAPH} .errorbar").count() == len(page.evaluate(names_js))
+    page.locator(f"label[for='{ids.HIDE_CONFIDENCE}']").click()
+    page.wait_for_function(f"() => !({names_js})().includes('Model Confidence (P)')", timeout=UPDATE_TIMEOUT_MS)
+    assert page.console_errors == []
