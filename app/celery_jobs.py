@@ -49,7 +49,7 @@ from kombu.utils.url import maybe_sanitize_url
 
 from detlens.app.cache import SharedCache
 from detlens.app.config import ServeConfig
-from detlens.app.jobs import JOB_RESULT_EXPIRE_S, code_version
+from detlens.app.jobs import JOB_RESULT_EXPIRE_S, ReadsFinishedResults, code_version
 from detlens.app.source import DataSource
 
 PREPARE_TASK = "detlens.prepare"
@@ -91,13 +91,32 @@ def celery_app(broker: str) -> celery.Celery:
     return app
 
 
+class CeleryJobs(ReadsFinishedResults, dash.CeleryManager):
+    """Dash's Celery manager, made safe to share between pages.
+
+    * A result is never lost to a task ending mid-poll (see :class:`~detlens.app.jobs.ReadsFinishedResults`).
+    * A job is revoked, never terminated. Dash ends the job of every result it
+      reads and every superseded job with Celery's ``terminate``, which signals
+      the pool process the worker last saw running that task: by then it may run
+      another page's task, which then dies without a result, and that page's chart
+      never updates (bench_load.py saw it; Celery's documentation says never to
+      call ``terminate`` from a program). A revoked job that has not started never
+      runs; one that has finishes, and its result is shared like any other.
+    """
+
+    def terminate_job(self, job) -> None:
+        """Revoke the Celery task ``job`` (a task id): it does not start if it has not yet."""
+        if job is not None:
+            self.handle.control.revoke(job)
+
+
 def celery_manager(config: ServeConfig) -> dash.CeleryManager:
     """The background-callback manager of ``config`` with a broker: results shared between pages, not consumed.
 
     (Dash signs the job handles it gives the browser with the server's
     ``secret_key``, which every web worker reads from the shared cache folder.)
     """
-    return dash.CeleryManager(celery_app(config.broker), cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
+    return CeleryJobs(celery_app(config.broker), cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
 
 
 def broker_error(config: ServeConfig, exc: Exception) -> ValueError:

@@ -13,6 +13,9 @@ Rules:
   the others wait, so quick slider steps cannot exhaust the memory.
 * Killing a superseded job (Dash sends the page's old job when an input changes)
   does not wait for the process more than a moment.
+* A job that ends between a poll's read of its result and the poll's check that
+  it still runs has its result read again (:class:`ReadsFinishedResults`):
+  Dash would answer that poll "no update" (204), and the chart would never update.
 """
 
 from __future__ import annotations
@@ -101,14 +104,34 @@ class JobSlots:
         return True
 
 
+class ReadsFinishedResults:
+    """A background-callback manager mixin: a missing result of a job that has ended is read once more.
+
+    Dash's poll reads the result, then asks whether the job still runs; when
+    neither, it answers 204 and the page stops polling. A job that stores its
+    result and ends between those two steps (under load, a poll can be
+    descheduled there for a while) would lose its update. Its result is
+    there by the time it has ended, so a second read finds it.
+    """
+
+    def get_result(self, key, job):
+        """The job's result, or ``UNDEFINED`` while it is still computing (or ended without one)."""
+        result = super().get_result(key, job)
+        if result is self.UNDEFINED and job is not None and not self.job_running(job):
+            result = super().get_result(key, job)
+        return result
+
+
 def _run_detached(slots: JobSlots, job_fn, *args):
     close_inherited_sockets()
     with slots.held():
         return job_fn(*args)
 
 
-class BackgroundJobs(dash.DiskcacheManager):
+class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
     """Dash's diskcache manager, with jobs that do not hold the server's sockets or block requests.
+
+    * A result is never lost to a job ending mid-poll (:class:`ReadsFinishedResults`).
 
     * A job closes the sockets it inherited when forked (see :func:`close_inherited_sockets`),
       then waits for one of the host's :class:`JobSlots`.
