@@ -55,6 +55,16 @@ def wait_until_serving(proc: subprocess.Popen, url: str, log: Path, timeout: flo
             time.sleep(0.3)
 
 
+def stop_server(proc: subprocess.Popen, log, wait_s: float = 15) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL if it has not exited after ``wait_s``; close its log."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
 def click_until(page, locate, done_js: str, timeout_ms: int, attempts: int = 3) -> None:
     """Click ``locate()`` until ``done_js`` holds in the page.
 
@@ -112,12 +122,7 @@ def server(tmp_path_factory, chromium_path):
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(proc, url, cache / "serve.log", SERVER_START_TIMEOUT, "detlens serve")
     yield SimpleNamespace(url=url, cache_dir=cache, demo=cache / "demo", log=cache / "serve.log")
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_server(proc, log)
 
 
 @pytest.fixture(scope="session")

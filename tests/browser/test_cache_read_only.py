@@ -15,7 +15,7 @@ import pytest
 from detlens.callbacks.shell import READ_ONLY_NOTE
 from detlens.core.demo import DemoConfig, write_demo
 from detlens.layouts import ids
-from tests.browser.conftest import ROOT, free_port, screenshot, wait_until_serving
+from tests.browser.conftest import ROOT, free_port, screenshot, stop_server, wait_until_serving
 from tests.read_only import make_read_only, make_writable, unprivileged
 
 LOAD_TIMEOUT_MS = 120_000
@@ -36,12 +36,7 @@ def unprivileged_server(tmp_path, chromium_path):
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(proc, url, tmp_path / "serve.log", 120, "detlens serve")
     yield SimpleNamespace(url=url, cache_dir=cache, log=tmp_path / "serve.log")
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_server(proc, log)
     make_writable(cache)
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from detlens.layouts import ids
-from tests.browser.conftest import ROOT, free_port, screenshot, wait_until_serving
+from tests.browser.conftest import ROOT, free_port, screenshot, stop_server, wait_until_serving
 from tests.browser.test_dashboard import cli_map, open_dashboard, shown_map, wait_for_iou
 
 
@@ -26,12 +26,7 @@ def gunicorn(server):
     url = f"http://127.0.0.1:{port}/"
     wait_until_serving(proc, url, server.cache_dir / "gunicorn.log", 120, "gunicorn")
     yield type(server)(url=url, cache_dir=server.cache_dir, demo=server.demo)
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_server(proc, log)
 
 
 def test_two_workers_share_the_cache_and_background_jobs(page, gunicorn):
