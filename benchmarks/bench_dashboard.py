@@ -2,7 +2,7 @@
 
 A benchmark, not a test: it measures and reports, nothing fails on timing.
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--out benchmarks/out/] [--changes 6]
+    .venv/bin/python benchmarks/bench_dashboard.py [--out benchmarks/out/] [--changes 6] [--views-only]
 
 Steps: write the "benchmark" demo preset (5,000 images, ~33k labels, ~500k
 predictions, 80 classes; annotations only, no images) to ``<out>/dashboard/``;
@@ -17,14 +17,27 @@ in Debian's Chromium through Playwright, time
   indicator is left; thresholds not seen before (cold: matching, evaluation
   and importance computed) and one seen before (cached);
 
-and record the largest ``_dash-update-component`` response. Prints the targets
-with PASS/MISS and writes ``<out>/bench_dashboard.json``.
+and record the largest ``_dash-update-component`` response. Then, on the default
+server (thresholds pre-computed), with one user:
+
+* minimum-confidence change -> redrawn: from one step of that slider until both
+  Metrics-tab callbacks have answered and no "updating" indicator is left (a
+  minimum confidence is never pre-computed: matching, evaluation and ranking run);
+* Explorer opened -> first grid: from the tab click until the grid shows its
+  cards and its indicator is hidden (the object table of the view is built);
+* ten quick steps on the IoU slider, then ten on the minimum-confidence slider
+  (0.1 s apart): the RSS (and PSS) of every server process, sampled every 0.2 s
+  during the steps and after the page settled.
+
+Prints the targets with PASS/MISS and writes ``<out>/bench_dashboard.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import threading
 import os
 import platform
 import shutil
@@ -44,6 +57,13 @@ from detlens.layouts import ids  # noqa: E402
 
 GRAPHS = tuple(f"#{i}" for i in (ids.AP_AR_GRAPH, ids.PR_GRAPH, ids.IMPORTANCE_GRAPH, ids.CORRELATION_GRAPH))
 TARGETS = {"iou_change_s": 1.0, "page_interactive_s": 3.0, "max_response_mb": 1.0}
+VIEW_TARGETS = {"min_score_change_s": 1.0, "explorer_first_grid_s": 2.0, "quick_steps_peak_rss_gb": 2.0}
+QUICK_STEPS, QUICK_STEP_GAP_MS, RSS_EVERY_S = 10, 100, 0.2
+METRICS_CALLBACKS = (ids.MAP_VALUE, ids.IMPORTANCE_GRAPH)  # an id in each Metrics-tab background callback's output
+IDLE = """([ids]) => ids.every(id => {
+  const e = document.getElementById(id); return !!e && e.style.visibility === 'hidden'; })"""
+GRID_SHOWN = """() => document.querySelectorAll('#%s .explorer-card').length > 0 &&
+  document.getElementById(%s).style.visibility === 'hidden'""" % (ids.EXPLORER_GRID, json.dumps(ids.EXPLORER_RUNNING))
 ALL_DRAWN = """([iou]) => {
   const graphs = %s;
   const ok = graphs.every(g => { const t = document.querySelector(g + ' .gtitle');
@@ -165,14 +185,185 @@ def measure_browser(url: str, changes: int) -> dict:
             "console_errors": errors, "screenshot": str(shot.relative_to(ROOT))}
 
 
+class Answers:
+    """Counts, per callback output, the background-callback results the page received (not pending polls)."""
+
+    def __init__(self):
+        self.count: collections.Counter = collections.Counter()
+
+    def __call__(self, response) -> None:
+        if "_dash-update-component" not in response.url or "cacheKey=" not in response.url or response.status != 200:
+            return
+        try:
+            if "response" in response.json():
+                self.count[json.loads(response.request.post_data)["output"]] += 1
+        except Exception:  # noqa: BLE001 - a body Chromium no longer holds (superseded)
+            pass
+
+    def metrics_answered(self, before: collections.Counter) -> bool:
+        """True when both Metrics-tab callbacks answered since ``before`` (a copy of :attr:`count`)."""
+        return all(any(self.count[o] > before[o] for o in self.count if name in o) for name in METRICS_CALLBACKS)
+
+
+def wait_metrics_redrawn(page, answers: Answers, before: collections.Counter, timeout_s: float = 120.0) -> None:
+    """Wait until both Metrics-tab callbacks answered and their indicators are hidden (checked in the page)."""
+    deadline = time.perf_counter() + timeout_s
+    while not answers.metrics_answered(before):
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the Metrics tab was not redrawn")
+        page.wait_for_timeout(20)  # lets Playwright deliver the response events
+    page.wait_for_function(IDLE, arg=[[ids.METRICS_RUNNING, ids.IMPORTANCE_RUNNING]], polling=20,
+                           timeout=timeout_s * 1000)
+
+
+def wait_settled(page, quiet_s: float = 1.0, timeout_s: float = 180.0) -> None:
+    """Wait until no "updating" indicator of the Metrics tab has shown for ``quiet_s``."""
+    deadline, quiet_since = time.perf_counter() + timeout_s, None
+    while time.perf_counter() < deadline:
+        if page.evaluate(IDLE, [[ids.METRICS_RUNNING, ids.IMPORTANCE_RUNNING]]):
+            quiet_since = quiet_since or time.perf_counter()
+            if time.perf_counter() - quiet_since >= quiet_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(100)
+    raise TimeoutError("the page did not settle")
+
+
+class MemorySampler(threading.Thread):
+    """RSS and PSS of every process of a ``detlens serve`` (by role), every ``RSS_EVERY_S`` until stopped."""
+
+    def __init__(self, proc: subprocess.Popen, cache: Path):
+        from benchmarks.load_services import Stack
+
+        super().__init__(daemon=True)
+        self.stack = Stack("", cache, proc)
+        self.samples: list[dict] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        from benchmarks.load_services import rss_by_role
+
+        while not self.done.is_set():
+            self.samples.append(rss_by_role(self.stack))
+            self.done.wait(RSS_EVERY_S)
+
+    def stop(self) -> dict:
+        """Stop sampling; the peak totals (RSS and PSS, MB) and the number of samples."""
+        self.done.set()
+        self.join()
+        return {"peak_rss_mb": max(s["total"]["mb"] for s in self.samples),
+                "peak_pss_mb": max(s["total"]["pss_mb"] for s in self.samples),
+                "peak_processes": max(s["total"]["count"] for s in self.samples), "samples": len(self.samples)}
+
+
+def measure_views(url: str, proc: subprocess.Popen, cache: Path, min_score_steps: int = 4) -> dict:
+    """Minimum-confidence changes, the Explorer's first grid and memory during quick slider steps (one user)."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.load_services import Stack, rss_by_role
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    answers = Answers()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.on("response", answers)
+        page.goto(url)
+        page.wait_for_function(ALL_DRAWN, arg=["0.50"], timeout=120_000, polling=20)
+        wait_settled(page)
+        score = page.locator(f"#{ids.MIN_SCORE} [role=slider]")
+        min_score = []
+        for _ in range(min_score_steps):  # 0.05, 0.10, ...: never computed before
+            before = answers.count.copy()
+            score.focus()
+            t0 = time.perf_counter()
+            score.press("ArrowRight")
+            wait_metrics_redrawn(page, answers, before)
+            min_score.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        page.click(f"#{ids.TABS} .nav-link:has-text('Explorer')")
+        page.wait_for_function(GRID_SHOWN, timeout=120_000, polling=20)
+        first_grid = time.perf_counter() - t0
+        page.click(f"#{ids.TABS} .nav-link:has-text('Metrics')")
+        wait_settled(page)
+        before_steps = rss_by_role(Stack("", cache, proc))["total"]
+        sampler = MemorySampler(proc, cache)
+        sampler.start()
+        # IoU 0.50 -> 0.70 -> 0.40, then minimum confidence up ten steps: every view new at this confidence
+        for slider, keys in ((ids.IOU, ["ArrowRight"] * 4 + ["ArrowLeft"] * 6), (ids.MIN_SCORE, ["ArrowRight"] * 10)):
+            thumb = page.locator(f"#{slider} [role=slider]")
+            thumb.focus()
+            for key in keys[:QUICK_STEPS]:
+                thumb.press(key)
+                page.wait_for_timeout(QUICK_STEP_GAP_MS)
+        wait_settled(page, quiet_s=2.0)
+        peak = sampler.stop()
+        time.sleep(2.0)
+        after = rss_by_role(Stack("", cache, proc))["total"]
+        shot = ROOT / "benchmarks" / "out" / "bench_dashboard_views.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    return {"min_score_change_s": min_score, "explorer_first_grid_s": first_grid,
+            "quick_steps": {"before": before_steps, **peak, "after": after}}
+
+
+def print_views(views: dict) -> dict:
+    """Print the view measurements with their targets; returns their summary."""
+    s = {"min_score_change_s": statistics.median(views["min_score_change_s"]),
+         "min_score_change_max_s": max(views["min_score_change_s"]),
+         "explorer_first_grid_s": views["explorer_first_grid_s"],
+         "quick_steps_peak_rss_gb": views["quick_steps"]["peak_rss_mb"] / 1024,
+         "quick_steps_peak_pss_gb": views["quick_steps"]["peak_pss_mb"] / 1024,
+         "quick_steps_after_rss_gb": views["quick_steps"]["after"]["mb"] / 1024}
+    print(f"min. confidence change -> redrawn {s['min_score_change_s']:6.2f} s median, "
+          f"{s['min_score_change_max_s']:.2f} s max (Metrics tab, one user)")
+    print(f"Explorer opened -> first grid     {s['explorer_first_grid_s']:6.2f} s")
+    print(f"ten quick IoU + ten min. confidence steps: peak RSS {s['quick_steps_peak_rss_gb']:.2f} GB "
+          f"(PSS {s['quick_steps_peak_pss_gb']:.2f} GB, {views['quick_steps']['peak_processes']} processes), "
+          f"{s['quick_steps_after_rss_gb']:.2f} GB after")
+    for name, limit in VIEW_TARGETS.items():
+        print(f"  target {name} < {limit}: {'PASS' if s[name] < limit else 'MISS'} ({s[name]:.3f})")
+    return s
+
+
+def views_only(out: Path, labels: Path, predictions: Path) -> int:
+    """``--views-only``: the default server on a fresh copy of bench_load's prepared 500k cache, then
+    :func:`measure_views`; merged into ``bench_dashboard.json`` under ``"views"``."""
+    from benchmarks.bench_load import fresh_cache
+
+    folder = out / "dashboard-views"
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = fresh_cache("500k", out, folder)
+    port = free_port()
+    proc, _ = start_server(labels, predictions, cache, port, folder / "serve.log", precompute=True,
+                           wait_precomputed=True)
+    try:
+        views = measure_views(f"http://127.0.0.1:{port}/", proc, cache)
+    finally:
+        stop(proc)
+        shutil.rmtree(cache, ignore_errors=True)
+    path = out / "bench_dashboard.json"
+    doc = json.loads(path.read_text()) if path.exists() else {}
+    doc["views"] = views
+    doc.setdefault("summary", {}).update(print_views(views))
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the figures and targets, write ``bench_dashboard.json``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     ap.add_argument("--changes", type=int, default=6, help="IoU steps to time (each a threshold not seen before)")
+    ap.add_argument("--views-only", action="store_true",
+                    help="only the minimum-confidence, Explorer and memory measurements, on a copy of the cache "
+                         "benchmarks/bench_load.py prepared (fast)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     labels, predictions = write_data(out / "dashboard")
+    if args.views_only:
+        return views_only(out, labels, predictions)
     cache = out / "dashboard-cache"
     shutil.rmtree(cache, ignore_errors=True)
     port = free_port()
@@ -189,13 +380,14 @@ def main(argv: list[str] | None = None) -> int:
                                       precompute=True, wait_precomputed=True)
     try:
         precomputed = measure_browser(f"http://127.0.0.1:{port}/", args.changes)
+        views = measure_views(f"http://127.0.0.1:{port}/", proc, cache)
     finally:
         stop(proc)
     result = {
         "data": "benchmark preset: 5000 images, ~33k labels, ~500k predictions, 80 classes (no images)",
         "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "first_start_s": first_start, "warm_start_s": warm_start, "precompute_all_thresholds_s": precompute_s,
-        "cold": browser, "precomputed": precomputed,
+        "cold": browser, "precomputed": precomputed, "views": views,
         "summary": {
             "page_interactive_s": statistics.median(browser["page_interactive_s"]),
             "page_interactive_first_visit_s": browser["page_interactive_s"][0],
@@ -219,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, limit in TARGETS.items():
         print(f"  target {name} < {limit}: {'PASS' if s[name] < limit else 'MISS'} ({s[name]:.3f})")
     print(f"  target iou_change_precomputed_s < 1.0: {'PASS' if s['iou_change_precomputed_s'] < 1.0 else 'MISS'}")
+    s.update(print_views(views))
+    (out / "bench_dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
     for run in (browser, precomputed):
         if run["console_errors"]:
             print(f"  console errors: {run['console_errors'][:3]}")
