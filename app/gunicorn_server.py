@@ -7,50 +7,90 @@ thread, so every fork is safe; requests are short (the heavy work runs in the
 jobs), so a few workers answer many pages.
 
 Why :class:`BoundedReadWorker`: a sync worker reads a request with blocking
-calls, so one client that stops half-way through its request would hold the
-worker until gunicorn's watchdog killed it (about 30 s). Here each read of the
-request waits at most ``READ_TIMEOUT_S``; the body (at most
-:data:`~detlens.app.security.MAX_REQUEST_BYTES`) is read completely before the
-app runs, then the response may take up to ``RESPONSE_TIMEOUT_S`` to send.
+calls, so one client that stops half-way through its request, or trickles it a
+byte at a time, would hold the worker until gunicorn's watchdog killed it. Here
+the whole request, head and body (at most
+:data:`~detlens.app.security.MAX_REQUEST_BYTES`), must arrive within
+``REQUEST_DEADLINE_S`` of the connection's acceptance (a per-read timeout alone
+restarts with every byte); it is read completely before the app runs, then the
+response may take up to ``RESPONSE_TIMEOUT_S`` to send. A client on a link too
+slow for that belongs behind a buffering reverse proxy (nginx buffers requests
+by default).
 """
 
 from __future__ import annotations
 
 import io
+import socket
 import sys
+import time
 
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.sync import SyncWorker
 
 from detlens.app.config import ServeConfig
 from detlens.app.security import MAX_REQUEST_BYTES
 
-READ_TIMEOUT_S = 1.0  # a client that sends nothing for this long while sending its request is dropped
+REQUEST_DEADLINE_S = 1.0  # a request (head and body) not received in full within this long is dropped
 RESPONSE_TIMEOUT_S = 60.0  # a response (an image, plotly.js) must be taken within this long
 WORKER_TIMEOUT_S = 120  # gunicorn's watchdog: a worker silent this long is restarted
 GRACEFUL_TIMEOUT_S = 5
 
 
+class RequestTooSlow(NoMoreData):
+    """The request did not arrive in full by its deadline. A :class:`NoMoreData` (a client gone half-way), so
+    gunicorn closes the connection with a debug line rather than logging a traceback."""
+
+
+class DeadlineSocket:
+    """A connected socket whose ``recv`` raises :class:`RequestTooSlow` once ``deadline`` (``time.monotonic()``
+    seconds) has passed, however the client paces its bytes, until :meth:`respond`; every other attribute
+    is the socket's."""
+
+    def __init__(self, sock: socket.socket, deadline: float):
+        self.sock, self.deadline = sock, deadline
+
+    def recv(self, size: int) -> bytes:
+        if self.deadline is None:  # answering: gunicorn sets its own timeouts (e.g. when draining at close)
+            return self.sock.recv(size)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise RequestTooSlow()
+        self.sock.settimeout(remaining)
+        try:
+            return self.sock.recv(size)
+        except socket.timeout:
+            raise RequestTooSlow() from None
+
+    def respond(self) -> None:
+        """The request is in: from now on sends may take up to ``RESPONSE_TIMEOUT_S``."""
+        self.deadline = None
+        self.sock.settimeout(RESPONSE_TIMEOUT_S)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
 class BoundedReadWorker(SyncWorker):
-    """gunicorn's sync worker with a read timeout and the request body buffered before the app runs."""
+    """gunicorn's sync worker with a deadline for receiving a request, its body buffered before the app runs."""
 
     def accept(self, listener):
-        """Accept a connection whose reads time out after ``READ_TIMEOUT_S``."""
+        """Accept a connection whose request must arrive within ``REQUEST_DEADLINE_S``."""
         client, addr = listener.accept()
         client.setblocking(1)
-        client.settimeout(READ_TIMEOUT_S)
         util.close_on_exec(client)
-        self.handle(listener, client, addr)
+        self.handle(listener, DeadlineSocket(client, time.monotonic() + REQUEST_DEADLINE_S), addr)
 
     def handle_request(self, listener, req, client, addr):
-        """Read the whole body under the read timeout, then answer under the response timeout."""
+        """Read the whole body under the deadline, then answer under the response timeout."""
         length = req.body.reader.length if hasattr(req.body.reader, "length") else None
         if length is None or length <= MAX_REQUEST_BYTES:
             req.body = io.BytesIO(req.body.read(MAX_REQUEST_BYTES + 1))
         else:  # Flask answers 413 from the Content-Length header; the connection is closed after it
             req.body = io.BytesIO(b"")
-        client.settimeout(RESPONSE_TIMEOUT_S)
+        client.respond()
         return super().handle_request(listener, req, client, addr)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import urllib.parse
 import urllib.request
 
@@ -76,6 +78,29 @@ def half_sent_request(url: str) -> socket.socket:
     return conn
 
 
+class Trickler(threading.Thread):
+    """A client that sends half a request, then one more byte every 0.3 s: each byte would restart a
+    per-read timeout, so only a deadline for the whole request drops it. Records when it was dropped."""
+
+    def __init__(self, url: str, head: bytes):
+        super().__init__(daemon=True)
+        self.url, self.head = url, head
+        self.dropped_after: float | None = None
+
+    def run(self) -> None:
+        conn = half_sent_request(self.url)
+        t0 = time.monotonic()
+        try:
+            conn.sendall(self.head)
+            for _ in range(100):  # 30 s at most
+                time.sleep(0.3)
+                conn.sendall(b"a")
+        except OSError:
+            self.dropped_after = time.monotonic() - t0
+        finally:
+            conn.close()
+
+
 def test_half_sent_requests_do_not_block_other_clients(server):
     """Three clients stall mid-request; others are still answered (within 2 s: see benchmarks/bench_load.py)."""
     stalled = [half_sent_request(server.url) for _ in range(3)]
@@ -89,3 +114,20 @@ def test_half_sent_requests_do_not_block_other_clients(server):
     finally:
         for conn in stalled:
             conn.close()
+
+
+def test_trickling_requests_are_dropped_and_do_not_block_other_clients(server):
+    """Three clients (more than the workers) trickle their requests, one a POST body: each is dropped, as the
+    whole request must arrive within gunicorn_server.REQUEST_DEADLINE_S, and others are answered meanwhile."""
+    body = b"\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"
+    tricklers = [Trickler(server.url, b""), Trickler(server.url, body), Trickler(server.url, b"")]
+    for trickler in tricklers:
+        trickler.start()
+    for _ in range(5):
+        with urllib.request.urlopen(server.url, timeout=15) as response:
+            assert response.status == 200 and b"<html" in response.read().lower()
+    for trickler in tricklers:
+        trickler.join(timeout=40)
+    # well before the 30 s a client keeps trickling (a generous bound for a loaded machine, not a timing target)
+    assert all(t.dropped_after is not None and t.dropped_after < 15 for t in tricklers), \
+        [t.dropped_after for t in tricklers]
