@@ -454,6 +454,9 @@ class SharedCache:
         self.data = self.folder("data", eviction_policy="none", size_limit=2**40)
         self.results = self.folder("results", size_limit=int(results_bytes),
                                    eviction_policy="least-recently-stored")  # reads never write
+        # held while :meth:`memo` computes; a background job sets it to its host's job slots, so only
+        # computing jobs wait for one (not a cached answer, nor a hidden tab's job that does nothing)
+        self.compute_gate: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
 
     def folder(self, name: str, ignore_read_only: bool = False, **settings) -> HealingCache:
         """The diskcache folder ``<cache_dir>/<name>``, checked and healed (see :class:`HealingCache`)."""
@@ -493,13 +496,16 @@ class SharedCache:
     def memo(self, key: str, compute: Callable[[], object]):
         """``compute()`` once per ``key`` (from :func:`cache_key`) across processes, then from ``results``.
 
+        A computation runs under :attr:`compute_gate` (nested ones too, so the gate must be re-entrant).
+
         A stored value that cannot be read is computed again; on a read-only cache
         the value is computed and returned without being stored.
         """
         value = self.results.get(key, default=MISSING)
         if value is not MISSING:
             return value
-        with self.exclusive(key, expire=600):
+        # the gate before the lock: a process never holds a lock while it waits for the gate
+        with self.compute_gate(), self.exclusive(key, expire=600):
             value = self.results.get(key, default=MISSING)
             if value is MISSING:
                 value = compute()

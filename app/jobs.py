@@ -10,7 +10,11 @@ Rules:
 * A job is a forked process that first closes the sockets it inherited, so
   the browser is not kept waiting for the response of the request that started it.
 * At most ``ServeConfig.max_jobs`` jobs compute at once on a host (:class:`JobSlots`);
-  the others wait, so quick slider steps cannot exhaust the memory.
+  the others wait, so quick slider steps cannot exhaust the memory. A job takes
+  a slot only when it computes a result that is not cached yet (the shared
+  cache's ``compute_gate``), so a cached answer, or a hidden tab's job that
+  answers "no update", never waits behind other pages' computations.
+* A job is its own process group, so killing it takes what it started too.
 * Killing a superseded job (Dash sends the page's old job when an input changes)
   does not wait for the process more than a moment.
 * A job that ends between a poll's read of its result and the poll's check that
@@ -24,6 +28,7 @@ import atexit
 import contextlib
 import functools
 import os
+import signal
 import stat
 import time
 from collections.abc import Iterator
@@ -65,6 +70,7 @@ class JobSlots:
     def __init__(self, handle: diskcache.Cache, count: int):
         self.handle = handle
         self.keys = [cache_key(Entry.LOCK, "job-slot", i) for i in range(max(1, int(count)))]
+        self.holding: str | None = None  # the slot this process holds through :meth:`held`
 
     def acquire(self, block: bool = True, poll_s: float = 0.05) -> str | None:
         """Take a free slot for this process: its key, or None when ``block`` is False and none is free."""
@@ -86,12 +92,16 @@ class JobSlots:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[str]:
-        """Wait for a free slot and hold it while the block runs."""
-        key = self.acquire()
+        """Wait for a free slot and hold it while the block runs; re-entrant (a nested block keeps the slot)."""
+        if self.holding is not None:
+            yield self.holding
+            return
+        self.holding = self.acquire()
         try:
-            yield key
+            yield self.holding
         finally:
-            self.release(key)
+            self.release(self.holding)
+            self.holding = None
 
     def _free_if_dead(self, key: str) -> bool:
         """Free ``key`` if its holder died; True when it was freed."""
@@ -122,10 +132,12 @@ class ReadsFinishedResults:
         return result
 
 
-def _run_detached(slots: JobSlots, job_fn, *args):
+def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):
     close_inherited_sockets()
-    with slots.held():
-        return job_fn(*args)
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    cache.compute_gate = slots.held  # this forked process's copy of the server's cache
+    return job_fn(*args)
 
 
 class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
@@ -134,38 +146,41 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
     * A result is never lost to a job ending mid-poll (:class:`ReadsFinishedResults`).
 
     * A job closes the sockets it inherited when forked (see :func:`close_inherited_sockets`),
-      then waits for one of the host's :class:`JobSlots`.
+      becomes a process group of its own, and computes under the host's :class:`JobSlots`
+      (``cache.compute_gate``).
     * The stock ``terminate_job`` waits up to 1 s for the killed process inside a
-      cache-wide transaction; with several jobs ending at once (every chart after
-      an IoU change) requests queue behind each other. Finished jobs have already
-      stored their result, so a short wait is enough.
+      cache-wide transaction, and looks for its children by scanning every process
+      of the machine; with several jobs ending at once (every chart after an IoU
+      change) requests queue behind each other. Here the job's process group is
+      killed, without waiting: a finished job has already stored its result.
     """
 
-    def __init__(self, handle: diskcache.Cache, max_jobs: int, **options):
+    def __init__(self, handle: diskcache.Cache, max_jobs: int, cache: SharedCache, **options):
         super().__init__(handle, **options)
         self.slots = JobSlots(handle, max_jobs)
+        self.cache = cache
 
     def call_job_fn(self, key, job_fn, args, context):
-        """Start the job in a forked process that drops the inherited sockets and waits for a slot."""
+        """Start the job in a forked process that drops the inherited sockets and computes under a slot."""
         import multiprocessing
 
         multiprocessing.active_children()  # reaps finished jobs and a finished preparation process
-        return super().call_job_fn(key, functools.partial(_run_detached, self.slots, job_fn), args, context)
+        return super().call_job_fn(key, functools.partial(_run_detached, self.slots, self.cache, job_fn), args,
+                                   context)
 
     def terminate_job(self, job) -> None:
-        """Kill the job's process (and its children) without waiting for it more than a moment."""
-        import psutil
-
+        """Kill the job's process group (the job, if it has not made its group yet), without waiting."""
         if job is None:
             return
-        try:
-            process = psutil.Process(int(job))
-            for child in process.children(recursive=True):
-                child.kill()
-            process.kill()
-            process.wait(0.05)
-        except (psutil.NoSuchProcess, psutil.TimeoutExpired, psutil.AccessDenied, ValueError):
-            pass
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(job)
+            if pid <= 1 or os.getpgid(pid) != pid:  # not yet its own group: the process alone
+                os.kill(pid, signal.SIGKILL)
+            else:
+                os.killpg(pid, signal.SIGKILL)
+        import multiprocessing
+
+        multiprocessing.active_children()  # reaps it if this worker started it
 
 
 def code_version() -> int:
@@ -182,7 +197,7 @@ def background_manager(config: ServeConfig, cache: SharedCache) -> dash.Diskcach
         return celery_manager(config)
     # healed like every cache folder; on a read-only folder its writes are skipped rather than failing requests
     handle = cache.folder("callbacks", ignore_read_only=True, size_limit=CALLBACK_CACHE_BYTES)
-    manager = BackgroundJobs(handle, config.max_jobs, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
+    manager = BackgroundJobs(handle, config.max_jobs, cache, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
 
     def stop_jobs() -> None:  # a web worker that exits (server shutdown) kills its jobs rather than waiting for them
         import multiprocess

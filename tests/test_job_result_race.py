@@ -16,6 +16,7 @@ import sys
 import diskcache
 import pytest
 
+from detlens.app.cache import SharedCache
 from detlens.app.jobs import BackgroundJobs, code_version
 
 KEY, RESULT = "result-key", {"multi": True, "figure": [1, 2, 3]}
@@ -41,13 +42,17 @@ def ended_pid() -> str:
     return str(proc.pid)
 
 
+def diskcache_manager(handle: diskcache.Cache, tmp_path) -> BackgroundJobs:
+    return BackgroundJobs(handle, 1, SharedCache(tmp_path / "cache"), cache_by=[code_version], expire=60)
+
+
 def test_diskcache_result_stored_as_the_job_ends_is_read(tmp_path):
-    manager = BackgroundJobs(EndsAfterFirstMiss(str(tmp_path / "callbacks")), 1, cache_by=[code_version], expire=60)
+    manager = diskcache_manager(EndsAfterFirstMiss(str(tmp_path / "callbacks")), tmp_path)
     assert manager.get_result(KEY, ended_pid()) == RESULT
 
 
 def test_diskcache_job_that_ended_without_a_result_is_still_no_update(tmp_path):
-    manager = BackgroundJobs(diskcache.Cache(str(tmp_path / "callbacks")), 1, cache_by=[code_version], expire=60)
+    manager = diskcache_manager(diskcache.Cache(str(tmp_path / "callbacks")), tmp_path)
     assert manager.get_result(KEY, ended_pid()) is manager.UNDEFINED
 
 
