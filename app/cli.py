@@ -21,9 +21,15 @@ JSON_HELP = ("also write {what} as JSON to OUT; '-': the JSON to standard output
              "standard error")
 
 
-def _add_data_args(p: argparse.ArgumentParser) -> None:
+def add_data_args(p: argparse.ArgumentParser, runs: bool = False) -> None:
+    """The data options; ``runs``: ``--predictions`` is repeated, one ``NAME=PATH`` per run (``detlens compare``)."""
     p.add_argument("--labels", required=True, help="ground truth: COCO JSON, VOC XML folder, YOLO or text folder")
-    p.add_argument("--predictions", required=True, help="predictions: COCO results/dataset JSON, or a folder")
+    if runs:
+        p.add_argument("--predictions", required=True, action="append", metavar="NAME=PATH",
+                       help="one run's predictions (as for evaluate), named; give it once per run; "
+                            "a bare PATH is named after its file")
+    else:
+        p.add_argument("--predictions", required=True, help="predictions: COCO results/dataset JSON, or a folder")
     p.add_argument("--images", default=None, help="folder with the image files (pixel metrics)")
     p.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc", "txt"],
                    help="input format (auto: detected for each path on its own)")
@@ -37,7 +43,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="keep boxes that stick out of their image as given (pycocotools does not clip)")
 
 
-def _add_metric_args(p: argparse.ArgumentParser) -> None:
+def add_metric_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", default=None, help="metric cache folder (default: ~/.cache/detlens)")
     p.add_argument("--workers", type=int, default=None, help="processes for the pixel pass (default: all cores)")
     p.add_argument("--frame-csv", default=None, help="CSV of custom frame metrics keyed by file_name")
@@ -66,14 +72,14 @@ def _add_serve_parser(sub) -> None:
                     help=f"background jobs computing at once on this host (default {DEFAULT_MAX_JOBS})")
     sv.add_argument("--results-cache-mb", type=int, default=DEFAULT_RESULTS_CACHE_MB,
                     help=f"size bound of memoised results (default {DEFAULT_RESULTS_CACHE_MB} MB)")
-    _add_rule_args(sv, "the AP rule the page selects at first (the page's AP rule selector changes it)")
+    add_rule_args(sv, "the AP rule the page selects at first (the page's AP rule selector changes it)")
     _add_login_args(sv)
     sv.add_argument("--broker", default=None, metavar="URL",
                     help="Redis URL (redis://HOST:6379/0): background jobs and the preparation run on "
                          "'detlens worker' processes (default: on this host)")
 
 
-def _add_rule_args(p: argparse.ArgumentParser, note: str = "") -> None:
+def add_rule_args(p: argparse.ArgumentParser, note: str = "") -> None:
     """``--ap-method``, ``--match``, ``--pixel-plus-one``: the AP rule (:class:`detlens.core.ap_rule.APRule`)."""
     from detlens.core.ap import AP_METHODS
     from detlens.core.matching import MATCH_METHODS
@@ -117,6 +123,7 @@ def _add_user_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from detlens.app.compare_cli import add_compare_parser
     from detlens.core.settings import BUCKET_METHODS, BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN
 
     parser = argparse.ArgumentParser(
@@ -124,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="mAP / mAR at one IoU threshold, exactly as pycocotools")
-    _add_data_args(ev)
+    add_data_args(ev)
     ev.add_argument("--iou", type=float, default=0.5, help="IoU threshold t; a match needs IoU >= t (default 0.5)")
     ev.add_argument("--classes", default=None, help="comma-separated class names (default: all)")
-    _add_rule_args(ev)
+    add_rule_args(ev)
     ev.add_argument("--max-dets", default="100", help="predictions kept per image and class (default 100; 'all' = no cap)")
     ev.add_argument("--min-score", type=float, default=None, metavar="S",
                     help="treat predictions scoring below S as absent, as the page's minimum confidence (default: keep all)")
@@ -140,14 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--buckets", type=int, default=BUCKETS_DEFAULT,
                     help=f"number of buckets for --by-metric ({BUCKETS_MIN}..{BUCKETS_MAX})")
     ev.add_argument("--bucket-method", default="quantile", choices=list(BUCKET_METHODS))
-    _add_metric_args(ev)
+    add_metric_args(ev)
 
     mt = sub.add_parser("metrics", help="compute and cache every quality metric, print a summary")
-    _add_data_args(mt)
-    _add_metric_args(mt)
+    add_data_args(mt)
+    add_metric_args(mt)
     mt.add_argument("--json", default=None, metavar="OUT", help=JSON_HELP.format(what="the summary"))
 
     _add_serve_parser(sub)
+    add_compare_parser(sub)
     _add_user_parser(sub)
     _add_worker_parser(sub)
 
@@ -202,7 +210,7 @@ def format_evaluation(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def _load(args: argparse.Namespace):
+def load_data(args: argparse.Namespace):
     from detlens.core.io import load_dataset
 
     dataset = load_dataset(args.labels, args.predictions, fmt=args.format, box_format=args.box_format,
@@ -213,7 +221,7 @@ def _load(args: argparse.Namespace):
     return dataset
 
 
-def _metric_tables(args: argparse.Namespace, dataset):
+def metric_tables(args: argparse.Namespace, dataset):
     from detlens.app.config import default_cache_dir
     from detlens.core.metrics.tables import compute_metric_tables
 
@@ -277,7 +285,7 @@ def json_output(args: argparse.Namespace) -> Path | TextIO | None:
     return check_output(args.json, inputs, "--json")
 
 
-def _write_json(out: Path | TextIO, doc: dict) -> None:
+def write_json(out: Path | TextIO, doc: dict) -> None:
     from detlens.core.files import write_atomic
 
     if not isinstance(out, Path):  # --json -
@@ -334,7 +342,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     min_score = _parse_min_score(args.min_score)
     if not 0.0 < args.iou <= 1.0:
         raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
-    dataset = _load(args)
+    dataset = load_data(args)
     by_metric = by_metric_name(args, dataset) if args.by_metric else None  # before anything is printed
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     evaluator = Evaluator(dataset)
@@ -348,7 +356,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from detlens.core.analysis import performance_by_metric, rank_metrics, too_few_to_rank
         from detlens.core.vocabulary import Side
 
-        tables = _metric_tables(args, dataset)
+        tables = metric_tables(args, dataset)
         if args.images is not None or args.metrics:
             for side, prefix in ((Side.PREDICTIONS, "metric"), (Side.LABELS, "label_metric")):
                 title = f"{side.value[:-1].capitalize()} side ({' vs '.join(side.outcome_words)})"
@@ -371,14 +379,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
             print()
             print(format_buckets(table))
     if out is not None:
-        _write_json(out, doc)
+        write_json(out, doc)
     return 0
 
 
 def run_metrics(args: argparse.Namespace) -> int:
     out = json_output(args)
-    dataset = _load(args)
-    tables = _metric_tables(args, dataset)
+    dataset = load_data(args)
+    tables = metric_tables(args, dataset)
     summary = tables.summary()
     width = max(len(n) for n in summary)
     print(f"{len(summary)} metrics for {len(dataset.images)} images, {len(dataset.labels)} labels, "
@@ -388,7 +396,7 @@ def run_metrics(args: argparse.Namespace) -> int:
         stats = "".join(f" {'-' if row[k] is None else f'{row[k]:.4g}':>10}" for k in ("min", "median", "max"))
         print(f"  {name:<{width}}  {row['values']:>8} {row['missing']:>8}{stats}")
     if out is not None:
-        _write_json(out, {"metrics": summary, "warnings": list(tables.warnings)})
+        write_json(out, {"metrics": summary, "warnings": list(tables.warnings)})
     return 0
 
 
@@ -423,7 +431,7 @@ def run_serve(args: argparse.Namespace) -> int:
         celery_jobs().check_broker(args.broker)
     source = None
     if args.labels:
-        _load(args)  # bad input: one line and exit 2 before anything is bound (the preparation reads it again)
+        load_data(args)  # bad input: one line and exit 2 before anything is bound (the preparation reads it again)
         source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
                             box_format=args.box_format, names=args.names, clip=not args.no_clip,
                             pred_names=args.pred_names)
@@ -504,8 +512,10 @@ def run_user(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``detlens`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    from detlens.app.compare_cli import run_compare
+
     handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve,
-                "worker": run_worker, "user": run_user}
+                "worker": run_worker, "user": run_user, "compare": run_compare}
     json_to_stdout = getattr(args, "json", None) == STDOUT
     args.json_stream = sys.stdout  # --json -: the JSON alone goes here, every printed line to standard error
     try:

@@ -130,6 +130,22 @@ def performance_by_metric(
     Raises:
         ValueError: unknown metric name.
     """
+    return bucket_rates(**metric_rows(dataset, tables, match, metric, classes), n_buckets=n_buckets, method=method)
+
+
+def metric_rows(dataset: Dataset, tables: MetricTables, match: MatchResult, metric: str,
+                classes: list[str] | None = None) -> dict:
+    """The counted rows of one metric as :func:`detlens.core.buckets.bucket_rates` takes them (see
+    :func:`performance_by_metric` for which values bucket which side).
+
+    Returns:
+        ``{"metric", "pred_values", "pred_tp", "pred_class", "label_values", "label_fn", "label_class",
+        "class_names"}``; ``pred_values`` (``label_values``) is None when the metric has no prediction
+        (label) side. The rows are :func:`prediction_rows` and :func:`label_rows` of the selected classes.
+
+    Raises:
+        ValueError: unknown metric name.
+    """
     if metric not in tables.info:
         raise ValueError(f"unknown metric {metric!r}")
     selected = dataset.category_indices(classes)
@@ -140,7 +156,7 @@ def performance_by_metric(
     pred_values = tables.prediction_values(pred_name, dataset) if pred_name in tables.info else None
     label_values = tables.label_values(label_name, dataset) if label_name in tables.info else None
     p_rows, l_rows = prediction_rows(dataset, match, selected), label_rows(dataset, match, selected)
-    return bucket_rates(
+    return dict(
         metric=metric if level_of(metric) == FRAME else base_of(metric),
         pred_values=None if pred_values is None else pred_values[p_rows],
         pred_tp=match.pred_outcome[p_rows] == TP,
@@ -149,6 +165,4 @@ def performance_by_metric(
         label_fn=match.label_outcome[l_rows] == FN,
         label_class=dataset.labels.category_index[l_rows],
         class_names=[str(n) for n in dataset.category_names],
-        n_buckets=n_buckets,
-        method=method,
     )

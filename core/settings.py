@@ -49,3 +49,9 @@ EXPORT_MAX_ROWS = 200_000  # objects in one CSV or COCO-pair download (more: nar
 # Polling (milliseconds)
 STATUS_POLL_MS = 300  # preparation progress
 BACKGROUND_POLL_MS = 100  # a background callback's result
+
+# Comparing two runs (detlens compare): paired bootstrap over images
+BOOTSTRAP_RESAMPLES = 1_000  # resamples of the images
+BOOTSTRAP_SEED = 0  # numpy.random.default_rng(seed)
+BOOTSTRAP_LEVEL = 0.95  # coverage of the percentile intervals
+BOOTSTRAP_CHUNK_MB = 64  # memory of one chunk of resamples' precision-recall arrays (core/bootstrap.py)

@@ -12,7 +12,9 @@ Vocabularies
     ``Side``          the two populations the statistics look at: ``predictions``
                       (TP vs FP, rate TPR) and ``labels`` (detected vs missed, rate FNR);
     ``OutcomeGroup``  the Explorer's outcome groups (which rows a filter keeps, see
-                      :mod:`detlens.core.explorer.filters`).
+                      :mod:`detlens.core.explorer.filters`);
+    ``RunSide``       the two runs a comparison sets against each other: ``A`` (the
+                      reference) and ``B`` (the challenger); deltas are B - A.
 """
 
 from __future__ import annotations
@@ -159,3 +161,10 @@ _GROUP_LABELS = {
     OutcomeGroup.DETECTED: "detected label",
     OutcomeGroup.IGNORED: "ignored",
 }
+
+
+class RunSide(StrEnum):
+    """One of the two runs of a comparison (:mod:`detlens.core.compare`): differences are B - A."""
+
+    A = "A"
+    B = "B"

@@ -1,0 +1,255 @@
+"""Bootstrap over images by weights: resampled image counts, weighted AP/AR, percentile intervals.
+
+A resample draws ``n`` images uniformly with replacement from the ``n`` images
+of the dataset. It is held as a weight per image, the number of times the
+image was drawn (a Multinomial(n, 1/n) vector), never as copied rows: every
+statistic of a resample is a sum over images of weight x the image's own counts.
+
+Rules (tested in ``tests/test_compare.py``):
+
+Weights
+    :func:`image_weights` draws ``(R, n)`` int64 counts from one
+    ``numpy.random.Generator``: ``n`` uniform image indices per resample,
+    counted per image (``bincount``), which is exactly a Multinomial(n, 1/n)
+    row and about five times faster than ``Generator.multinomial``. Resamples
+    are drawn chunk by chunk, in order, from the same generator.
+
+Weighted AP of one class (image weights ``w``)
+    The class's counted predictions keep their evaluation order
+    (:mod:`detlens.core.ap`: score descending, ties by image order, then rank).
+    After the k-th prediction, cumulative TP = the sum of ``w[image]`` over the
+    true positives so far, cumulative FP likewise over the false positives;
+    n_labels = the sum over images of ``w[image]`` x the image's counted labels
+    of the class. Recall, precision and the ``coco101`` / ``voc_all_point`` /
+    ``voc_11_point`` summaries are then exactly those of :mod:`detlens.core.ap`
+    (the same floating-point operations in the same order), so weights all 1
+    reproduce :func:`detlens.core.ap.average_precision` bit for bit; a weight of
+    2 gives the AP of the dataset with that image's rows copied (up to
+    floating-point rounding and ties of score across images). A class whose
+    weighted n_labels is 0 has AP and AR NaN (left out of means, as in
+    :mod:`detlens.core.ap`). With the VOC methods a precision of 0 / 0 (only
+    zero-weight predictions so far) counts as 0.
+
+Why only true positives are kept
+    Precision falls along false positives and rises along true positives, so
+    the monotone envelope at any point is its maximum over the true positives
+    from there on, and the first point reaching a recall above 0 is a true
+    positive. The curve is therefore evaluated at its true positives only: for
+    each, the weighted TP count through it and the weighted FP count before it
+    (false positives after the last true positive change nothing). The FP
+    counts are one sparse product: a ``(T, n)`` matrix of false positives per
+    (true-positive gap, image) times the weights.
+
+Memory
+    Resamples are processed :func:`chunk_size` at a time: a chunk holds about
+    ``BOOTSTRAP_CHUNK_MB`` (:mod:`detlens.core.settings`) of ``(chunk, T)``
+    arrays, ``T`` the number of true positives (six float64 arrays of that
+    shape at once), so memory stays bounded whatever the number of resamples.
+
+Intervals
+    :func:`percentile_interval`: the ``(1 - level) / 2`` and ``(1 + level) / 2``
+    percentiles (``numpy.nanpercentile``, linear interpolation) of the
+    resampled statistic; resamples where it is undefined (NaN) are left out;
+    (NaN, NaN) when none is defined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from detlens.core.ap import AP_METHODS, RECALL_THRESHOLDS
+from detlens.core.dataset import Dataset
+from detlens.core.matching import FP, IGNORED, TP, MatchResult
+from detlens.core.settings import BOOTSTRAP_CHUNK_MB
+
+VOC11_THRESHOLDS = np.linspace(0, 1, 11)  # as in detlens.core.ap
+FLOATS_PER_COLUMN = 6  # (chunk, T) float64 arrays alive at once in weighted_ap
+
+
+def image_weights(rng: np.random.Generator, n_images: int, n_resamples: int) -> np.ndarray:
+    """``(n_resamples, n_images)`` int64 times each image is drawn in each resample (rows sum to ``n_images``)."""
+    draws = rng.integers(0, n_images, size=(n_resamples, n_images), dtype=np.int64)
+    draws += np.arange(n_resamples, dtype=np.int64)[:, None] * n_images
+    return np.bincount(draws.ravel(), minlength=n_resamples * n_images).reshape(n_resamples, n_images)
+
+
+def chunk_size(columns: int, n_resamples: int, budget_mb: float = BOOTSTRAP_CHUNK_MB) -> int:
+    """Resamples per chunk so that ``FLOATS_PER_COLUMN`` float64 ``(chunk, columns)`` arrays fit ``budget_mb``."""
+    per_resample = max(columns, 1) * 8 * FLOATS_PER_COLUMN
+    return int(max(1, min(n_resamples, budget_mb * 2**20 // per_resample)))
+
+
+def weight_chunks(seed: int, n_images: int, n_resamples: int, chunk: int) -> Iterator[np.ndarray]:
+    """:func:`image_weights` of ``n_resamples`` resamples, ``chunk`` at a time, from ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, n_resamples, chunk):
+        yield image_weights(rng, n_images, min(chunk, n_resamples - start))
+
+
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval along axis 0.
+
+    Args:
+        samples: ``(R, ...)`` float64 resampled statistic, NaN where undefined.
+        level: coverage in (0, 1), e.g. 0.95.
+
+    Returns:
+        ``(low, high)``, each of shape ``samples.shape[1:]``; NaN where no resample is defined.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    flat = samples.reshape(samples.shape[0], -1)
+    defined = ~np.all(np.isnan(flat), axis=0)
+    low, high = np.full(flat.shape[1], np.nan), np.full(flat.shape[1], np.nan)
+    if np.any(defined):
+        ends = np.nanpercentile(flat[:, defined], [50 * (1 - level), 50 * (1 + level)], axis=0)
+        low[defined], high[defined] = ends[0], ends[1]
+    return low.reshape(samples.shape[1:]), high.reshape(samples.shape[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class WeightedCurves:
+    """One match's precision-recall curves of the selected classes, reduced to what weighted AP needs.
+
+    Attributes:
+        n_images: images of the dataset (the weights' length).
+        classes: ``(K,)`` int64 selected class indices.
+        tp_image: ``(T,)`` int64 image of each true positive, class by class, each class's in evaluation order.
+        tp_start: ``(K + 1,)`` int64, class ``k``'s true positives are ``tp_image[tp_start[k]:tp_start[k + 1]]``.
+        fp_before: ``(T, n_images)`` sparse CSR float64 counts: false positives of each image after the previous
+            true positive of the class (or the class's start) and before this one.
+        labels: ``(n_images, K)`` float64 counted labels per image and class.
+        tps: ``(n_images, K)`` float64 true positives per image and class.
+    """
+
+    n_images: int
+    classes: np.ndarray
+    tp_image: np.ndarray
+    tp_start: np.ndarray
+    fp_before: scipy.sparse.csr_matrix
+    labels: np.ndarray
+    tps: np.ndarray
+
+
+def weighted_curves(dataset: Dataset, match: MatchResult, by_class: np.ndarray, classes: np.ndarray) -> WeightedCurves:
+    """The :class:`WeightedCurves` of a match.
+
+    Args:
+        dataset: the dataset matched.
+        match: its outcomes at one IoU threshold.
+        by_class: ``(P,)`` int64 ``score_orders(dataset).by_class`` (pycocotools' accumulation order).
+        classes: ``(K,)`` int64 selected class indices (``Dataset.category_indices``).
+    """
+    preds, labels = dataset.predictions, dataset.labels
+    n_images, n_classes = len(dataset.images), dataset.n_categories
+    order = by_class[match.pred_outcome[by_class] != IGNORED]  # counted predictions, evaluation order
+    column_of_class = np.full(n_classes, -1, np.int64)
+    column_of_class[classes] = np.arange(classes.shape[0])
+    order = order[column_of_class[preds.category_index[order]] >= 0]
+    cls = column_of_class[preds.category_index[order]]  # non-decreasing: by_class is grouped by class
+    is_tp = match.pred_outcome[order] == TP
+    tp_rows = order[is_tp]
+    tp_start = np.searchsorted(cls[is_tp], np.arange(classes.shape[0] + 1))
+    # a false positive's gap is the column of the next true positive of its class: the number of true
+    # positives before it (classes are consecutive); after the class's last true positive it changes nothing
+    gap = np.cumsum(is_tp) - is_tp
+    fp = (match.pred_outcome[order] == FP) & (gap < tp_start[cls + 1])
+    fp_before = scipy.sparse.csr_matrix(
+        (np.ones(int(fp.sum())), (gap[fp], preds.image_index[order[fp]])),
+        shape=(int(tp_start[-1]), n_images))
+    fp_before.sum_duplicates()
+    counted = ~match.label_ignored & (column_of_class[labels.category_index] >= 0)
+    label_counts = np.zeros((n_images, classes.shape[0]))
+    np.add.at(label_counts, (labels.image_index[counted], column_of_class[labels.category_index[counted]]), 1)
+    tp_counts = np.zeros((n_images, classes.shape[0]))
+    np.add.at(tp_counts, (preds.image_index[tp_rows], cls[is_tp]), 1)
+    return WeightedCurves(n_images, classes, preds.image_index[tp_rows], tp_start, fp_before, label_counts, tp_counts)
+
+
+def weighted_ap(curves: WeightedCurves, weights: np.ndarray, method: str = "coco101") -> tuple[np.ndarray, np.ndarray]:
+    """AP and AR of every selected class under each row of image weights (rules in the module docstring).
+
+    Args:
+        curves: :func:`weighted_curves` of one match.
+        weights: ``(R, n_images)`` int64 (or float64) image weights, one resample per row.
+        method: one of :data:`~detlens.core.ap.AP_METHODS`.
+
+    Returns:
+        ``(ap, ar)``: ``(R, K)`` float64 each, NaN where the class has no weighted labels.
+    """
+    if method not in AP_METHODS:
+        raise ValueError(f"ap_method must be one of {AP_METHODS}, got {method!r}")
+    by_image = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T)  # (n_images, R); integer-valued
+    n_labels = curves.labels.T @ by_image  # (K, R): sums of integers, exact
+    ar = np.full(n_labels.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(curves.tps.T @ by_image, n_labels, out=ar, where=n_labels > 0)
+    # (T, R) layout: true positives down the rows, resamples along them, so every cumulative runs over axis 0
+    tp_inc = by_image[curves.tp_image]
+    fp_inc = curves.fp_before @ by_image
+    ap = np.full(n_labels.shape, np.nan)
+    for k in range(curves.classes.shape[0]):
+        has_labels = n_labels[k] > 0
+        start, end = int(curves.tp_start[k]), int(curves.tp_start[k + 1])
+        if end == start:
+            ap[k, has_labels] = 0.0
+            continue
+        # weighted counts through each true positive of the class (integer-valued sums: exact)
+        tp_sum = np.cumsum(tp_inc[start:end], axis=0)
+        fp_sum = np.cumsum(fp_inc[start:end], axis=0)
+        ap[k] = _summary(tp_sum, fp_sum, np.where(has_labels, n_labels[k], 1.0), method)
+        ap[k, ~has_labels] = np.nan
+    return ap.T, ar.T
+
+
+def _summary(tp_sum: np.ndarray, fp_sum: np.ndarray, n_labels: np.ndarray, method: str) -> np.ndarray:
+    """``(R,)`` AP of one class from ``(T_k, R)`` weighted counts at its true positives and ``(R,)`` labels (> 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "coco101":
+            precision = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+        else:
+            precision = tp_sum / (fp_sum + tp_sum)
+            precision[~np.isfinite(precision)] = 0.0
+    envelope = np.maximum.accumulate(precision[::-1], axis=0)[::-1]
+    if method == "voc_all_point":
+        recall = tp_sum / n_labels
+        step = recall - np.concatenate((np.zeros((1, recall.shape[1])), recall[:-1]), axis=0)
+        # detlens.core.ap sums one more, zero, term when recall ends below 1 (the padding step to 1), with
+        # numpy's pairwise sum of a 1-d array: summed the same way, row by row, weights all 1 round alike
+        terms = np.concatenate((step * envelope, np.zeros((1, recall.shape[1]))), axis=0).T.copy()
+        return np.array([np.sum(row if last != 1.0 else row[:-1]) for row, last in zip(terms, recall[-1])])
+    thresholds = RECALL_THRESHOLDS if method == "coco101" else VOC11_THRESHOLDS
+    q = _first_reaching(tp_sum, n_labels, envelope, thresholds)  # (J, R)
+    if method == "coco101":
+        return q.T.copy().mean(axis=1)  # each resample's 101 values contiguous: np.mean's pairwise sum
+    total = np.zeros(q.shape[1])
+    for j in range(q.shape[0]):  # the order detlens.core.ap adds them in
+        total += q[j]
+    return total / thresholds.shape[0]
+
+
+def _first_reaching(tp_sum: np.ndarray, n_labels: np.ndarray, envelope: np.ndarray,
+                    thresholds: np.ndarray) -> np.ndarray:
+    """``(J, R)``: for each threshold, the envelope at the first point whose recall reaches it, 0 if none.
+
+    Recall ``fl(tp / n)`` rises with the integer-valued ``tp``, so "recall reaches t" is "tp reaches the
+    least count whose recall reaches t", found exactly in integers; one sorted search over all columns
+    (each column's counts shifted past the previous column's) then gives every first point at once.
+    """
+    points, cols = tp_sum.shape
+    t = thresholds[:, None]
+    need = np.ceil(t * n_labels)  # (J, R), then moved to the least count whose float recall reaches t
+    need -= (need >= 1) & ((need - 1) / n_labels >= t)
+    need += need / n_labels < t
+    shift = (np.arange(cols) * (float(tp_sum[-1].max()) + 2.0))
+    keys = (tp_sum.T + shift[:, None]).ravel()  # column after column, increasing
+    # queries in increasing order too (column after column): numpy's search then starts from the last hit
+    first = np.searchsorted(keys, (need.T + shift[:, None]).ravel(), side="left").reshape(cols, -1).T
+    first -= np.arange(cols) * points
+    reached = first < points
+    q = np.zeros(need.shape)
+    q[reached] = envelope[first[reached], np.nonzero(reached)[1]]
+    return q
