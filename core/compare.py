@@ -430,15 +430,21 @@ def _points(x: float) -> str:
     return f"{abs(x) * 100:.0f}"
 
 
-def _clause(run: str, side: Side, better: bool, where: str, name: str, diff: RateDifference, level: float) -> str:
-    """One bucket's difference in words, e.g. "B finds labels with Area below 0.3% 21 points more often (95% CI 15-27)"."""
-    ends = sorted((abs(diff.low), abs(diff.high)))
-    ci = f"({level * 100:g}% CI {_points(ends[0])}-{_points(ends[1])})"
+def _clause(run: str, side: Side, better: bool, items: list[tuple[str, RateDifference]], name: str,
+            level: float) -> str:
+    """One side's significant buckets of one direction in words, e.g. "B finds labels with Area below 0.3% 21
+    points more often (95% CI 15-27) and between 0.3% and 0.6% 9 points more often (95% CI 4-14)"."""
+    how = "more" if better or side is Side.LABELS else "less"  # "misses ... more often"
+    verb = "" if side is Side.LABELS else "are right "  # said once, before the first bucket's number
+    said = []
+    for n, (where, diff) in enumerate(items):
+        ends = sorted((abs(diff.low), abs(diff.high)))
+        said.append(f"{where} {verb if n == 0 else ''}{_points(diff.value)} points {how} often "
+                    f"({level * 100:g}% CI {_points(ends[0])}-{_points(ends[1])})")
+    listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     if side is Side.LABELS:
-        verb = "finds" if better else "misses"
-        return f"{run} {verb} labels with {name} {where} {_points(diff.value)} points more often {ci}"
-    return (f"{run}'s predictions with {name} {where} are right {_points(diff.value)} points "
-            f"{'more' if better else 'less'} often {ci}")
+        return f"{run} {'finds' if better else 'misses'} labels with {name} {listed}"
+    return f"{run}'s predictions with {name} {listed}"
 
 
 def comparison_finding(buckets: tuple[BucketComparison, ...], edges: list[float], metric: str, unit: str,
@@ -455,15 +461,16 @@ def comparison_finding(buckets: tuple[BucketComparison, ...], edges: list[float]
     """
     name, minimum = base_name(metric), tested_minimum()
     better, worse = [], []
-    for k, bucket in enumerate(buckets):
-        where = bucket_phrase(edges, k, unit)
-        for side, diff, rows, good_sign in (
-                (Side.PREDICTIONS, bucket.delta_tpr, min(bucket.a.n_pred, bucket.b.n_pred), 1),
-                (Side.LABELS, bucket.delta_fnr, min(bucket.a.n_label, bucket.b.n_label), -1)):
+    sides = ((Side.LABELS, "delta_fnr", "n_label", -1), (Side.PREDICTIONS, "delta_tpr", "n_pred", 1))
+    for side, delta, count, good_sign in sides:  # labels first: "B finds ..." leads
+        found = {True: [], False: []}
+        for k, bucket in enumerate(buckets):
+            diff, rows = getattr(bucket, delta), min(getattr(bucket.a, count), getattr(bucket.b, count))
             if rows < minimum or np.isnan(diff.low) or np.isnan(diff.high) or diff.low <= 0 <= diff.high:
                 continue
-            improved = (diff.low > 0) == (good_sign > 0)
-            (better if improved else worse).append(_clause(runs[1], side, improved, where, name, diff, level))
+            found[(diff.low > 0) == (good_sign > 0)].append((bucket_phrase(edges, k, unit), diff))
+        better += [_clause(runs[1], side, True, found[True], name, level)] if found[True] else []
+        worse += [_clause(runs[1], side, False, found[False], name, level)] if found[False] else []
     if not better and not worse:
         return (f"No bucket of {name} differs significantly between {runs[0]} and {runs[1]} "
                 f"({level * 100:g}% paired-bootstrap intervals).")
