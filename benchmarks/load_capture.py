@@ -12,9 +12,10 @@ simulated sessions of :mod:`load_session`
 * how the renderer words each callback's request (``templates``: the first body
   sent for each callback, replayed with each session's own values);
 * which callbacks the page calls on its own when it opens (``initial``);
-* in which tab each background callback updates its charts (``tabs``): the
-  renderer calls every tab's callbacks on an input change, and those of hidden
-  tabs answer "no update" (204) by design;
+* in which tab each background callback updates its charts (``tabs``: the tab
+  shown when its job started). The renderer calls every tab's gate on an input
+  change; the gates of hidden tabs answer "no update" (204) by design, so their
+  jobs never start;
 * which files a fresh browser fetches (``assets``).
 """
 
@@ -153,19 +154,18 @@ def walk(page, recorder: Recorder) -> list[tuple[str, int]]:
 def summarise(recorder: Recorder, marks: list[tuple[str, int]]) -> Capture:
     """The :class:`Capture` of a recorded walk."""
     capture = Capture(assets=list(dict.fromkeys(recorder.assets)))
-    first_body = {}  # cacheKey handle -> the body that started the job
+    tab_at = {}  # cacheKey handle -> the active tab when the job was started
+    tab = None  # the active tab, as the last request carrying it said (the tab gates carry it)
     for call in recorder.calls:
         body, output = call["body"], call["body"]["output"]
+        tab = next((d["value"] for d in body.get("inputs", []) if d.get("id") == ids.TABS), tab)
         if "cacheKey" in call["args"]:
             capture.poll_args = capture.poll_args or list(call["args"])
-            started = first_body.get(call["args"]["cacheKey"])
-            if started is not None and call["updated"]:
-                tab = next((d["value"] for d in started["inputs"] if d.get("id") == ids.TABS), None)
-                if tab is not None:
-                    capture.tabs[output] = tab
+            if call["updated"] and tab_at.get(call["args"]["cacheKey"]) is not None:
+                capture.tabs[output] = tab_at[call["args"]["cacheKey"]]
             continue
         if call["handle"]:
-            first_body[call["handle"]] = body
+            tab_at[call["handle"]] = tab
         if output not in capture.templates:
             capture.templates[output] = body
             if not body.get("changedPropIds"):

@@ -18,7 +18,7 @@ A :class:`Session` behaves like one browser tab on the dashboard:
   thumbnails are fetched once per session, like a browser cache would.
 
 Outcomes of each callback request (:class:`Call`): ``updated``, ``no_update``
-(204; expected for the callbacks of hidden tabs), ``superseded`` (the same
+(204; expected for the gates of hidden tabs), ``superseded`` (the same
 session asked again), ``abandoned`` (the page was reloaded), or a failure:
 ``timeout``, ``network_error``, ``http_error``. A call is *expected* when a chart
 of the visible tab waits for it; an expected call that ends in ``no_update`` or a

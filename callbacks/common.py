@@ -26,6 +26,30 @@ def background(running_id: str) -> dict:
     return dict(background=True, interval=BACKGROUND_POLL_MS, running=[(Output(running_id, "style"), VISIBLE, HIDDEN)])
 
 
+def tab_gate(app, tab: str, request_id: str, inputs: list):
+    """Gate a background callback behind its tab: returns the one ``Input`` the background callback takes.
+
+    Registers a plain callback that copies the values of ``inputs`` (the first one
+    the dataset key) into the store ``request_id`` only while ``tab`` is the
+    active tab. The renderer calls every tab's callbacks on an input change; a
+    hidden tab's background callback would otherwise start a job (a forked
+    process, or a Celery task, and its polls) only to answer "no update". The
+    gate answers that in the web worker, at once; opening the tab writes the
+    store and the job runs then. The background callback unpacks the list with
+    :func:`detlens.callbacks.inputs.request`.
+    """
+    from dash import Input, Output
+    from dash.exceptions import PreventUpdate
+
+    @app.callback(Output(request_id, "data"), *inputs, Input(ids.TABS, "active_tab"))
+    def _store_request(*values):
+        *values, active_tab = values
+        if active_tab != tab or not values[0]:
+            raise PreventUpdate
+        return list(values)
+    return Input(request_id, "data")
+
+
 def view_inputs(kind=None) -> list:
     """The controls every result depends on, in this order: dataset key, classes, IoU, minimum confidence,
     AP rule (:attr:`APRule.code <detlens.core.ap_rule.APRule.code>`); :func:`detlens.callbacks.inputs.view`

@@ -10,7 +10,7 @@ from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
@@ -196,14 +196,13 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_PAGES, "max_value"),
         Output(ids.EXPLORER_HISTOGRAM, "figure"),
         Output(ids.EXPLORER_ALERT, "children"),
-        *view_inputs(),
-        Input(ids.EXPLORER_FILTER, "data"),
-        Input(ids.EXPLORER_SORT, "value"),
-        Input(ids.EXPLORER_ORDER, "value"),
-        Input(ids.EXPLORER_PAGES, "active_page"),
-        Input(ids.TABS, "active_tab"),
+        tab_gate(app, ids.TAB_EXPLORER, ids.EXPLORER_REQUEST, [
+            *view_inputs(), Input(ids.EXPLORER_FILTER, "data"), Input(ids.EXPLORER_SORT, "value"),
+            Input(ids.EXPLORER_ORDER, "value"), Input(ids.EXPLORER_PAGES, "active_page")]),
+        prevent_initial_call=True,
         **background(ids.EXPLORER_RUNNING),
     )
-    def _update_grid(key, classes, iou, min_score, rule, filter_doc, sort_by, order, active_page, active_tab):
-        return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
-                           rule)
+    def _update_grid(request):
+        key, classes, iou, min_score, rule, filter_doc, sort_by, order, active_page = inputs.request(request, 9)
+        return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page,
+                           ids.TAB_EXPLORER, rule)

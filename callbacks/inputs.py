@@ -43,6 +43,13 @@ def dataset_key(value: object) -> str | None:
     return value
 
 
+def request(value: object, length: int) -> list:
+    """The ``length`` values a tab's gate stored for its background callback (see :func:`~detlens.callbacks.common.tab_gate`)."""
+    if isinstance(value, list) and len(value) == length:
+        return value
+    raise InvalidInput("The page sent an invalid request: reload the page.")
+
+
 def text(value: object, what: str) -> str | None:
     """An optional name (metric, sort column): None, or a string of at most ``MAX_TEXT`` characters."""
     if value is None or (isinstance(value, str) and len(value) <= MAX_TEXT):

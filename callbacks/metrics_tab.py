@@ -6,7 +6,7 @@ from dash import Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.core.ap_rule import APRule
 from detlens.core.analysis import too_few_to_rank
 from detlens.core.importance import MetricDependency
@@ -117,25 +117,26 @@ def register(app, queries) -> None:
         Output(ids.AP_AR_GRAPH, "figure"),
         Output(ids.PR_GRAPH, "figure"),
         Output(ids.METRICS_ALERT, "children"),
-        *view_inputs(),
-        Input(ids.TABS, "active_tab"),
+        tab_gate(app, ids.TAB_METRICS, ids.METRICS_REQUEST, view_inputs()),
+        prevent_initial_call=True,
         **background(ids.METRICS_RUNNING),
     )
-    def _update_summary(key, classes, iou, min_score, rule, active_tab):
-        return update_summary(queries, key, classes, iou, min_score, active_tab, rule)
+    def _update_summary(request):
+        key, classes, iou, min_score, rule = inputs.request(request, 5)
+        return update_summary(queries, key, classes, iou, min_score, ids.TAB_METRICS, rule)
 
     @app.callback(
         Output(ids.IMPORTANCE_GRAPH, "figure"),
         Output(ids.CORRELATION_GRAPH, "figure"),
         Output(ids.IMPORTANCE_ALERT, "children"),
-        *view_inputs(),
-        Input(ids.SIDE, "value"),
-        Input(ids.TABS, "active_tab"),
-        Input(ids.HIDE_CONFIDENCE, "value"),
+        tab_gate(app, ids.TAB_METRICS, ids.IMPORTANCE_REQUEST,
+                 [*view_inputs(), Input(ids.SIDE, "value"), Input(ids.HIDE_CONFIDENCE, "value")]),
+        prevent_initial_call=True,
         **background(ids.IMPORTANCE_RUNNING),
     )
-    def _update_importance(key, classes, iou, min_score, rule, side, active_tab, hide_confidence):
-        return update_importance(queries, key, classes, iou, min_score, side, active_tab, rule, hide_confidence)
+    def _update_importance(request):
+        key, classes, iou, min_score, rule, side, hide_confidence = inputs.request(request, 7)
+        return update_importance(queries, key, classes, iou, min_score, side, ids.TAB_METRICS, rule, hide_confidence)
 
     app.callback(
         Output(ids.TABS, "active_tab", allow_duplicate=True),

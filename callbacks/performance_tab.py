@@ -11,7 +11,7 @@ from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, view_inputs
+from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
 from detlens.core.settings import (BUCKET_METHODS, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC, PERF_MIN_COUNT_DEFAULT,
@@ -157,20 +157,17 @@ def register(app, queries) -> None:
         Output(ids.PERF_ALERT, "children"),
         Output(ids.PERF_PANEL_CLASSES, "options"),
         Output(ids.PERF_PANELS_TEXT, "children"),
-        *view_inputs(),
-        Input(ids.PERF_METRIC, "value"),
-        Input(ids.PERF_BUCKETS, "value"),
-        Input(ids.PERF_METHOD, "value"),
-        Input(ids.PERF_DECOMPOSE, "value"),
-        Input(ids.TABS, "active_tab"),
-        Input(ids.PERF_PANEL_CLASSES, "value"),
-        Input(ids.PERF_MIN_COUNT, "value"),
-        Input(ids.PERF_LAYOUT, "value"),
+        tab_gate(app, ids.TAB_PERFORMANCE, ids.PERF_REQUEST, [
+            *view_inputs(), Input(ids.PERF_METRIC, "value"), Input(ids.PERF_BUCKETS, "value"),
+            Input(ids.PERF_METHOD, "value"), Input(ids.PERF_DECOMPOSE, "value"), Input(ids.PERF_PANEL_CLASSES, "value"),
+            Input(ids.PERF_MIN_COUNT, "value"), Input(ids.PERF_LAYOUT, "value")]),
+        prevent_initial_call=True,
         **background(ids.PERF_RUNNING),
     )
-    def _update_performance(key, classes, iou, min_score, rule, metric, n_buckets, method, decompose, active_tab,
-                            panel_classes, min_count, layout):
+    def _update_performance(request):
+        (key, classes, iou, min_score, rule, metric, n_buckets, method, decompose, panel_classes, min_count,
+         layout) = inputs.request(request, 12)
         return update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose,
-                                  active_tab, rule, panel_classes, min_count, layout)
+                                  ids.TAB_PERFORMANCE, rule, panel_classes, min_count, layout)
 
     app.callback(Output(ids.PERF_PANEL_BOX, "style"), Input(ids.PERF_DECOMPOSE, "value"))(show_panel_picker)

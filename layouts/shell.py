@@ -10,6 +10,8 @@ from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU
                                    SCORE_STEP, STATUS_POLL_MS)
 from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
 
+REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST)
+
 
 def header(logout: bool = False) -> html.Div:
     """Product name, dataset name and counts (filled in once the data are ready); a logout link when
@@ -75,6 +77,8 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.
     return dbc.Container(fluid=True, className="px-4 pb-5", children=[
         dcc.Store(id=ids.SOURCE, data=source_id),
         dcc.Store(id=ids.DATA_KEY),
+        # what each background callback computes, written only while its tab is shown (see callbacks/common.py)
+        *(dcc.Store(id=request) for request in REQUEST_STORES),
         dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
         header(logout),
         progress_box(),

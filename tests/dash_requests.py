@@ -55,24 +55,50 @@ def outputs_of(output: str) -> list[dict] | dict:
     return specs if output.startswith("..") else specs[0]
 
 
-def request_body(app, key, classes, output: str, replace: dict[int, object] | None = None) -> dict:
-    """A renderer-like request for callback ``output`` with the page's values; ``replace``: {argument index: value}.
+def gate_of(app, output: str) -> dict | None:
+    """The gate callback (``callbacks.common.tab_gate``) whose request store is the one input of ``output``."""
+    inputs = app.callback_map[output]["inputs"]
+    if len(inputs) != 1 or not inputs[0]["id"].endswith("-request"):
+        return None
+    return app.callback_map[f"{inputs[0]['id']}.data"]
 
-    The changed input is the first replaced one that is an Input, else the first Input.
-    """
+
+def request_inputs(app, output: str) -> list[dict]:
+    """The inputs and states the page sends for ``output``, in order; for a gated background callback, those
+    of its gate (without the active tab): the values its request store holds."""
+    gate = gate_of(app, output)
+    if gate is not None:
+        return [d for d in gate["inputs"] if d["id"] != ids.TABS]
     callback = app.callback_map[output]
+    return callback["inputs"] + callback["state"]
+
+
+def request_body(app, key, classes, output: str, replace: dict | None = None) -> dict:
+    """A renderer-like request for callback ``output`` with the page's values.
+
+    ``replace``: ``{index: value}`` over :func:`request_inputs` (for a gated callback, the positions of its
+    request), and ``{"request": value}`` to replace a gated callback's whole request. The changed input is
+    the first replaced one that is an Input, else the first Input.
+    """
+    callback, replace = app.callback_map[output], dict(replace or {})
     base = layout_values(app)
     base.update({(ids.DATA_KEY, "data"): key, (ids.CLASSES, "value"): list(classes),
                  (ids.TABS, "active_tab"): tab_of(output)})
     args = []
-    for dep in callback["inputs"] + callback["state"]:
+    for dep in request_inputs(app, output):
         value = [] if dep["id"].startswith("{") else base.get((dep["id"], dep["property"]))  # ALL pattern: no match
         args.append({"id": json.loads(dep["id"]) if dep["id"].startswith("{") else dep["id"],
                      "property": dep["property"], "value": value})
-    for index, value in (replace or {}).items():
+    whole = replace.pop("request", None)
+    for index, value in replace.items():
         args[index] = dict(args[index], value=value)
+    if gate_of(app, output) is not None:
+        store = callback["inputs"][0]
+        value = whole if whole is not None else [a["value"] for a in args]
+        args = [{"id": store["id"], "property": "data", "value": value}]
+        replace = {}
     n_inputs = len(callback["inputs"])
-    changed = next((i for i in sorted(replace or {}) if i < n_inputs), 0)
+    changed = next((i for i in sorted(replace) if i < n_inputs), 0)
     dep = callback["inputs"][changed]
     return {"output": output, "outputs": outputs_of(output), "inputs": args[:n_inputs], "state": args[n_inputs:],
             "changedPropIds": [f"{dep['id']}.{dep['property']}"]}

@@ -19,7 +19,7 @@ from detlens.callbacks.performance_tab import update_performance
 from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule, every_rule
 from detlens.core.evaluation import Evaluator
 from detlens.layouts import ids
-from tests.dash_requests import call, layout_values, prepared_app, request_body
+from tests.dash_requests import call, layout_values, prepared_app, request_body, request_inputs
 from tests.pycoco_reference import pycocotools_stats
 from tests.refdata import REFDATA, expected
 
@@ -148,8 +148,7 @@ def test_every_view_callback_checks_the_rule(demo, bad):
 def test_a_crafted_rule_request_gets_the_alert_from_the_job(demo, tmp_path):
     app, key = prepared_app(demo.source, tmp_path / "cache")
     output = next(o for o in app.callback_map if f"{ids.MAP_VALUE}." in o)
-    callback = app.callback_map[output]
-    index = [d["id"] for d in callback["inputs"] + callback["state"]].index(ids.AP_RULE)
+    index = [d["id"] for d in request_inputs(app, output)].index(ids.AP_RULE)
     response = call(app.server.test_client(), request_body(app, key, demo.classes, output, {index: "x:y:1"}))
     assert response.status_code == 200 and "AP rule must be one of" in response.get_data(as_text=True)
 

@@ -20,7 +20,7 @@ from detlens.app.queries import Queries
 from detlens.app.server import create_app
 from detlens.app.source import DataSource, PreparationStatus, write_status
 from detlens.layouts import ids
-from tests.dash_requests import DISPATCH, call, prepared_app, request_body
+from tests.dash_requests import DISPATCH, call, gate_of, prepared_app, request_body, request_inputs
 
 BAD_VALUES = {"string": "not a value", "huge list": list(range(100_000)), "dict": {"crafted": {"nested": [1]}},
               "null": None}
@@ -52,20 +52,24 @@ def argument_cases():
     """
     with tempfile.TemporaryDirectory() as tmp:
         source = DataSource(labels=str(Path(tmp) / "labels.json"), predictions=str(Path(tmp) / "predictions.json"))
-        callback_map = create_app(ServeConfig(cache_dir=Path(tmp), source=source)).callback_map
+        app = create_app(ServeConfig(cache_dir=Path(tmp), source=source))
     cases = []
-    for output, callback in callback_map.items():
+    for output in app.callback_map:
         first = output.split("...")[0].strip(".").split("@")[0]
-        for i, dep in enumerate(callback["inputs"] + callback["state"]):
+        for i, dep in enumerate(request_inputs(app, output)):
             cases += [pytest.param(output, i, bad, id=f"{first}<-{dep['id']}.{dep['property']}={bad}")
                       for bad in BAD_VALUES]
+        if gate_of(app, output) is not None:  # the request store itself, as a crafted request can send it
+            cases += [pytest.param(output, "request", bad, id=f"{first}<-request={bad}")
+                      for bad in [*BAD_VALUES, "short list"]]
     return cases
 
 
 @pytest.mark.parametrize("output, index, bad", argument_cases())
 def test_a_wrong_type_for_any_input_is_never_a_500(served, demo, output, index, bad):
     client, app, key, secrets = served
-    response = call(client, request_body(app, key, demo.classes, output, {index: BAD_VALUES[bad]}))
+    value = [key, demo.classes] if bad == "short list" else BAD_VALUES[bad]
+    response = call(client, request_body(app, key, demo.classes, output, {index: value}))
     text = assert_safe(response, secrets)
     assert response.status_code in (200, 204, 400), text[:300]
     if response.status_code == 400:
@@ -106,8 +110,7 @@ def background_argument(app, name: str) -> tuple[str, int]:
     """The callback output and argument index named in :data:`BACKGROUND_ARGUMENTS`."""
     output_id, input_id = BACKGROUND_ARGUMENTS[name]
     output = next(o for o in app.callback_map if f"{output_id}." in o)
-    callback = app.callback_map[output]
-    return output, [d["id"] for d in callback["inputs"] + callback["state"]].index(input_id)
+    return output, [d["id"] for d in request_inputs(app, output)].index(input_id)
 
 
 def thumb_click(app, key, classes, row) -> dict:

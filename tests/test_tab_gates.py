@@ -1,0 +1,48 @@
+"""A hidden tab starts no background job: its gate answers "no update" in the web worker (callbacks/common.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from detlens.layouts import ids
+from tests.dash_requests import DISPATCH, gate_of, prepared_app, request_body
+
+GATES = {ids.METRICS_REQUEST: ids.TAB_METRICS, ids.IMPORTANCE_REQUEST: ids.TAB_METRICS,
+         ids.PERF_REQUEST: ids.TAB_PERFORMANCE, ids.EXPLORER_REQUEST: ids.TAB_EXPLORER}
+TABS = (ids.TAB_METRICS, ids.TAB_PERFORMANCE, ids.TAB_EXPLORER)
+
+
+@pytest.fixture(scope="module")
+def served(demo, tmp_path_factory):
+    app, key = prepared_app(demo.source, tmp_path_factory.mktemp("gate-cache"))
+    return app.server.test_client(), app, key
+
+
+def test_every_tab_chart_job_waits_behind_a_gate(served):
+    _, app, _ = served
+    background = [o for o, c in app.callback_map.items() if c.get("background") and "download" not in o]
+    assert len(background) == len(GATES)
+    assert sorted(app.callback_map[o]["inputs"][0]["id"] for o in background) == sorted(GATES)
+    assert all(gate_of(app, o) is not None for o in background)
+
+
+@pytest.mark.parametrize("store", GATES)
+@pytest.mark.parametrize("tab", TABS)
+def test_a_gate_stores_its_request_only_while_its_tab_is_shown(served, demo, store, tab):
+    client, app, key = served
+    body = request_body(app, key, demo.classes, f"{store}.data")
+    body["inputs"][-1]["value"] = tab  # the active tab is the gate's last input
+    assert body["inputs"][-1]["id"] == ids.TABS
+    response = client.post(DISPATCH, json=body)
+    if tab != GATES[store]:
+        assert response.status_code == 204
+        return
+    assert response.status_code == 200
+    stored = response.get_json()["response"][store]["data"]
+    assert stored == [d["value"] for d in body["inputs"][:-1]] and stored[0] == key
+
+
+def test_a_gate_without_a_dataset_stores_nothing(served, demo):
+    client, app, _ = served
+    body = request_body(app, None, demo.classes, f"{ids.METRICS_REQUEST}.data")
+    assert client.post(DISPATCH, json=body).status_code == 204
