@@ -164,7 +164,8 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
         """Start the job in a forked process that drops the inherited sockets and computes under a slot."""
         import multiprocessing
 
-        multiprocessing.active_children()  # reaps finished jobs and a finished preparation process
+        # a finished preparation process (starting a job, multiprocess reaps the jobs that ended)
+        multiprocessing.active_children()
         return super().call_job_fn(key, functools.partial(_run_detached, self.slots, self.cache, job_fn), args,
                                    context)
 
@@ -178,9 +179,6 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
                 os.kill(pid, signal.SIGKILL)
             else:
                 os.killpg(pid, signal.SIGKILL)
-        import multiprocessing
-
-        multiprocessing.active_children()  # reaps it if this worker started it
 
 
 def code_version() -> int:

@@ -158,7 +158,7 @@ def summarise(recorder: Recorder, marks: list[tuple[str, int]]) -> Capture:
     tab = None  # the active tab, as the last request carrying it said (the tab gates carry it)
     for call in recorder.calls:
         body, output = call["body"], call["body"]["output"]
-        tab = next((d["value"] for d in body.get("inputs", []) if d.get("id") == ids.TABS), tab)
+        tab = next((d["value"] for d in body.get("inputs", []) if isinstance(d, dict) and d.get("id") == ids.TABS), tab)
         if "cacheKey" in call["args"]:
             capture.poll_args = capture.poll_args or list(call["args"])
             if call["updated"] and tab_at.get(call["args"]["cacheKey"]) is not None:

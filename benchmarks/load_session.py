@@ -265,10 +265,12 @@ class Session:
             return False
         self.callbacks = {d["output"]: Callback.of(d) for d in dependencies.json()}
         self.state = layout_values(layout.json())
+        produced = set().union(*(cb.outputs for cb in self.callbacks.values()))
         for template in self.capture.templates.values():  # component defaults the layout does not spell out
             for entry in template["inputs"] + template.get("state", []):
-                if isinstance(entry, dict) and isinstance(entry["id"], str):
-                    self.state.setdefault((entry["id"], entry["property"]), entry.get("value"))
+                prop = (entry["id"], entry["property"]) if isinstance(entry, dict) else None
+                if prop and isinstance(prop[0], str) and prop not in produced:  # not what a callback will set
+                    self.state.setdefault(prop, entry.get("value"))
         self.propagate({output: set() for output in self.capture.initial}, action)
         poll = self.status_callback()
         deadline = time.monotonic() + self.update_timeout_s
@@ -402,12 +404,12 @@ class Session:
                 del self.pending_jobs[callback.output]
 
     def apply(self, response: dict, action: Action) -> set:
-        """Set the answered props; returns those whose value changed. Fetches new thumbnails of the grid."""
+        """Set the answered props; returns them all: the renderer triggers what depends on a prop a callback
+        set, even to the value it had (plotly/dash#908). Fetches new thumbnails of the grid."""
         changed = set()
         for component_id, props in response.items():
             for prop, value in props.items():
-                if self.state.get((component_id, prop), object()) != value:
-                    changed.add((component_id, prop))
+                changed.add((component_id, prop))
                 self.state[(component_id, prop)] = value
                 if component_id == ids.EXPLORER_GRID:
                     self.fetch_thumbnails(value, action)
