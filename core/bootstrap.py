@@ -40,11 +40,23 @@ Why only true positives are kept
     counts are one sparse product: a ``(T, n)`` matrix of false positives per
     (true-positive gap, image) times the weights.
 
+The first point reaching a recall threshold, exactly
+    Recall ``fl(tp / n)`` rises with the integer-valued weighted count ``tp``,
+    so "recall reaches t" is "tp reaches the least count whose recall
+    reaches t" (:func:`least_counts`, checked against the float division
+    itself). Classes with many true positives find the first such point by one
+    sorted search over every resample; classes with few count the thresholds
+    each point reaches. Both give the index ``searchsorted(recall, t)`` of
+    :mod:`detlens.core.ap`.
+
 Memory
     Resamples are processed :func:`chunk_size` at a time: a chunk holds about
-    ``BOOTSTRAP_CHUNK_MB`` (:mod:`detlens.core.settings`) of ``(chunk, T)``
-    arrays, ``T`` the number of true positives (six float64 arrays of that
-    shape at once), so memory stays bounded whatever the number of resamples.
+    ``BOOTSTRAP_CHUNK_MB`` (:mod:`detlens.core.settings`, 64 MB) of
+    ``(T, chunk)`` float64 arrays, ``T`` the number of true positives (at most
+    ``FLOATS_PER_COLUMN`` = 6 of that shape at once), so memory stays bounded
+    whatever the number of resamples: about 64 MB plus ``(chunk, n)`` weights
+    and the ``(R, K)`` resampled statistics kept for the intervals. Sums over
+    images are sparse products (single-threaded: no BLAS threads).
 
 Intervals
     :func:`percentile_interval`: the ``(1 - level) / 2`` and ``(1 + level) / 2``
@@ -55,6 +67,7 @@ Intervals
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -68,6 +81,8 @@ from detlens.core.settings import BOOTSTRAP_CHUNK_MB
 
 VOC11_THRESHOLDS = np.linspace(0, 1, 11)  # as in detlens.core.ap
 FLOATS_PER_COLUMN = 6  # (chunk, T) float64 arrays alive at once in weighted_ap
+LEAST_COUNT_TABLE = 1 << 16  # label counts below this read their least counts from a cached table
+COUNT_BELOW = 2  # a class with fewer true positives than this many times the thresholds counts instead of searching
 
 
 def image_weights(rng: np.random.Generator, n_images: int, n_resamples: int) -> np.ndarray:
@@ -121,8 +136,8 @@ class WeightedCurves:
         tp_start: ``(K + 1,)`` int64, class ``k``'s true positives are ``tp_image[tp_start[k]:tp_start[k + 1]]``.
         fp_before: ``(T, n_images)`` sparse CSR float64 counts: false positives of each image after the previous
             true positive of the class (or the class's start) and before this one.
-        labels: ``(n_images, K)`` float64 counted labels per image and class.
-        tps: ``(n_images, K)`` float64 true positives per image and class.
+        labels: ``(K, n_images)`` sparse CSR float64 counted labels per class and image.
+        tps: ``(K, n_images)`` sparse CSR float64 true positives per class and image.
     """
 
     n_images: int
@@ -130,8 +145,8 @@ class WeightedCurves:
     tp_image: np.ndarray
     tp_start: np.ndarray
     fp_before: scipy.sparse.csr_matrix
-    labels: np.ndarray
-    tps: np.ndarray
+    labels: scipy.sparse.csr_matrix
+    tps: scipy.sparse.csr_matrix
 
 
 def weighted_curves(dataset: Dataset, match: MatchResult, by_class: np.ndarray, classes: np.ndarray) -> WeightedCurves:
@@ -162,10 +177,15 @@ def weighted_curves(dataset: Dataset, match: MatchResult, by_class: np.ndarray, 
         shape=(int(tp_start[-1]), n_images))
     fp_before.sum_duplicates()
     counted = ~match.label_ignored & (column_of_class[labels.category_index] >= 0)
-    label_counts = np.zeros((n_images, classes.shape[0]))
-    np.add.at(label_counts, (labels.image_index[counted], column_of_class[labels.category_index[counted]]), 1)
-    tp_counts = np.zeros((n_images, classes.shape[0]))
-    np.add.at(tp_counts, (preds.image_index[tp_rows], cls[is_tp]), 1)
+    # sparse, not dense: the products below stay single-threaded sums (no BLAS threads spinning beside them)
+    shape = (classes.shape[0], n_images)
+    label_counts = scipy.sparse.csr_matrix(
+        (np.ones(int(counted.sum())), (column_of_class[labels.category_index[counted]], labels.image_index[counted])),
+        shape=shape)
+    tp_counts = scipy.sparse.csr_matrix((np.ones(tp_rows.shape[0]), (cls[is_tp], preds.image_index[tp_rows])),
+                                        shape=shape)
+    label_counts.sum_duplicates()
+    tp_counts.sum_duplicates()
     return WeightedCurves(n_images, classes, preds.image_index[tp_rows], tp_start, fp_before, label_counts, tp_counts)
 
 
@@ -182,11 +202,12 @@ def weighted_ap(curves: WeightedCurves, weights: np.ndarray, method: str = "coco
     """
     if method not in AP_METHODS:
         raise ValueError(f"ap_method must be one of {AP_METHODS}, got {method!r}")
-    by_image = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T)  # (n_images, R); integer-valued
-    n_labels = curves.labels.T @ by_image  # (K, R): sums of integers, exact
+    # (n_images, R) float64, integer-valued; no copy when the caller passes it column-major (see resample)
+    by_image = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T)
+    n_labels = curves.labels @ by_image  # (K, R): sums of integers, exact
     ar = np.full(n_labels.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(curves.tps.T @ by_image, n_labels, out=ar, where=n_labels > 0)
+        np.divide(curves.tps @ by_image, n_labels, out=ar, where=n_labels > 0)
     # (T, R) layout: true positives down the rows, resamples along them, so every cumulative runs over axis 0
     tp_inc = by_image[curves.tp_image]
     fp_inc = curves.fp_before @ by_image
@@ -206,14 +227,19 @@ def weighted_ap(curves: WeightedCurves, weights: np.ndarray, method: str = "coco
 
 
 def _summary(tp_sum: np.ndarray, fp_sum: np.ndarray, n_labels: np.ndarray, method: str) -> np.ndarray:
-    """``(R,)`` AP of one class from ``(T_k, R)`` weighted counts at its true positives and ``(R,)`` labels (> 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "coco101":
-            precision = tp_sum / (fp_sum + tp_sum + np.spacing(1))
-        else:
-            precision = tp_sum / (fp_sum + tp_sum)
-            precision[~np.isfinite(precision)] = 0.0
-    envelope = np.maximum.accumulate(precision[::-1], axis=0)[::-1]
+    """``(R,)`` AP of one class from ``(T_k, R)`` weighted counts at its true positives and ``(R,)`` labels (> 0).
+
+    ``fp_sum`` is overwritten.
+    """
+    np.add(fp_sum, tp_sum, out=fp_sum)
+    if method == "coco101":
+        fp_sum += np.spacing(1)
+        precision = np.divide(tp_sum, fp_sum, out=fp_sum)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            precision = tp_sum / fp_sum
+        precision[fp_sum == 0] = 0.0  # only zero-weight predictions so far
+    envelope = np.maximum.accumulate(precision[::-1], axis=0, out=precision[::-1])[::-1]
     if method == "voc_all_point":
         recall = tp_sum / n_labels
         step = recall - np.concatenate((np.zeros((1, recall.shape[1])), recall[:-1]), axis=0)
@@ -222,34 +248,89 @@ def _summary(tp_sum: np.ndarray, fp_sum: np.ndarray, n_labels: np.ndarray, metho
         terms = np.concatenate((step * envelope, np.zeros((1, recall.shape[1]))), axis=0).T.copy()
         return np.array([np.sum(row if last != 1.0 else row[:-1]) for row, last in zip(terms, recall[-1])])
     thresholds = RECALL_THRESHOLDS if method == "coco101" else VOC11_THRESHOLDS
-    q = _first_reaching(tp_sum, n_labels, envelope, thresholds)  # (J, R)
+    q = _first_reaching(tp_sum, n_labels, envelope, thresholds)  # (R, J)
     if method == "coco101":
-        return q.T.copy().mean(axis=1)  # each resample's 101 values contiguous: np.mean's pairwise sum
-    total = np.zeros(q.shape[1])
-    for j in range(q.shape[0]):  # the order detlens.core.ap adds them in
-        total += q[j]
+        return q.mean(axis=1)  # each resample's 101 values contiguous: np.mean's pairwise sum
+    total = np.zeros(q.shape[0])
+    for j in range(q.shape[1]):  # the order detlens.core.ap adds them in
+        total += q[:, j]
     return total / thresholds.shape[0]
 
 
 def _first_reaching(tp_sum: np.ndarray, n_labels: np.ndarray, envelope: np.ndarray,
                     thresholds: np.ndarray) -> np.ndarray:
-    """``(J, R)``: for each threshold, the envelope at the first point whose recall reaches it, 0 if none.
+    """``(R, J)``: for each resample and threshold, the envelope at the first point whose recall reaches it, 0 if none.
 
     Recall ``fl(tp / n)`` rises with the integer-valued ``tp``, so "recall reaches t" is "tp reaches the
     least count whose recall reaches t", found exactly in integers; one sorted search over all columns
     (each column's counts shifted past the previous column's) then gives every first point at once.
     """
     points, cols = tp_sum.shape
-    t = thresholds[:, None]
-    need = np.ceil(t * n_labels)  # (J, R), then moved to the least count whose float recall reaches t
-    need -= (need >= 1) & ((need - 1) / n_labels >= t)
-    need += need / n_labels < t
-    shift = (np.arange(cols) * (float(tp_sum[-1].max()) + 2.0))
-    keys = (tp_sum.T + shift[:, None]).ravel()  # column after column, increasing
-    # queries in increasing order too (column after column): numpy's search then starts from the last hit
-    first = np.searchsorted(keys, (need.T + shift[:, None]).ravel(), side="left").reshape(cols, -1).T
-    first -= np.arange(cols) * points
+    n = n_labels[:, None]
+    need = least_counts(n, thresholds)  # (R, J)
+    if points < COUNT_BELOW * thresholds.shape[0]:
+        first = _first_by_counting(tp_sum, n, need)
+    else:
+        shift = np.arange(cols) * (float(tp_sum[-1].max()) + 2.0)
+        keys = (tp_sum.T + shift[:, None]).ravel()  # column after column, increasing
+        need += shift[:, None]  # queries in increasing order too: numpy's search starts from the last hit
+        first = np.searchsorted(keys, need.ravel(), side="left").reshape(need.shape)
+        first -= (np.arange(cols) * points)[:, None]
     reached = first < points
-    q = np.zeros(need.shape)
-    q[reached] = envelope[first[reached], np.nonzero(reached)[1]]
+    # the envelope is a reversed view of a C-ordered buffer: point p is row points - 1 - p of the buffer
+    buffer = envelope[::-1]
+    flat = (points - 1 - np.minimum(first, points - 1)) * cols + np.arange(cols)[:, None]
+    q = np.where(reached, buffer.ravel()[flat], 0.0)
     return q
+
+
+def least_counts(n: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The least count ``m`` whose recall ``fl(m / n)`` reaches each threshold (NumPy's float division).
+
+    Args:
+        n: ``(R, 1)`` float64 label counts (integer-valued, > 0).
+        thresholds: ``(J,)`` increasing recall thresholds in [0, 1].
+
+    Returns:
+        ``(R, J)`` float64 integer-valued counts; read from a table of every n up to ``LEAST_COUNT_TABLE``.
+    """
+    top = float(n.max(initial=1.0))
+    if top < LEAST_COUNT_TABLE:
+        table = _least_count_table(thresholds.shape[0], 1 << max(int(top).bit_length(), 8))
+        return table[n[:, 0].astype(np.int64)]
+    return _least_counts_computed(n, thresholds)
+
+
+def _least_counts_computed(n: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    need = np.ceil(thresholds * n)  # then moved by one where the product rounded across an integer
+    need -= (need >= 1) & ((need - 1) / n >= thresholds)
+    need += need / n < thresholds
+    return need
+
+
+@functools.lru_cache(maxsize=4)
+def _least_count_table(n_thresholds: int, size: int) -> np.ndarray:
+    """``(size, J)`` :func:`least_counts` of n = 0 .. size - 1 (row 0 unused) for the AP methods' thresholds."""
+    thresholds = RECALL_THRESHOLDS if n_thresholds == RECALL_THRESHOLDS.shape[0] else VOC11_THRESHOLDS
+    need = _least_counts_computed(np.maximum(np.arange(size, dtype=np.float64), 1.0)[:, None], thresholds)
+    need.flags.writeable = False
+    return need
+
+
+def _first_by_counting(tp_sum: np.ndarray, n: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """``(R, J)`` first point whose count reaches each ``need``, by counting the thresholds each point reaches.
+
+    Cheaper than the sorted search for a class with few true positives (see ``COUNT_BELOW``): the thresholds
+    a count reaches are about ``floor(tp (J - 1) / n) + 1``, settled exactly by comparing with ``need``.
+    """
+    points, cols = tp_sum.shape
+    n_thr = need.shape[1]
+    base = (np.arange(cols) * n_thr)[None, :]
+    last = np.clip(np.floor(tp_sum * ((n_thr - 1) / n.T)), 0, n_thr - 1).astype(np.int64)  # (T_k, R) guess
+    flat_need = need.ravel()
+    last -= flat_need[last + base] > tp_sum  # one too far
+    up = np.minimum(last + 1, n_thr - 1)
+    last += (up > last) & (flat_need[up + base] <= tp_sum)  # one short
+    key = (np.arange(cols)[None, :] * (n_thr + 1) + last + 1).ravel()  # thresholds reached, 1..J
+    counts = np.bincount(key, minlength=cols * (n_thr + 1)).reshape(cols, n_thr + 1)
+    return np.cumsum(counts, axis=1)[:, :n_thr]  # points reaching at most j thresholds = first reaching j

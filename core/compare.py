@@ -52,6 +52,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 from detlens.core.analysis import label_rows, metric_rows, prediction_rows
 from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule
@@ -63,7 +64,7 @@ from detlens.core.findings import bucket_phrase, tested_minimum
 from detlens.core.metrics.registry import base_name
 from detlens.core.metrics.tables import MetricTables
 from detlens.core.settings import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, BUCKETS_DEFAULT
-from detlens.core.vocabulary import RunSide, Side
+from detlens.core.vocabulary import BootstrapPart, RunSide, Side
 
 
 def _json(x: float) -> float | None:
@@ -288,28 +289,33 @@ def _rates(hits: np.ndarray, totals: np.ndarray) -> np.ndarray:
         return np.where(totals > 0, hits / np.where(totals > 0, totals, 1), np.nan)
 
 
-def _per_image(side: MetricSide | None, edges: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(hits, totals)``: ``(n_images, B)`` float64 counts per image and bucket of one run's side."""
+def _per_image(side: MetricSide | None, edges: np.ndarray, n_images: int) -> tuple | None:
+    """``(hits, totals)``: ``(B, n_images)`` sparse CSR float64 counts per bucket and image of one run's side
+    (sparse: a resample's weighted sums are single-threaded products, no BLAS threads)."""
     if side is None:
         return None
-    n_buckets = edges.shape[0] - 1
+    shape = (edges.shape[0] - 1, n_images)
     bucket = assign_buckets(side.values, edges)
     ok = bucket >= 0
-    key = side.image[ok] * n_buckets + bucket[ok]
-    size = n_images * n_buckets
-    totals = np.bincount(key, minlength=size).reshape(n_images, n_buckets).astype(np.float64)
-    hits = np.bincount(key[side.hits[ok]], minlength=size).reshape(n_images, n_buckets).astype(np.float64)
-    return hits, totals
+    hit = ok & side.hits
+
+    def counts(rows: np.ndarray):
+        matrix = scipy.sparse.csr_matrix((np.ones(int(rows.sum())), (bucket[rows], side.image[rows])), shape=shape)
+        matrix.sum_duplicates()
+        return matrix
+    return counts(hit), counts(ok)
 
 
-class _Samples:
-    """The resampled statistics of both runs, filled chunk by chunk: ``{name: [(R, ...) per run]}``."""
+class ResampledStatistics:
+    """The resampled statistics of both runs, filled chunk by chunk: ``data[name]`` holds one ``(R, ...)``
+    float64 array per run (NaN where undefined)."""
 
     def __init__(self, n_resamples: int):
         self.n = n_resamples
         self.data: dict[str, list[np.ndarray]] = {}
 
     def put(self, name: str, run: int, rows: slice, values: np.ndarray) -> None:
+        """Store resamples ``rows`` of one run's statistic ``name``."""
         if name not in self.data:
             self.data[name] = [np.full((self.n, *values.shape[1:]), np.nan) for _ in range(2)]
         self.data[name][run][rows] = values
@@ -320,6 +326,67 @@ class _Samples:
         a, b = np.atleast_1d(a), np.atleast_1d(b)
         return [Difference(float(x), float(y), float(y - x), float(lo), float(hi))
                 for x, y, lo, hi in zip(a, b, np.atleast_1d(low), np.atleast_1d(high))]
+
+
+def shared_edges(runs: tuple[RunOutcomes, RunOutcomes], n_buckets: int, method: str) -> np.ndarray:
+    """``(B + 1,)`` bucket edges on the pooled metric values of both runs' predictions and labels (``(0,)``
+    without a metric)."""
+    if runs[0].metric is None:
+        return np.zeros(0)
+    pooled = [s.values for r in runs for s in (r.predictions, r.labels) if s is not None]
+    return bucket_edges(np.concatenate(pooled) if pooled else np.zeros(0), n_buckets, method)
+
+
+def bucket_counts(runs: tuple[RunOutcomes, RunOutcomes], edges: np.ndarray) -> list[dict]:
+    """Per run, ``{"predictions": (hits, totals) or None, "labels": ...}``: ``(B, n_images)`` sparse float64
+    counts of TP (FN) and counted rows per bucket and image, what a resample's weighted rates are sums of."""
+    n_images = len(runs[0].dataset.images)
+    return [{side: _per_image(getattr(r, side), edges, n_images) if edges.shape[0] > 1 else None
+             for side in ("predictions", "labels")} for r in runs]
+
+
+def resample(runs: tuple[RunOutcomes, RunOutcomes], counts: list[dict], resamples: int, seed: int,
+             rule: APRule = APRule(), parts: tuple[BootstrapPart, ...] = tuple(BootstrapPart)) -> ResampledStatistics:
+    """The paired bootstrap: every resample's statistics of both runs under the same image weights.
+
+    Args:
+        runs: :func:`run_outcomes` of A and B.
+        counts: :func:`bucket_counts` of the runs (used by ``BootstrapPart.BUCKETS``).
+        resamples: number of resamples.
+        seed: seed of ``numpy.random.default_rng``.
+        rule: the AP rule (its AP method is recomputed).
+        parts: which statistics to compute (all by default; the benchmark times them one by one).
+
+    Returns:
+        :class:`ResampledStatistics` with ``class_ap``, ``class_ar`` ``(R, K)``, ``mAP``, ``mAR``
+        (``AT_IOU``), ``mAP_50_95`` (``COCO_RANGE``) ``(R,)``, ``TPR``, ``FNR`` (``BUCKETS``) ``(R, B)``.
+    """
+    samples = ResampledStatistics(resamples)
+    columns = max(int(c.tp_start[-1]) for r in runs for c in (r.curves, *r.range_curves))
+    chunk = chunk_size(columns, resamples)
+    n_images = len(runs[0].dataset.images)
+
+    def one_run(i: int, weights: np.ndarray) -> dict[str, np.ndarray]:
+        run, out = runs[i], {}
+        if BootstrapPart.AT_IOU in parts:
+            ap, ar = weighted_ap(run.curves, weights, rule.ap_method)
+            out.update(class_ap=ap, class_ar=ar, mAP=_mean_defined(ap, 1), mAR=_mean_defined(ar, 1))
+        if BootstrapPart.COCO_RANGE in parts:
+            range_ap = np.stack([weighted_ap(c, weights, rule.ap_method)[0] for c in run.range_curves], axis=1)
+            out["mAP_50_95"] = _mean_defined(range_ap.reshape(range_ap.shape[0], -1), 1)
+        for side, rate in (("predictions", "TPR"), ("labels", "FNR")):
+            if BootstrapPart.BUCKETS in parts and counts[i][side] is not None:
+                hits, totals = counts[i][side]
+                out[rate] = _rates((hits @ weights.T).T, (totals @ weights.T).T)
+        return out
+
+    for start, weights in zip(range(0, resamples, chunk), weight_chunks(seed, n_images, resamples, chunk)):
+        rows = slice(start, start + weights.shape[0])
+        weights = np.asfortranarray(weights, dtype=np.float64)  # converted once for every weighted_ap
+        for i in range(len(runs)):
+            for name, values in one_run(i, weights).items():
+                samples.put(name, i, rows, values)
+    return samples
 
 
 def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAULT, bucket_method: str = "quantile",
@@ -350,33 +417,9 @@ def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAUL
     if problem:
         raise ValueError(problem)
     runs = (a, b)
-    n_images = len(a.dataset.images)
-    edges = np.zeros(0)
-    if a.metric is not None:
-        pooled = [s.values for r in runs for s in (r.predictions, r.labels) if s is not None]
-        edges = bucket_edges(np.concatenate(pooled) if pooled else np.zeros(0), n_buckets, bucket_method)
-    n_b = max(edges.shape[0] - 1, 0)
-    counts = [{side: _per_image(getattr(r, side), edges, n_images) if n_b else None
-               for side in ("predictions", "labels")} for r in runs]
-
-    samples = _Samples(resamples)
-    columns = max(int(c.tp_start[-1]) for r in runs for c in (r.curves, *r.range_curves))
-    chunk = chunk_size(columns, resamples)
-    for start, weights in zip(range(0, resamples, chunk), weight_chunks(seed, n_images, resamples, chunk)):
-        rows = slice(start, start + weights.shape[0])
-        for i, run in enumerate(runs):
-            ap, ar = weighted_ap(run.curves, weights, rule.ap_method)
-            samples.put("class_ap", i, rows, ap)
-            samples.put("class_ar", i, rows, ar)
-            samples.put("mAP", i, rows, _mean_defined(ap, 1))
-            samples.put("mAR", i, rows, _mean_defined(ar, 1))
-            range_ap = np.stack([weighted_ap(c, weights, rule.ap_method)[0] for c in run.range_curves], axis=1)
-            samples.put("mAP_50_95", i, rows, _mean_defined(range_ap.reshape(range_ap.shape[0], -1), 1))
-            for side, rate in (("predictions", "TPR"), ("labels", "FNR")):
-                if counts[i][side] is not None:
-                    hits, totals = counts[i][side]
-                    samples.put(rate, i, rows, _rates(weights @ hits, weights @ totals))
-
+    edges = shared_edges(runs, n_buckets, bucket_method)
+    counts = bucket_counts(runs, edges)
+    samples = resample(runs, counts, resamples, seed, rule)
     ev_a, ev_b = a.evaluation, b.evaluation
     per_class = [ClassComparison(ca.name, ap, ar) for ca, ap, ar in zip(
         ev_a.per_class,
@@ -395,7 +438,7 @@ def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAUL
         per_class=tuple(per_class), by_metric=by_metric)
 
 
-def _metric_comparison(runs, counts, edges, samples: _Samples, method: str, level: float, unit: str) -> MetricComparison:
+def _metric_comparison(runs, counts, edges, samples: ResampledStatistics, method: str, level: float, unit: str) -> MetricComparison:
     """The buckets of both runs, their differences and the finding sentence."""
     n_b = max(edges.shape[0] - 1, 0)
     full = []  # per run: {rate: (rates (B,), totals (B,))}, unweighted
@@ -403,7 +446,7 @@ def _metric_comparison(runs, counts, edges, samples: _Samples, method: str, leve
         found = {}
         for side, rate in (("predictions", "TPR"), ("labels", "FNR")):
             if run_counts[side] is not None:
-                hits, totals = (x.sum(axis=0) for x in run_counts[side])
+                hits, totals = (np.asarray(x.sum(axis=1)).ravel() for x in run_counts[side])
                 found[rate] = (_rates(hits, totals), totals.astype(np.int64))
             else:
                 found[rate] = (np.full(n_b, np.nan), np.zeros(n_b, np.int64))

@@ -14,7 +14,9 @@ Vocabularies
     ``OutcomeGroup``  the Explorer's outcome groups (which rows a filter keeps, see
                       :mod:`detlens.core.explorer.filters`);
     ``RunSide``       the two runs a comparison sets against each other: ``A`` (the
-                      reference) and ``B`` (the challenger); deltas are B - A.
+                      reference) and ``B`` (the challenger); deltas are B - A;
+    ``BootstrapPart`` the statistics a comparison's bootstrap recomputes (see
+                      :func:`detlens.core.compare.resample`).
 """
 
 from __future__ import annotations
@@ -168,3 +170,11 @@ class RunSide(StrEnum):
 
     A = "A"
     B = "B"
+
+
+class BootstrapPart(StrEnum):
+    """A group of statistics the paired bootstrap recomputes (:func:`detlens.core.compare.resample`)."""
+
+    AT_IOU = "at_iou"  # mAP, mAR and per-class AP/AR at the chosen IoU threshold
+    COCO_RANGE = "coco_range"  # mAP@[.50:.95]: AP at each of ten IoU thresholds
+    BUCKETS = "buckets"  # TPR and FNR per bucket of the metric

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from detlens.core.ap import average_precision
+from detlens.core import bootstrap
+from detlens.core.ap import RECALL_THRESHOLDS, average_precision
 from detlens.core.ap_rule import APRule
-from detlens.core.bootstrap import image_weights, percentile_interval, weighted_ap, weighted_curves
+from detlens.core.bootstrap import (VOC11_THRESHOLDS, image_weights, least_counts, percentile_interval, weighted_ap,
+                                    weighted_curves)
 from detlens.core.buckets import assign_buckets
 from detlens.core.compare import compare_runs, run_outcomes, same_dataset
 from detlens.core.demo import DemoConfig, generate, to_coco
@@ -69,10 +71,19 @@ def test_unweighted_bootstrap_statistic_equals_pycocotools(tmp_path):
 
 # ----- weights all 1 are core/ap.py exactly ---------------------------------------------------------------------
 
+# how the first point reaching each recall threshold is found: by counting (classes with few true positives),
+# by a sorted search, and with least counts computed rather than read from the table
+FIRST_POINT_PATHS = {"counting": {"COUNT_BELOW": 10**9}, "search": {"COUNT_BELOW": 0},
+                     "computed": {"COUNT_BELOW": 0, "LEAST_COUNT_TABLE": 0}}
+
+
+@pytest.mark.parametrize("path", FIRST_POINT_PATHS)
 @pytest.mark.parametrize("ap_method", ["coco101", "voc_all_point", "voc_11_point"])
 @pytest.mark.parametrize("match_method", ["coco", "voc"])
 @pytest.mark.parametrize("seed", [0, 4, 7])
-def test_unit_weights_reproduce_core_ap_bit_for_bit(tmp_path, ap_method, match_method, seed):
+def test_unit_weights_reproduce_core_ap_bit_for_bit(tmp_path, monkeypatch, path, ap_method, match_method, seed):
+    for name, value in FIRST_POINT_PATHS[path].items():
+        monkeypatch.setattr(bootstrap, name, value)
     gt, results = random_coco(seed)  # score ties, IoU ties, crowd labels, empty images
     (ev,) = evaluators(tmp_path, gt, [results])
     ds = ev.dataset
@@ -86,6 +97,17 @@ def test_unit_weights_reproduce_core_ap_bit_for_bit(tmp_path, ap_method, match_m
             assert np.array_equal(ar[row], [c.ar for c in result.per_class], equal_nan=True)
 
 
+@pytest.mark.parametrize("thresholds", [RECALL_THRESHOLDS, VOC11_THRESHOLDS])
+@pytest.mark.parametrize("table", [True, False])
+def test_least_counts_are_the_least_counts_whose_recall_reaches_each_threshold(monkeypatch, thresholds, table):
+    if not table:
+        monkeypatch.setattr(bootstrap, "LEAST_COUNT_TABLE", 0)
+    n = np.arange(1, 5001, dtype=np.float64)[:, None]
+    need = least_counts(n, thresholds)
+    assert np.all(need / n >= thresholds)  # the recall of that count reaches the threshold ...
+    assert np.all((need == 0) | ((need - 1) / n < thresholds))  # ... and one fewer does not
+
+
 def test_a_class_subset_keeps_its_curves(tmp_path):
     gt, results = random_coco(2)
     (ev,) = evaluators(tmp_path, gt, [results])
@@ -96,8 +118,11 @@ def test_a_class_subset_keeps_its_curves(tmp_path):
     assert np.array_equal(ap[0], [c.ap for c in result.per_class])
 
 
+@pytest.mark.parametrize("path", FIRST_POINT_PATHS)
 @pytest.mark.parametrize("counts", [[2, 0, 1], [0, 0, 3], [1, 1, 1], [3, 0, 0]])
-def test_integer_weights_are_copied_images(tmp_path, counts):
+def test_integer_weights_are_copied_images(tmp_path, monkeypatch, path, counts):
+    for name, value in FIRST_POINT_PATHS[path].items():
+        monkeypatch.setattr(bootstrap, name, value)
     # three images; weights [2, 0, 1] must give the AP of a dataset holding image 1 twice and image 3 once
     # seed 7: every image has labels and predictions; no equal scores
     gt, results = random_coco(7, n_images=3, n_classes=2, score_levels=10**6)
