@@ -51,10 +51,10 @@ The first point reaching a recall threshold, exactly
 
 Memory
     Resamples are processed :func:`chunk_size` at a time: a chunk holds about
-    ``BOOTSTRAP_CHUNK_MB`` (:mod:`detlens.core.settings`, 64 MB) of
+    ``BOOTSTRAP_CHUNK_MB`` (:mod:`detlens.core.settings`, 128 MB) of
     ``(T, chunk)`` float64 arrays, ``T`` the number of true positives (at most
     ``FLOATS_PER_COLUMN`` = 6 of that shape at once), so memory stays bounded
-    whatever the number of resamples: about 64 MB plus ``(chunk, n)`` weights
+    whatever the number of resamples: about 128 MB plus ``(chunk, n)`` weights
     and the ``(R, K)`` resampled statistics kept for the intervals. Sums over
     images are sparse products (single-threaded: no BLAS threads).
 

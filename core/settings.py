@@ -54,4 +54,4 @@ BACKGROUND_POLL_MS = 100  # a background callback's result
 BOOTSTRAP_RESAMPLES = 1_000  # resamples of the images
 BOOTSTRAP_SEED = 0  # numpy.random.default_rng(seed)
 BOOTSTRAP_LEVEL = 0.95  # coverage of the percentile intervals
-BOOTSTRAP_CHUNK_MB = 64  # memory of one chunk of resamples' precision-recall arrays (core/bootstrap.py)
+BOOTSTRAP_CHUNK_MB = 128  # memory of one chunk of resamples' precision-recall arrays (core/bootstrap.py)
