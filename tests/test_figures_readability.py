@@ -133,3 +133,15 @@ def test_every_graph_starts_computing_not_with_empty_axes():
         layout = graph.figure["layout"]
         assert [a["text"] for a in layout["annotations"]] == [COMPUTING]
         assert layout["xaxis"]["visible"] is False and layout["yaxis"]["visible"] is False
+
+
+def test_the_figure_template_is_plotly_white_cut_to_two_dimensional_charts():
+    import plotly.io as pio
+
+    from detlens.callbacks.figures import CARTESIAN_LAYOUT, TEMPLATE
+
+    full, cut = pio.templates["plotly_white"].to_plotly_json(), TEMPLATE.to_plotly_json()
+    assert cut["layout"] == {k: full["layout"][k] for k in CARTESIAN_LAYOUT if k in full["layout"]}
+    assert cut["layout"]["plot_bgcolor"] == "white" and cut["layout"]["xaxis"]["gridcolor"] == "#EBF0F8"
+    assert set(cut["data"]) == {"bar", "scatter"} and cut["data"]["bar"] == full["data"]["bar"]
+    assert "scene" not in cut["layout"] and "colorscale" not in cut["layout"]  # 3-D and colour scales left out
