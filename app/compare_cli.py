@@ -101,7 +101,7 @@ def run_compare(args: argparse.Namespace) -> int:
             unit = "" if info.custom else info.unit
         outcomes.append(run_outcomes(name, Evaluator(dataset), args.iou, classes, rule, tables=tables, metric=metric))
     comparison = compare_runs(*outcomes, n_buckets=args.buckets, bucket_method=args.bucket_method,
-                              resamples=args.bootstrap, seed=args.seed, unit=unit, rule=rule)
+                              resamples=args.bootstrap, seed=args.seed, unit=unit)
     doc = comparison.to_dict()
     for side, (_, path) in zip(doc["runs"], runs):
         doc["runs"][side]["predictions"] = path

@@ -202,6 +202,7 @@ class RunOutcomes:
     Attributes:
         name: the run's name.
         dataset: the run's dataset (the shared labels and its predictions).
+        rule: the AP rule of the matches and curves.
         evaluation: evaluation at the chosen IoU threshold and rule.
         curves: :class:`~detlens.core.bootstrap.WeightedCurves` of that match.
         range_curves: the curves at each IoU of ``COCO_RANGE_IOUS``.
@@ -212,6 +213,7 @@ class RunOutcomes:
 
     name: str
     dataset: Dataset
+    rule: APRule
     evaluation: EvaluationResult
     curves: WeightedCurves
     range_curves: tuple[WeightedCurves, ...]
@@ -236,8 +238,10 @@ def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes:
         tables, metric: the run's metric tables and a metric name, for performance by metric (both or neither).
 
     Raises:
-        ValueError: an unknown class or metric.
+        ValueError: an unknown class or metric, or a metric without tables.
     """
+    if metric is not None and tables is None:
+        raise ValueError("performance by metric needs the run's metric tables")
     ds = evaluator.dataset
     selected = ds.category_indices(classes)
     order = evaluator.orders().by_class
@@ -258,7 +262,7 @@ def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes:
         if rows["label_values"] is not None:
             sides["labels"] = MetricSide(rows["label_values"], rows["label_fn"], ds.labels.image_index[l_rows])
         metric = rows["metric"]
-    return RunOutcomes(name, ds, evaluator.evaluate_match(match, classes, rule.ap_method),
+    return RunOutcomes(name, ds, rule, evaluator.evaluate_match(match, classes, rule.ap_method),
                        weighted_curves(ds, match, order, selected),
                        tuple(weighted_curves(ds, m, order, selected) for m in range_matches), range_ap, metric, **sides)
 
@@ -346,7 +350,7 @@ def bucket_counts(runs: tuple[RunOutcomes, RunOutcomes], edges: np.ndarray) -> l
 
 
 def resample(runs: tuple[RunOutcomes, RunOutcomes], counts: list[dict], resamples: int, seed: int,
-             rule: APRule = APRule(), parts: tuple[BootstrapPart, ...] = tuple(BootstrapPart)) -> ResampledStatistics:
+             parts: tuple[BootstrapPart, ...] = tuple(BootstrapPart)) -> ResampledStatistics:
     """The paired bootstrap: every resample's statistics of both runs under the same image weights.
 
     Args:
@@ -354,7 +358,6 @@ def resample(runs: tuple[RunOutcomes, RunOutcomes], counts: list[dict], resample
         counts: :func:`bucket_counts` of the runs (used by ``BootstrapPart.BUCKETS``).
         resamples: number of resamples.
         seed: seed of ``numpy.random.default_rng``.
-        rule: the AP rule (its AP method is recomputed).
         parts: which statistics to compute (all by default; the benchmark times them one by one).
 
     Returns:
@@ -369,10 +372,10 @@ def resample(runs: tuple[RunOutcomes, RunOutcomes], counts: list[dict], resample
     def one_run(i: int, weights: np.ndarray) -> dict[str, np.ndarray]:
         run, out = runs[i], {}
         if BootstrapPart.AT_IOU in parts:
-            ap, ar = weighted_ap(run.curves, weights, rule.ap_method)
+            ap, ar = weighted_ap(run.curves, weights, run.rule.ap_method)
             out.update(class_ap=ap, class_ar=ar, mAP=_mean_defined(ap, 1), mAR=_mean_defined(ar, 1))
         if BootstrapPart.COCO_RANGE in parts:
-            range_ap = np.stack([weighted_ap(c, weights, rule.ap_method)[0] for c in run.range_curves], axis=1)
+            range_ap = np.stack([weighted_ap(c, weights, run.rule.ap_method)[0] for c in run.range_curves], axis=1)
             out["mAP_50_95"] = _mean_defined(range_ap.reshape(range_ap.shape[0], -1), 1)
         for side, rate in (("predictions", "TPR"), ("labels", "FNR")):
             if BootstrapPart.BUCKETS in parts and counts[i][side] is not None:
@@ -391,7 +394,7 @@ def resample(runs: tuple[RunOutcomes, RunOutcomes], counts: list[dict], resample
 
 def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAULT, bucket_method: str = "quantile",
                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED, level: float = BOOTSTRAP_LEVEL,
-                 unit: str = "", rule: APRule = APRule()) -> Comparison:
+                 unit: str = "") -> Comparison:
     """Run B against run A with paired-bootstrap intervals (rules in the module docstring).
 
     Args:
@@ -401,13 +404,13 @@ def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAUL
         seed: seed of ``numpy.random.default_rng``.
         level: interval coverage in (0, 1).
         unit: the metric's unit for the finding's bucket edges ("" for none).
-        rule: the AP rule the outcomes were computed with (its AP method is the one recomputed).
 
     Returns:
         :class:`Comparison`.
 
     Raises:
-        ValueError: the runs are not on the same dataset, or a bad number of resamples or level.
+        ValueError: the runs are not on the same dataset or not at the same settings, or a bad number of
+            resamples or level.
     """
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
@@ -416,10 +419,15 @@ def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAUL
     problem = same_dataset(a.dataset, b.dataset)
     if problem:
         raise ValueError(problem)
+    settings = [(r.rule, r.evaluation.iou_threshold, r.evaluation.max_dets, r.evaluation.min_score,
+                 r.evaluation.classes, r.metric) for r in (a, b)]
+    if settings[0] != settings[1]:
+        raise ValueError("the runs' outcomes differ in AP rule, IoU threshold, max dets, minimum score, classes "
+                         "or metric: compute both at the same settings")
     runs = (a, b)
     edges = shared_edges(runs, n_buckets, bucket_method)
     counts = bucket_counts(runs, edges)
-    samples = resample(runs, counts, resamples, seed, rule)
+    samples = resample(runs, counts, resamples, seed)
     ev_a, ev_b = a.evaluation, b.evaluation
     per_class = [ClassComparison(ca.name, ap, ar) for ca, ap, ar in zip(
         ev_a.per_class,
@@ -429,7 +437,7 @@ def compare_runs(a: RunOutcomes, b: RunOutcomes, n_buckets: int = BUCKETS_DEFAUL
     if a.metric is not None:
         by_metric = _metric_comparison(runs, counts, edges, samples, bucket_method, level, unit)
     return Comparison(
-        runs=(a.name, b.name), rule=rule, iou_threshold=ev_a.iou_threshold, max_dets=ev_a.max_dets,
+        runs=(a.name, b.name), rule=a.rule, iou_threshold=ev_a.iou_threshold, max_dets=ev_a.max_dets,
         min_score=ev_a.min_score, classes=ev_a.classes, resamples=resamples, seed=seed, level=level,
         m_ap=samples.difference("mAP", level, ev_a.m_ap, ev_b.m_ap)[0],
         m_ar=samples.difference("mAR", level, ev_a.m_ar, ev_b.m_ar)[0],

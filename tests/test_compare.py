@@ -171,7 +171,7 @@ def test_a_run_against_itself_differs_by_zero_with_zero_width(tmp_path, rule):
     gt, results, _ = demo_runs(60)
     ev_a, ev_b = evaluators(tmp_path, gt, [results, results])
     comparison = compare_runs(outcomes_with_metric(ev_a, "A", rule=rule), outcomes_with_metric(ev_b, "B", rule=rule),
-                              n_buckets=5, resamples=200, rule=rule)
+                              n_buckets=5, resamples=200)
     differences = [comparison.m_ap, comparison.m_ar, comparison.m_ap_50_95]
     differences += [d for c in comparison.per_class for d in (c.ap, c.ar)]
     for d in differences:
@@ -191,6 +191,15 @@ def test_runs_on_other_labels_are_refused(tmp_path):
     assert same_dataset(ev_a.dataset, ev_a.dataset) is None
     with pytest.raises(ValueError, match="the runs' (images|labels|classes) differ"):
         compare_runs(run_outcomes("A", ev_a, 0.5), run_outcomes("B", ev_b, 0.5), resamples=10)
+
+
+def test_runs_at_other_settings_are_refused(tmp_path):
+    gt, results = random_coco(0, n_images=10)
+    ev, = evaluators(tmp_path, gt, [results])
+    with pytest.raises(ValueError, match="compute both at the same settings"):
+        compare_runs(run_outcomes("A", ev, 0.5), run_outcomes("B", ev, 0.75), resamples=10)
+    with pytest.raises(ValueError, match="compute both at the same settings"):
+        compare_runs(run_outcomes("A", ev, 0.5), run_outcomes("B", ev, 0.5, rule=APRule("voc_11_point")), resamples=10)
 
 
 @pytest.mark.parametrize("resamples, level", [(0, 0.95), (10, 1.0), (10, 0.0)])
