@@ -250,7 +250,7 @@ def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes:
         return evaluator.match(t, max_dets, rule.match_method, rule.pixel_plus_one, min_score, reasons=False)
 
     match = matched(iou_threshold)
-    range_matches = [matched(t) for t in COCO_RANGE_IOUS]
+    range_matches = [match if t == iou_threshold else matched(t) for t in COCO_RANGE_IOUS]
     range_ap = np.array([[c.ap for c in evaluator.evaluate_match(m, classes, rule.ap_method).per_class]
                          for m in range_matches])
     sides = {}
