@@ -1,0 +1,41 @@
+"""The boxes a grid card and the detail view draw: every object of the image, labels first, then predictions by
+score, checked against a plain pandas reference on the shared demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from detlens.app.explorer_queries import image_boxes, object_box
+from detlens.app.queries import ViewParams
+from detlens.core.settings import EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
+
+
+def reference_boxes(table, image_index: int, limit: int | None) -> list[dict]:
+    rows = table[table["image_index"] == image_index].sort_values(["kind", "score"], ascending=[True, False],
+                                                                  kind="stable", na_position="last")
+    return [object_box(r) for _, r in (rows if limit is None else rows.head(limit)).iterrows()]
+
+
+@pytest.fixture(scope="module")
+def table(demo):
+    return demo.queries.explorer.objects(ViewParams.of(demo.key, iou=0.5))
+
+
+@pytest.mark.parametrize("limit", [None, 1, 5, 41])
+def test_image_boxes_are_every_object_of_the_image_labels_first(table, limit):
+    images = np.unique(table["image_index"].to_numpy())
+    for image_index in images[:: max(1, len(images) // 12)]:
+        assert image_boxes(table, int(image_index), limit) == reference_boxes(table, int(image_index), limit)
+
+
+def test_an_image_without_objects_has_no_boxes(table):
+    assert image_boxes(table, int(table["image_index"].max()) + 1) == []
+
+
+def test_a_page_card_draws_the_other_objects_of_its_image(demo, table):
+    view = ViewParams.of(demo.key, iou=0.5)
+    rows = np.arange(min(EXPLORER_PAGE_SIZE, len(table)))
+    for card in demo.queries.explorer.page(view, rows, 1, None):
+        expected = [b for b in reference_boxes(table, card["image_index"], None) if b["row"] != card["row"]]
+        assert card["others"] == expected[:len(card["others"])] and len(card["others"]) == min(len(expected), EXPLORER_MAX_OTHER_BOXES)
