@@ -37,7 +37,7 @@ from detlens.app.cache import CacheNotWritable, Entry, SharedCache, cache_key, p
 from detlens.app.queries import Queries, ViewParams
 from detlens.app.source import (HEARTBEAT_S, HOST, DataSource, PreparationStatus, read_status, remember_source,
                                 remembered_source, write_status)
-from detlens.core.settings import IOU_DEFAULT, IOU_SLIDER_VALUES
+from detlens.core.settings import IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
 from detlens.core.vocabulary import Side
 
 Progress = Callable[[float, str], None]  # progress(fraction 0..1, text)
@@ -158,23 +158,53 @@ def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress)
     return compute_metric_tables(ds, None)
 
 
-def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SLIDER_VALUES) -> None:
-    """Pre-compute the headline evaluation and the prediction-side ranking of every slider threshold.
+def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SLIDER_VALUES,
+                    min_scores: tuple[float, ...] = SCORE_SLIDER_VALUES) -> None:
+    """Pre-compute the headline evaluation and the prediction-side ranking of every IoU slider threshold,
+    then mAP@[.50:.95] at every minimum-confidence slider value (default AP rule).
 
-    Run once per dataset after :func:`prepare` (nearest thresholds to the
-    default first), so moving the IoU slider finds its results cached.
+    Run once per dataset after :func:`prepare` (nearest values to the defaults
+    first), so moving either slider finds these cached. mAP@[.50:.95] does not
+    depend on the IoU slider or the classes, so one entry per minimum serves
+    every view; it needs ten thresholds' evaluations, the longest part of a
+    minimum-confidence step otherwise.
     """
-    cache, done = queries.cache, cache_key(Entry.WARMED, key)
-    if done in cache.data:
-        return
-    with cache.exclusive(f"warm/{key}", expire=3600):
+    cache = queries.cache
+    steps = {"thresholds": lambda: _warm_ious(queries, key, ious),
+             "min_scores": lambda: _warm_min_scores(queries, key, min_scores)}
+    for name, warm in steps.items():
+        done = warmed_key(key, name)
         if done in cache.data:
-            return
-        for iou in sorted(ious, key=lambda t: (abs(t - IOU_DEFAULT), t)):
-            view = ViewParams.of(key, iou=iou)
-            queries.evaluation_doc(view)
-            queries.ranking(view, Side.PREDICTIONS)
-        cache.data.set(done, True)
+            continue
+        with cache.exclusive(f"warm/{key}/{name}", expire=3600):
+            if done not in cache.data:
+                warm()
+                cache.data.set(done, True)
+
+
+WARM_STEPS = ("thresholds", "min_scores")
+
+
+def warmed_key(key: str, step: str) -> str:
+    """The data-cache key set when ``step`` of :func:`warm_thresholds` is done for dataset ``key``."""
+    return cache_key(Entry.WARMED, key) if step == "thresholds" else cache_key(Entry.WARMED, key, step)
+
+
+def is_warmed(cache: SharedCache, key: str) -> bool:
+    """True when every step of :func:`warm_thresholds` is done for dataset ``key``."""
+    return all(warmed_key(key, step) in cache.data for step in WARM_STEPS)
+
+
+def _warm_ious(queries: Queries, key: str, ious: tuple[float, ...]) -> None:
+    for iou in sorted(ious, key=lambda t: (abs(t - IOU_DEFAULT), t)):
+        view = ViewParams.of(key, iou=iou)
+        queries.evaluation_doc(view)
+        queries.ranking(view, Side.PREDICTIONS)
+
+
+def _warm_min_scores(queries: Queries, key: str, min_scores: tuple[float, ...]) -> None:
+    for min_score in sorted(min_scores):
+        queries.ap_by_iou(ViewParams.of(key, min_score=min_score))
 
 
 def text_progress(stream: TextIO = sys.stderr, width: int = 30) -> Progress:

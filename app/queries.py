@@ -21,7 +21,7 @@ from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule
 from detlens.core.curves import thin_curve, thin_indices
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
-from detlens.core.matching import IGNORED, ignored_labels
+from detlens.core.matching import IGNORED, ignored_labels, restrict_to_min_score
 from detlens.core.vocabulary import Side
 
 PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
@@ -214,6 +214,9 @@ class Queries:
         ``evaluator``: one already loaded by the caller, so the data are not read twice.
         """
         view = view.all_classes().outcomes()
+        if view.min_score is not None:  # derived in a moment from the match without a minimum (core/matching.py)
+            base = self.match(replace(view, min_score=None), evaluator)
+            return restrict_to_min_score(base, self.dataset(view.key).predictions.scores, view.min_score)
         return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (
             evaluator or self.evaluator(view.key, view.pixel_plus_one)).match(
             view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score))
@@ -256,8 +259,11 @@ class Queries:
             ev = self.evaluator(view.key, view.pixel_plus_one)
             rows = []
             for iou in COCO_RANGE_IOUS:
-                match = ev.match(iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one,
-                                 min_score=view.min_score, reasons=False)
+                if view.min_score is None:
+                    match = ev.match(iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one,
+                                     reasons=False)
+                else:  # the matches without a minimum are usually cached (the IoU slider's values are warmed)
+                    match = self.match(replace(view, iou=iou), ev)
                 rows.append([c["AP"] for c in ev.evaluate_match(match, ap_method=view.ap_method)
                              .to_dict()["per_class"].values()])
             return {"ious": list(COCO_RANGE_IOUS), "classes": [str(c) for c in ev.dataset.category_names],

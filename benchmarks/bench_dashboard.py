@@ -101,7 +101,8 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
                  wait_precomputed: bool = False) -> tuple[subprocess.Popen, float]:
     """Start ``detlens serve`` and return it with the seconds until its data are prepared
     (and, with ``wait_precomputed``, every IoU threshold pre-computed)."""
-    from detlens.app.cache import Entry, SharedCache, cache_key
+    from detlens.app.cache import SharedCache
+    from detlens.app.preparation import is_warmed
     from detlens.app.source import DataSource, read_status
 
     t0 = time.perf_counter()
@@ -117,8 +118,7 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
             shared = SharedCache(cache)
             status = read_status(shared, source_id)
-            if status.state == "ready" and (not wait_precomputed
-                                            or cache_key(Entry.WARMED, status.key) in shared.data):
+            if status.state == "ready" and (not wait_precomputed or is_warmed(shared, status.key)):
                 return proc, time.perf_counter() - t0
         except OSError:
             pass

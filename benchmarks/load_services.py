@@ -134,15 +134,16 @@ def wait_answering(stack: Stack, log: Path) -> None:
 
 def wait_prepared(stack: Stack, source, warmed: bool = False) -> float:
     """Wait until ``source`` (a ``DataSource``) is prepared in the stack's cache (and, with ``warmed``, every
-    IoU threshold pre-computed); returns the seconds waited."""
-    from detlens.app.cache import Entry, SharedCache, cache_key
+    IoU threshold and minimum confidence pre-computed); returns the seconds waited."""
+    from detlens.app.cache import SharedCache
+    from detlens.app.preparation import is_warmed
     from detlens.app.source import read_status
 
     t0, deadline = time.monotonic(), time.monotonic() + START_TIMEOUT_S
     shared = SharedCache(stack.cache)
     while True:
         status = read_status(shared, source.source_id())
-        if status.state == "ready" and (not warmed or cache_key(Entry.WARMED, status.key) in shared.data):
+        if status.state == "ready" and (not warmed or is_warmed(shared, status.key)):
             return time.monotonic() - t0
         if status.state == "error" or stack.serve.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the data were not prepared: {status.state} {status.text}")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import requests
 
 from benchmarks.load_capture import DISPATCH, Capture
-from detlens.core.settings import IOU_SLIDER_VALUES, SCORE_MAX, SCORE_STEP
+from detlens.core.settings import IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
 from detlens.layouts import ids
 
 BROWSER_CONNECTIONS = 6  # Chromium's connections per host (HTTP/1.1); more requests wait for one
@@ -48,7 +48,7 @@ LOST_OUTCOMES = frozenset({"no_update", "timeout", "network_error", "http_error"
 FAILED_OUTCOMES = frozenset({"timeout", "network_error", "http_error"})
 CONFIG_SCRIPT = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 THUMBNAIL = re.compile(r"/images/[0-9a-f]+/\d+/thumb\.jpg\?size=\d+")
-MIN_SCORES = tuple(round(k * SCORE_STEP, 2) for k in range(round(SCORE_MAX / SCORE_STEP) + 1))
+MIN_SCORES = SCORE_SLIDER_VALUES
 TABS = (ids.TAB_METRICS, ids.TAB_PERFORMANCE, ids.TAB_EXPLORER)
 QUICK_STEPS, QUICK_STEP_GAP_S = 3, 0.2  # "quick steps": a slider moved three times, 0.2 s apart
 # user actions and their weights: sliders, classes, tabs, the Explorer's grid, quick steps, a reload now and then

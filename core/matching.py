@@ -43,6 +43,16 @@ Why a false positive is false (first rule that applies)
 Predictions with area ``w * h`` outside [0, 1e10] that match nothing are
 ``ignored`` (reason ``area``), as in pycocotools.
 
+A minimum score, from the match without one (:func:`restrict_to_min_score`)
+    Both methods take predictions in score order, and a prediction's outcome
+    and reason depend only on the labels and on higher-ranked predictions; the
+    ``max_dets`` cap keeps the same predictions among those kept (they rank
+    first). So the match at ``min_score`` s is the match without a minimum in
+    which every prediction scoring below s becomes ``ignored`` (reason
+    ``below_min_score``, no label, IoU 0) and the labels only those
+    predictions had matched become FN. This is what :func:`match_predictions`
+    computes from scratch (``tests/test_matching_rules.py`` checks they agree).
+
 Known departure from pycocotools: pycocotools treats a match to a label whose
 id is 0 as unmatched (it stores ids in a zero-initialised array). detlens
 matches by row, so label id 0 behaves like any other id; the importer notes
@@ -51,7 +61,7 @@ when labels use id 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -310,6 +320,32 @@ def match_predictions(
         label_pred=label_pred,
         label_ignored=label_ig,
     )
+
+
+def restrict_to_min_score(match: MatchResult, scores: np.ndarray, min_score: float) -> MatchResult:
+    """The match at ``min_score`` derived from ``match``, made without a minimum (module docstring).
+
+    Args:
+        match: a :class:`MatchResult` with ``min_score`` None.
+        scores: ``(P,)`` float64 prediction scores (``dataset.predictions.scores``).
+        min_score: predictions scoring below it are treated as absent.
+
+    Returns:
+        A new :class:`MatchResult` with ``min_score`` set; ``match`` is not changed.
+    """
+    if match.min_score is not None:
+        raise ValueError("restrict_to_min_score needs a match made without a minimum score")
+    absent = scores < min_score
+    outcome, reason, pred_label, pred_iou = (match.pred_outcome.copy(), match.pred_reason.copy(),
+                                             match.pred_label.copy(), match.pred_iou.copy())
+    outcome[absent], reason[absent], pred_label[absent], pred_iou[absent] = IGNORED, BELOW_MIN_SCORE, -1, 0.0
+    label_pred = np.full(len(match.label_pred), -1, np.int64)
+    hit = np.flatnonzero(pred_label >= 0)
+    label_pred[pred_label[hit]] = hit  # as match_predictions: a crowd label keeps the last prediction in it
+    label_outcome = np.where(label_pred >= 0, TP, FN).astype(np.int8)
+    label_outcome[match.label_ignored] = IGNORED
+    return replace(match, min_score=min_score, pred_outcome=outcome, pred_reason=reason, pred_label=pred_label,
+                   pred_iou=pred_iou, label_outcome=label_outcome, label_pred=label_pred)
 
 
 def _fp_reasons(n_pred, s_pred, s_iou, s_label, best_same, label_ig, duplicate_blocked, other_class, active, t):

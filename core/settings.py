@@ -15,6 +15,7 @@ IOU_MARKS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 # Minimum-confidence slider: 0 keeps every prediction
 SCORE_MAX, SCORE_STEP = 0.95, 0.05
+SCORE_SLIDER_VALUES = tuple(round(k * SCORE_STEP, 2) for k in range(round(SCORE_MAX / SCORE_STEP) + 1))
 SCORE_MARKS = (0.25, 0.5, 0.75, 0.95)
 
 # Performance by metric: number of buckets (the CLI's --buckets and the dashboard's input)

@@ -9,7 +9,7 @@ import pytest
 
 from detlens.app.cache import Entry, SharedCache, cache_key
 from detlens.app.config import ServeConfig
-from detlens.app.preparation import prepare
+from detlens.app.preparation import is_warmed, prepare, warm_thresholds
 from detlens.app.queries import Queries, ViewParams
 from detlens.app.server import create_app
 from detlens.app.source import DataSource
@@ -18,6 +18,7 @@ from detlens.callbacks.metrics_tab import map_text, update_importance, update_su
 from detlens.callbacks.performance_tab import update_performance
 from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule, every_rule
 from detlens.core.evaluation import Evaluator
+from detlens.core.settings import SCORE_SLIDER_VALUES
 from detlens.layouts import ids
 from tests.dash_requests import call, layout_values, prepared_app, request_body, request_inputs
 from tests.pycoco_reference import pycocotools_stats
@@ -93,6 +94,7 @@ def coco_val(tmp_path_factory):
                         str(COCO_VAL / "instances_val2014_fakebbox100_results.json"))
     queries = Queries(SharedCache(tmp_path_factory.mktemp("coco-val-cache")))
     key = prepare(queries, source)
+    warm_thresholds(queries, key, ious=(0.5,))  # and every minimum confidence, as the server does after start
     gt = json.loads((COCO_VAL / "instances_val2014_100.json").read_text())
     results = json.loads((COCO_VAL / "instances_val2014_fakebbox100_results.json").read_text())
     return queries, key, gt, results
@@ -111,6 +113,24 @@ def test_range_map_of_the_coco_rule_is_pycocotools_stats_0(coco_val, classes):
     live = pycocotools_stats(gt, results, None if classes is None else [ids_by_name[c] for c in classes])[0]
     view = queries.view(key, classes or queries.summary(key)["classes"], 0.5, 0)
     assert abs(queries.map_coco_range(view) - live) <= 1e-12
+
+
+@pytest.mark.parametrize("min_score", [0.3, 0.55, 0.9])
+def test_range_map_at_a_minimum_confidence_is_pycocotools_on_the_predictions_kept(coco_val, min_score):
+    """The matches at a minimum are derived from those without one (core/matching.py); pycocotools gets
+    only the predictions scoring at least the minimum."""
+    queries, key, gt, results = coco_val
+    live = pycocotools_stats(gt, [r for r in results if r["score"] >= min_score], None)[0]
+    view = queries.view(key, queries.summary(key)["classes"], 0.5, min_score)
+    assert abs(queries.map_coco_range(view) - live) <= 1e-12
+
+
+def test_preparation_warms_the_range_map_at_every_minimum_confidence(coco_val):
+    queries, key, *_ = coco_val
+    assert is_warmed(queries.cache, key)  # the fixture warmed it, as the server does after its start
+    for min_score in SCORE_SLIDER_VALUES:
+        view = ViewParams.of(key, iou=0.0, min_score=min_score)
+        assert cache_key(Entry.EVALUATION, view, "ap_by_iou") in queries.cache.results
 
 
 @pytest.fixture(scope="module")

@@ -151,3 +151,43 @@ def test_outcomes_do_not_depend_on_computing_reasons(tmp_path, seed):
     assert np.array_equal(full.pred_outcome, lean.pred_outcome) and np.array_equal(full.pred_label, lean.pred_label)
     fp = full.pred_outcome == 1
     assert (full.pred_reason[fp] > 0).all() and (lean.pred_reason[fp] == 0).all()
+
+
+MATCH_FIELDS = ("pred_outcome", "pred_reason", "pred_label", "pred_iou", "pred_rank", "label_outcome", "label_pred",
+                "label_ignored")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("method", ["coco", "voc"])
+@pytest.mark.parametrize("max_dets", [100, 2])  # 2: the cap binds in most images
+@pytest.mark.parametrize("t", [0.3, 0.5, 0.75])
+def test_a_minimum_score_restricts_the_match_without_one(tmp_path, seed, method, max_dets, t):
+    """Scores lie on twelfths (ties at every minimum tried, some exactly at it): derived equals from scratch."""
+    from detlens.core.matching import restrict_to_min_score
+    from tests.random_coco import random_coco
+
+    ds = load_coco(tmp_path, *random_coco(seed))
+    ev = Evaluator(ds)
+    base = ev.match(t, max_dets, method)
+    for min_score in (1 / 12, 0.25, 0.5, 7 / 12, 1.0, 1.5):
+        direct = ev.match(t, max_dets, method, min_score=min_score)
+        derived = restrict_to_min_score(base, ds.predictions.scores, min_score)
+        assert derived.min_score == min_score
+        for name in MATCH_FIELDS:
+            assert np.array_equal(getattr(derived, name), getattr(direct, name)), (min_score, name)
+
+
+def test_restricting_frees_the_labels_of_removed_predictions(tmp_path):
+    from detlens.core.matching import restrict_to_min_score
+
+    ds = load_coco(tmp_path, tiny_gt([(A, "a")]), tiny_preds([(A, "a", 0.9), (A, "a", 0.3)]))
+    base = Evaluator(ds).match(0.5)
+    assert [OUTCOME_NAMES[o] for o in base.pred_outcome] == ["TP", "FP"]
+    kept_first = restrict_to_min_score(base, ds.predictions.scores, 0.3)  # a score equal to the minimum is kept
+    assert [OUTCOME_NAMES[o] for o in kept_first.pred_outcome] == ["TP", "FP"]
+    neither = restrict_to_min_score(base, ds.predictions.scores, 0.95)
+    assert [OUTCOME_NAMES[o] for o in neither.pred_outcome] == ["ignored", "ignored"]
+    assert [REASON_NAMES[r] for r in neither.pred_reason] == ["below_min_score"] * 2
+    assert [OUTCOME_NAMES[o] for o in neither.label_outcome] == ["FN"] and neither.label_pred.tolist() == [-1]
+    with pytest.raises(ValueError, match="without a minimum"):
+        restrict_to_min_score(neither, ds.predictions.scores, 0.5)
