@@ -477,8 +477,15 @@ def _metric_comparison(runs, counts, edges, samples: ResampledStatistics, method
     return MetricComparison(metric, method, tuple(map(float, edges)), buckets, finding)
 
 
-def _points(x: float) -> str:
-    return f"{abs(x) * 100:.0f}"
+def _points(x: float, decimals: int) -> str:
+    return f"{abs(x) * 100:.{decimals}f}"
+
+
+def _decimals(x: float) -> int:
+    """Decimals that keep a difference of ``x`` (a rate difference, in points x 100) from reading 0: whole points
+    from 1 point up, then one decimal, then two (large sets make tenths of a point significant)."""
+    points = abs(x) * 100
+    return 0 if points >= 0.95 else 1 if points >= 0.095 else 2
 
 
 def _clause(run: str, side: Side, better: bool, items: list[tuple[str, RateDifference]], name: str,
@@ -490,8 +497,9 @@ def _clause(run: str, side: Side, better: bool, items: list[tuple[str, RateDiffe
     said = []
     for n, (where, diff) in enumerate(items):
         ends = sorted((abs(diff.low), abs(diff.high)))
-        said.append(f"{where} {verb if n == 0 else ''}{_points(diff.value)} points {how} often "
-                    f"({level * 100:g}% CI {_points(ends[0])}-{_points(ends[1])})")
+        digits = _decimals(diff.value)
+        said.append(f"{where} {verb if n == 0 else ''}{_points(diff.value, digits)} points {how} often "
+                    f"({level * 100:g}% CI {_points(ends[0], digits)}-{_points(ends[1], digits)})")
     listed = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     if side is Side.LABELS:
         return f"{run} {'finds' if better else 'misses'} labels with {name} {listed}"
