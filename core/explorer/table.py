@@ -90,4 +90,4 @@ def object_table(dataset: Dataset, match: MatchResult, tables: MetricTables) -> 
     for column in metric_columns(tables):
         columns[column] = np.concatenate([_metric_values(tables, dataset, column, PREDICTION),
                                           _metric_values(tables, dataset, column, LABEL)])
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)  # the arrays are this table's own: no copy into blocks
