@@ -8,13 +8,15 @@ receives one page of rows at a time, never the table.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from detlens.app.cache import Entry, cache_key
-from detlens.core.explorer import BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts, sort_objects
+from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts,
+                                   sort_objects, with_outcomes)
 from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -55,9 +57,17 @@ class ExplorerQueries:
         self.cache = queries.cache
 
     def objects(self, view: "ViewParams") -> pd.DataFrame:
-        """The :func:`detlens.core.explorer.object_table` at the view's threshold (computed once, then cached)."""
-        view = view.all_classes()
+        """The :func:`detlens.core.explorer.object_table` at the view's threshold (computed once, then cached).
+
+        At a minimum confidence, the table without one with the outcome columns of the view's match
+        (:func:`~detlens.core.explorer.with_outcomes`): a moment's work, where storing a table per
+        minimum (100 MB at 500k predictions) took longer than building it.
+        """
+        view = view.all_classes().outcomes()
         q = self.queries
+        if view.min_score is not None:
+            base = self.objects(replace(view, min_score=None))
+            return with_outcomes(base, q.dataset(view.key), q.match(view))
         return self.cache.memo(cache_key(Entry.OBJECTS, view), lambda: object_table(
             q.dataset(view.key), q.match(view), q.tables(view.key)))
 

@@ -4,6 +4,7 @@ score, checked against a plain pandas reference on the shared demo."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from detlens.app.explorer_queries import image_boxes, object_box
@@ -39,3 +40,20 @@ def test_a_page_card_draws_the_other_objects_of_its_image(demo, table):
     for card in demo.queries.explorer.page(view, rows, 1, None):
         expected = [b for b in reference_boxes(table, card["image_index"], None) if b["row"] != card["row"]]
         assert card["others"] == expected[:len(card["others"])] and len(card["others"]) == min(len(expected), EXPLORER_MAX_OTHER_BOXES)
+
+
+@pytest.mark.parametrize("min_score", [0.05, 0.3, 0.75, 0.95])
+def test_a_minimum_confidence_table_equals_the_table_built_from_scratch(demo, min_score):
+    """The Explorer derives it from the table without a minimum (explorer_queries.objects)."""
+    from dataclasses import replace
+
+    from detlens.core.explorer import object_table
+
+    view = ViewParams.of(demo.key, iou=0.5, min_score=min_score)
+    ev = demo.queries.evaluator(demo.key)
+    scratch = ev.match(0.5, min_score=min_score)
+    expected = object_table(ev.dataset, scratch, demo.queries.tables(demo.key))
+    derived = demo.queries.explorer.objects(view)
+    pd.testing.assert_frame_equal(derived, expected)
+    untouched = demo.queries.explorer.objects(replace(view, min_score=None))
+    assert (untouched["outcome"] != derived["outcome"]).any()  # the cached table kept its own outcomes

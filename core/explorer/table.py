@@ -62,32 +62,50 @@ def object_table(dataset: Dataset, match: MatchResult, tables: MetricTables) -> 
     """Every prediction and label with its outcome and metrics (columns in the module docstring).
 
     Returns:
-        DataFrame of ``P + L`` rows, index ``0..P+L-1`` equal to column ``row``;
+        DataFrame of ``P + L`` rows, index ``0..P-1+L`` equal to column ``row``;
         boxes ``x, y, w, h`` float64 pixels, ``score``/``iou``/metrics float64.
     """
     preds, labels = dataset.predictions, dataset.labels
-    p_table, l_table = match.prediction_table(dataset), match.label_table(dataset)
     n_p, n_l = len(preds), len(labels)
     names = dataset.images.file_names
     columns = {
         "kind": np.array([ObjectKind.PREDICTION.value] * n_p + [ObjectKind.LABEL.value] * n_l, dtype=object),
         "row": np.arange(n_p + n_l, dtype=np.int64),
         "object_id": np.concatenate([preds.ids, labels.ids]).astype(np.int64),
-        "image_id": np.concatenate([p_table["image_id"].to_numpy(), l_table["image_id"].to_numpy()]),
+        "image_id": dataset.images.ids[np.concatenate([preds.image_index, labels.image_index])],
         "image_index": np.concatenate([preds.image_index, labels.image_index]).astype(np.int64),
         "file_name": np.concatenate([names[preds.image_index], names[labels.image_index]]).astype(object),
-        "class": np.concatenate([p_table["class"].to_numpy(), l_table["class"].to_numpy()]).astype(object),
+        "class": dataset.category_names[np.concatenate([preds.category_index, labels.category_index])].astype(object),
     }
     boxes = np.concatenate([preds.boxes, labels.boxes]).reshape(-1, 4)
     for k, name in enumerate("xywh"):
         columns[name] = boxes[:, k]
     columns["score"] = np.concatenate([preds.scores, np.full(n_l, np.nan)])
-    columns["outcome"] = np.concatenate([p_table["outcome"].to_numpy(), l_table["outcome"].to_numpy()]).astype(object)
-    columns["reason"] = np.concatenate([p_table["reason"].to_numpy(), np.full(n_l, "", object)]).astype(object)
-    columns["matched_id"] = np.concatenate([p_table["matched_label_id"].to_numpy(),
-                                            l_table["matched_prediction_id"].to_numpy()]).astype(np.int64)
-    columns["iou"] = np.concatenate([p_table["iou"].to_numpy(), l_table["iou"].to_numpy()]).astype(np.float64)
+    columns.update(outcome_columns(dataset, match))
     for column in metric_columns(tables):
         columns[column] = np.concatenate([_metric_values(tables, dataset, column, PREDICTION),
                                           _metric_values(tables, dataset, column, LABEL)])
     return pd.DataFrame(columns, copy=False)  # the arrays are this table's own: no copy into blocks
+
+
+def outcome_columns(dataset: Dataset, match: MatchResult) -> dict[str, np.ndarray]:
+    """The columns of the object table that depend on the match: ``outcome, reason, matched_id, iou``,
+    each ``(P + L,)`` (object arrays of str; int64 ids, -1 for none; float64 IoU)."""
+    p_table, l_table = match.prediction_table(dataset), match.label_table(dataset)
+    return {
+        "outcome": np.concatenate([p_table["outcome"].to_numpy(), l_table["outcome"].to_numpy()]).astype(object),
+        "reason": np.concatenate([p_table["reason"].to_numpy(), np.full(len(l_table), "", object)]).astype(object),
+        "matched_id": np.concatenate([p_table["matched_label_id"].to_numpy(),
+                                      l_table["matched_prediction_id"].to_numpy()]).astype(np.int64),
+        "iou": np.concatenate([p_table["iou"].to_numpy(), l_table["iou"].to_numpy()]).astype(np.float64),
+    }
+
+
+def with_outcomes(table: pd.DataFrame, dataset: Dataset, match: MatchResult) -> pd.DataFrame:
+    """``table`` (an :func:`object_table` of the same dataset) with the outcome columns of ``match``:
+    equal to ``object_table(dataset, match, tables)``, without building the other columns again.
+    ``table`` itself is not changed."""
+    out = table.copy(deep=False)
+    for column, values in outcome_columns(dataset, match).items():
+        out[column] = values
+    return out
