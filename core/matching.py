@@ -87,6 +87,14 @@ LOW_IOU_FLOOR = 0.1
 MATCH_METHODS = ("coco", "voc")
 
 
+def _at_rows(values: np.ndarray, rows: np.ndarray, missing) -> np.ndarray:
+    """``values[rows]`` where ``rows >= 0``, ``missing`` where -1 (``values`` may be empty when no row is set)."""
+    out = np.full(rows.shape[0], missing, dtype=np.result_type(values.dtype, np.asarray(missing).dtype))
+    hit = rows >= 0
+    out[hit] = values[rows[hit]]
+    return out
+
+
 def _names(names: tuple[str, ...], codes: np.ndarray) -> np.ndarray:
     """``(N,)`` object array of the plain string name of each code."""
     return np.asarray([str(n) for n in names], dtype=object)[codes]
@@ -135,8 +143,6 @@ class MatchResult:
         import pandas as pd  # lazy: keeps CLI start-up lean
 
         preds = dataset.predictions
-        matched = self.pred_label >= 0
-        matched_id = np.where(matched, dataset.labels.ids[np.maximum(self.pred_label, 0)], -1)
         return pd.DataFrame(
             {
                 "prediction_id": preds.ids,
@@ -145,7 +151,7 @@ class MatchResult:
                 "score": preds.scores,
                 "outcome": _names(OUTCOME_NAMES, self.pred_outcome),
                 "reason": _names(REASON_NAMES, self.pred_reason),
-                "matched_label_id": matched_id,
+                "matched_label_id": _at_rows(dataset.labels.ids, self.pred_label, -1),
                 "iou": self.pred_iou,
             }
         )
@@ -155,16 +161,14 @@ class MatchResult:
         import pandas as pd
 
         labels = dataset.labels
-        matched = self.label_pred >= 0
-        safe = np.maximum(self.label_pred, 0)
         return pd.DataFrame(
             {
                 "label_id": labels.ids,
                 "image_id": dataset.images.ids[labels.image_index],
                 "class": dataset.category_names[labels.category_index],
                 "outcome": _names(OUTCOME_NAMES, self.label_outcome),
-                "matched_prediction_id": np.where(matched, dataset.predictions.ids[safe], -1),
-                "iou": np.where(matched, self.pred_iou[safe] if len(self.pred_iou) else 0.0, 0.0),
+                "matched_prediction_id": _at_rows(dataset.predictions.ids, self.label_pred, -1),
+                "iou": _at_rows(self.pred_iou, self.label_pred, 0.0),
             }
         )
 
@@ -271,8 +275,8 @@ def match_predictions(
     outcome = np.full(n_pred, FP, np.int8)
     reason = np.zeros(n_pred, np.int8)
     matched = pred_label >= 0
-    safe = np.maximum(pred_label, 0)
-    to_ignored = matched & label_ig[safe]
+    to_ignored = np.zeros(n_pred, bool)  # label_ig may be empty (no labels): index only the matched
+    to_ignored[matched] = label_ig[pred_label[matched]]
     outcome[matched & ~to_ignored] = TP
     outcome[to_ignored] = IGNORED
     reason[to_ignored] = CROWD

@@ -109,6 +109,20 @@ def test_empty_predictions_give_empty_shaped_arrays(tmp_path):
     assert m.pred_outcome.shape == (0,) and m.pred_label.dtype == np.int64 and label == ["FN"]
 
 
+@pytest.mark.parametrize("labels, preds", [
+    ([], [(A, "a", 0.9), ([60, 60, 5, 5], "b", 0.4)]),  # images but no labels: every prediction an FP
+    ([(A, "a")], []),                                    # labels but no predictions: every label an FN
+    ([], []),
+])
+def test_tables_of_a_side_with_no_objects(tmp_path, labels, preds):
+    pred, label, m = outcomes(tmp_path, labels, preds)
+    ds = load_coco(tmp_path / "again", tiny_gt(labels), tiny_preds(preds))
+    pt, lt = m.prediction_table(ds), m.label_table(ds)
+    assert pt["outcome"].tolist() == ["FP"] * len(preds) and pt["matched_label_id"].tolist() == [-1] * len(preds)
+    assert lt["outcome"].tolist() == ["FN"] * len(labels) and lt["iou"].tolist() == [0.0] * len(labels)
+    assert lt["matched_prediction_id"].tolist() == [-1] * len(labels)
+
+
 def test_tables_have_one_row_per_object(tmp_path):
     _, _, m = outcomes(tmp_path, [(A, "a")], [(A, "a", 0.9), ([60, 60, 5, 5], "b", 0.4)])
     ds = load_coco(tmp_path / "again", tiny_gt([(A, "a")]), tiny_preds([(A, "a", 0.9), ([60, 60, 5, 5], "b", 0.4)]))
