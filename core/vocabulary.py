@@ -16,7 +16,9 @@ Vocabularies
     ``RunSide``       the two runs a comparison sets against each other: ``A`` (the
                       reference) and ``B`` (the challenger); deltas are B - A;
     ``BootstrapPart`` the statistics a comparison's bootstrap recomputes (see
-                      :func:`detlens.core.compare.resample`).
+                      :func:`detlens.core.compare.resample`);
+    ``ErrorType``     TIDE's error types of a false positive or a missed label, and
+    ``TideOracle``    TIDE's two whole-side oracles (see :mod:`detlens.core.tide`).
 """
 
 from __future__ import annotations
@@ -178,3 +180,26 @@ class BootstrapPart(StrEnum):
     AT_IOU = "at_iou"  # mAP, mAR and per-class AP/AR at the chosen IoU threshold
     COCO_RANGE = "coco_range"  # mAP@[.50:.95]: AP at each of ten IoU thresholds
     BUCKETS = "buckets"  # TPR and FNR per bucket of the metric
+
+
+class ErrorType(StrEnum):
+    """TIDE's error types (Bolya et al. 2020; spelled as tidecv and hotcoco): five of a false positive, one of a label."""
+
+    CLS = "Cls"  # right box, wrong class
+    LOC = "Loc"  # right class, poorly placed
+    BOTH = "Both"  # wrong class and poorly placed
+    DUPE = "Dupe"  # a duplicate of a true positive
+    BKG = "Bkg"  # background: overlaps no label
+    MISS = "Miss"  # a label never matched that no Cls or Loc fix would recover
+
+    @classmethod
+    def false_positive_types(cls) -> tuple[ErrorType, ...]:
+        """The five types of a false positive, in report order (``Miss`` is a label's)."""
+        return tuple(t for t in cls if t is not cls.MISS)
+
+
+class TideOracle(StrEnum):
+    """TIDE's whole-side oracles: ``FP`` removes every false positive, ``FN`` every missed label."""
+
+    FP = "FP"
+    FN = "FN"
