@@ -369,6 +369,27 @@ def _fp_reasons(n_pred, s_pred, s_iou, s_label, best_same, label_ig, duplicate_b
     return reason
 
 
+def greedy_assign(pair_pred: np.ndarray, pair_label: np.ndarray, pair_iou: np.ndarray, rank: np.ndarray,
+                  label_group: np.ndarray, threshold: float, n_pred: int, n_label: int) -> np.ndarray:
+    """pycocotools' greedy assignment over any candidate pairs (here: the cross-class confusion matrix).
+
+    Predictions are taken by ``rank`` within their group; each takes the free label of highest IoU
+    ``>= threshold`` (no clamp), the higher label index on equal IoU. No label is ignored or crowd.
+
+    Args:
+        pair_pred, pair_label, pair_iou: ``(K,)`` candidate pairs (int64 rows, float64 IoU).
+        rank: ``(P,)`` int64 order of the predictions within their group (0 first).
+        label_group: ``(L,)`` int64 group of each label (a label and its predictions share one group).
+        threshold: the minimum IoU of a match.
+        n_pred, n_label: P and L.
+
+    Returns:
+        ``(P,)`` int64 matched label of every prediction, -1 if none.
+    """
+    no = np.zeros(n_label, bool)
+    return _greedy_coco(pair_pred, pair_label, pair_iou, rank, no, no, label_group, threshold, n_pred, n_label)
+
+
 def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_group, thr, n_pred, n_label):
     """pycocotools' greedy matching, vectorised in rounds.
 
