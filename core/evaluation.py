@@ -144,6 +144,18 @@ class Evaluator:
             self._orders = score_orders(self.dataset)
         return self._orders
 
+    def class_order(self, match: MatchResult) -> tuple[np.ndarray, np.ndarray]:
+        """The counted (TP and FP) predictions of a match in pycocotools' accumulation order, class by class.
+
+        Returns:
+            ``(order, bounds)``: ``(D,)`` int64 prediction rows and ``(C+1,)`` int64 bounds; class k's
+            predictions, score descending, are ``order[bounds[k]:bounds[k + 1]]``.
+        """
+        order = self.orders().by_class
+        order = order[match.pred_outcome[order] != IGNORED]
+        return order, np.searchsorted(self.dataset.predictions.category_index[order],
+                                      np.arange(self.dataset.n_categories + 1))
+
     def evaluate(
         self,
         iou_threshold: float = 0.5,
@@ -197,11 +209,7 @@ class Evaluator:
             raise ValueError("the match is of another dataset: its numbers of predictions and labels differ")
         selected = ds.category_indices(classes)
         preds, labels = ds.predictions, ds.labels
-        counted = match.pred_outcome != IGNORED
-        order = self.orders().by_class
-        order = order[counted[order]]
-        cls_sorted = preds.category_index[order]
-        bounds = np.searchsorted(cls_sorted, np.arange(ds.n_categories + 1))
+        order, bounds = self.class_order(match)
         n_labels = np.bincount(labels.category_index[~match.label_ignored], minlength=ds.n_categories)
         n_preds = np.bincount(preds.category_index[match.pred_reason != BELOW_MIN_SCORE], minlength=ds.n_categories)
         n_tp = np.bincount(preds.category_index[match.pred_outcome == TP], minlength=ds.n_categories)

@@ -97,7 +97,7 @@ from detlens.core.analysis import label_rows, metric_rows, prediction_rows
 from detlens.core.ap import average_precision
 from detlens.core.buckets import assign_buckets, bucket_edges
 from detlens.core.evaluation import Evaluator
-from detlens.core.matching import FN, FP, IGNORED, TP, LOW_IOU_FLOOR, MatchResult
+from detlens.core.matching import FN, FP, TP, LOW_IOU_FLOOR, MatchResult
 from detlens.core.metrics.tables import MetricTables
 from detlens.core.vocabulary import ErrorType, TideOracle
 
@@ -290,9 +290,7 @@ def _class_rows(evaluator: Evaluator, match: MatchResult, errors: ErrorClassific
                 ap_method: str) -> dict[int, _ClassRows]:
     """Every selected class with counted labels: its predictions in pycocotools' order and its base AP."""
     ds = evaluator.dataset
-    order = evaluator.orders().by_class
-    order = order[match.pred_outcome[order] != IGNORED]
-    bounds = np.searchsorted(ds.predictions.category_index[order], np.arange(ds.n_categories + 1))
+    order, bounds = evaluator.class_order(match)
     n_labels = np.bincount(ds.labels.category_index[~match.label_ignored], minlength=ds.n_categories)
     out = {}
     for k in errors.classes:
