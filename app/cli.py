@@ -124,6 +124,7 @@ def _add_user_parser(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from detlens.app.compare_cli import add_compare_parser
+    from detlens.app.errors_cli import add_errors_args, add_thresholds_parser
     from detlens.core.settings import BUCKET_METHODS, BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN
 
     parser = argparse.ArgumentParser(
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"number of buckets for --by-metric ({BUCKETS_MIN}..{BUCKETS_MAX})")
     ev.add_argument("--bucket-method", default="quantile", choices=list(BUCKET_METHODS))
     add_metric_args(ev)
+    add_errors_args(ev)
 
     mt = sub.add_parser("metrics", help="compute and cache every quality metric, print a summary")
     add_data_args(mt)
@@ -156,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_serve_parser(sub)
     add_compare_parser(sub)
+    add_thresholds_parser(sub)
     _add_user_parser(sub)
     _add_worker_parser(sub)
 
@@ -168,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse_max_dets(text: str) -> int | None:
+def parse_max_dets(text: str) -> int | None:
+    """``--max-dets`` as core takes it: an int >= 1, or None for 'all'."""
     if text.lower() in ("all", "none"):
         return None
     value = int(text)
@@ -335,13 +339,15 @@ def by_metric_name(args: argparse.Namespace, dataset) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from detlens.app.errors_cli import add_bucket_errors, add_error_analysis, check_error_args
     from detlens.core.evaluation import Evaluator
 
     out = json_output(args)
-    max_dets = _parse_max_dets(args.max_dets)
+    max_dets = parse_max_dets(args.max_dets)
     min_score = _parse_min_score(args.min_score)
     if not 0.0 < args.iou <= 1.0:
         raise ValueError(f"--iou must be in (0, 1], got {args.iou}")
+    check_error_args(args)
     dataset = load_data(args)
     by_metric = by_metric_name(args, dataset) if args.by_metric else None  # before anything is printed
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
@@ -352,6 +358,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     doc = result.to_dict()
     doc["dataset"] = {"name": dataset.name, "images": len(dataset.images), "warnings": list(dataset.warnings)}
     print(format_evaluation(doc))
+    errors = add_error_analysis(doc, evaluator, match, classes, args) if args.errors else None
     if args.images is not None or args.metrics or args.by_metric:
         from detlens.core.analysis import performance_by_metric, rank_metrics, too_few_to_rank
         from detlens.core.vocabulary import Side
@@ -378,6 +385,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             doc["by_metric"] = table.to_dict()
             print()
             print(format_buckets(table))
+            if errors is not None:
+                add_bucket_errors(doc, evaluator, match, errors, tables, by_metric, args)
     if out is not None:
         write_json(out, doc)
     return 0
@@ -513,9 +522,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``detlens`` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     from detlens.app.compare_cli import run_compare
+    from detlens.app.errors_cli import run_thresholds
 
     handlers = {"evaluate": run_evaluate, "metrics": run_metrics, "demo": run_demo, "serve": run_serve,
-                "worker": run_worker, "user": run_user, "compare": run_compare}
+                "worker": run_worker, "user": run_user, "compare": run_compare, "thresholds": run_thresholds}
     json_to_stdout = getattr(args, "json", None) == STDOUT
     args.json_stream = sys.stdout  # --json -: the JSON alone goes here, every printed line to standard error
     try:
