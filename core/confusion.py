@@ -132,7 +132,8 @@ def confusion_matrix(evaluator: Evaluator, iou_threshold: float = 0.5, classes: 
     keep = pred_in[p] & label_in[q]
     matched = greedy_assign(p[keep], position[q[keep]], iou[keep], rank, labels.image_index[by_position],
                             iou_threshold, n_pred, n_label)
-    pred_label = np.where(matched >= 0, by_position[np.maximum(matched, 0)], -1)
+    pred_label = np.full(n_pred, -1, np.int64)
+    pred_label[matched >= 0] = by_position[matched[matched >= 0]]
 
     counts = np.zeros((k + 1, k + 1), np.int64)
     paired = np.flatnonzero(pred_label >= 0)

@@ -85,6 +85,17 @@ def test_rates_document_and_top_confusions(tmp_path):
     assert cm.pred_label.tolist() == [0, 1, 2]  # which label each prediction was paired with (the Explorer's cell)
 
 
+@pytest.mark.parametrize("label_boxes, pred_boxes, matrix", [
+    ([(BOX, "dog")], [], [[0, 0, 0], [0, 0, 1], [0, 0, 0]]),
+    ([], [(BOX, "cat", 0.5)], [[0, 0, 0], [0, 0, 0], [1, 0, 0]]),
+    ([], [], [[0, 0, 0], [0, 0, 0], [0, 0, 0]]),
+], ids=["no predictions", "no labels", "nothing"])
+def test_one_side_empty(tmp_path, label_boxes, pred_boxes, matrix):
+    classes = ("cat", "dog")
+    gt, results = tiny_gt(label_boxes, classes=classes), tiny_preds(pred_boxes, classes=classes)
+    assert confusion_matrix(Evaluator(load_coco(tmp_path, gt, results)), 0.5).counts.tolist() == matrix
+
+
 @pytest.mark.parametrize("kwargs, message", [({"iou_threshold": 0.0}, "IoU threshold"),
                                              ({"max_dets": 0}, "max_dets"),
                                              ({"classes": ["nope"]}, "unknown class")])

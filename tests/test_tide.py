@@ -113,6 +113,18 @@ def test_hand_cases_equal_hotcoco(tmp_path, name, label_boxes, pred_boxes, count
         assert ours.delta_ap[key] == pytest.approx(value, abs=TOL), key
 
 
+@pytest.mark.parametrize("label_boxes, pred_boxes, counts, defined", [
+    ([(SQUARE, "a")], [], {"Miss": 1}, True),
+    ([], [(SQUARE, "a", 0.5)], {"Bkg": 1}, False),
+    ([], [], {}, False),
+], ids=["no predictions", "no labels", "nothing"])
+def test_one_side_empty(tmp_path, label_boxes, pred_boxes, counts, defined):
+    result = detlens_tide(tmp_path, tiny_gt(label_boxes), tiny_preds(pred_boxes), 0.5)
+    assert result.overall.counts == {e.value: counts.get(e.value, 0) for e in ErrorType}
+    # no class with labels: ΔAP undefined (null in JSON), where hotcoco reports 0
+    assert all((v == 0.0) if defined else (v is None) for v in result.to_dict()["delta_ap"].values())
+
+
 def test_only_coco_matching(tmp_path):
     evaluator = Evaluator(load_coco(tmp_path, *random_coco(0)))
     with pytest.raises(ValueError, match="COCO matching"):
