@@ -169,6 +169,16 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
         return super().call_job_fn(key, functools.partial(_run_detached, self.slots, self.cache, job_fn), args,
                                    context)
 
+    def job_running(self, job) -> bool:
+        """Dash's check, without its race: Dash asks whether the pid exists, then opens it; a job that ends in
+        between raised ``NoSuchProcess`` out of the poll (a 400, and the chart never updated). It has ended."""
+        import psutil
+
+        try:
+            return super().job_running(job)
+        except psutil.NoSuchProcess:
+            return False
+
     def terminate_job(self, job) -> None:
         """Kill the job's process group (the job, if it has not made its group yet), without waiting."""
         if job is None:

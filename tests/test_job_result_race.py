@@ -90,3 +90,22 @@ def test_celery_jobs_are_revoked_never_terminated(tmp_path, monkeypatch):
     manager.terminate_job("task-1")
     manager.terminate_job(None)
     assert sent == [("task-1", {})]
+
+
+def test_diskcache_job_ending_between_dashs_two_process_checks_is_not_running(tmp_path, monkeypatch):
+    """Dash checks that the pid exists, then opens it; the job may end in between (seen under load: a 400)."""
+    import psutil
+
+    manager = diskcache_manager(diskcache.Cache(str(tmp_path / "callbacks")), tmp_path)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert manager.job_running(str(alive.pid))
+
+        def ended(pid):
+            raise psutil.NoSuchProcess(pid)
+        monkeypatch.setattr(psutil, "Process", ended)  # the OS's answer when the job ends in between
+        assert manager.job_running(str(alive.pid)) is False
+        assert manager.get_result(KEY, str(alive.pid)) is manager.UNDEFINED
+    finally:
+        alive.kill()
+        alive.wait()
