@@ -161,7 +161,8 @@ def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress)
 def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SLIDER_VALUES,
                     min_scores: tuple[float, ...] = SCORE_SLIDER_VALUES) -> None:
     """Pre-compute the headline evaluation and the prediction-side ranking of every IoU slider threshold,
-    then mAP@[.50:.95] at every minimum-confidence slider value (default AP rule).
+    then mAP@[.50:.95] at every minimum-confidence slider value (default AP rule), then the Explorer's
+    object table at the default IoU (the tables at any minimum confidence derive from it).
 
     Run once per dataset after :func:`prepare` (nearest values to the defaults
     first), so moving either slider finds these cached. mAP@[.50:.95] does not
@@ -171,7 +172,8 @@ def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SL
     """
     cache = queries.cache
     steps = {"thresholds": lambda: _warm_ious(queries, key, ious),
-             "min_scores": lambda: _warm_min_scores(queries, key, min_scores)}
+             "min_scores": lambda: _warm_min_scores(queries, key, min_scores),
+             "explorer": lambda: queries.explorer.objects(ViewParams.of(key, iou=IOU_DEFAULT))}
     for name, warm in steps.items():
         done = warmed_key(key, name)
         if done in cache.data:
@@ -182,7 +184,7 @@ def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SL
                 cache.data.set(done, True)
 
 
-WARM_STEPS = ("thresholds", "min_scores")
+WARM_STEPS = ("thresholds", "min_scores", "explorer")
 
 
 def warmed_key(key: str, step: str) -> str:

@@ -18,7 +18,7 @@ from detlens.callbacks.metrics_tab import map_text, update_importance, update_su
 from detlens.callbacks.performance_tab import update_performance
 from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule, every_rule
 from detlens.core.evaluation import Evaluator
-from detlens.core.settings import SCORE_SLIDER_VALUES
+from detlens.core.settings import IOU_DEFAULT, SCORE_SLIDER_VALUES
 from detlens.layouts import ids
 from tests.dash_requests import call, layout_values, prepared_app, request_body, request_inputs
 from tests.pycoco_reference import pycocotools_stats
@@ -131,6 +131,7 @@ def test_preparation_warms_the_range_map_at_every_minimum_confidence(coco_val):
     for min_score in SCORE_SLIDER_VALUES:
         view = ViewParams.of(key, iou=0.0, min_score=min_score)
         assert cache_key(Entry.EVALUATION, view, "ap_by_iou") in queries.cache.results
+    assert cache_key(Entry.OBJECTS, ViewParams.of(key, iou=IOU_DEFAULT)) in queries.cache.results  # the Explorer's
 
 
 @pytest.fixture(scope="module")
