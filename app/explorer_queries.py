@@ -8,6 +8,8 @@ receives one page of rows at a time, never the table.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -39,7 +41,11 @@ def image_boxes(table: pd.DataFrame, image_index: int, limit: int | None = None)
     Only the image's rows and the box columns are read (the table has a column per metric and, at 500k
     predictions, more than 500k rows): a page of the grid asks this for each of its cards.
     """
-    at = np.flatnonzero(table["image_index"].to_numpy() == image_index)
+    return boxes_at(table, np.flatnonzero(table["image_index"].to_numpy() == image_index), limit)
+
+
+def boxes_at(table: pd.DataFrame, at: np.ndarray, limit: int | None = None) -> list[dict]:
+    """:func:`image_boxes` of the rows at positions ``at`` (``(K,)`` int, the rows of one image)."""
     rows = table.iloc[at, table.columns.get_indexer(BOX_COLUMNS)]
     rows = rows.sort_values(["kind", "score"], ascending=[True, False], kind="stable")  # "label" < "prediction"
     if limit is not None:
@@ -47,6 +53,15 @@ def image_boxes(table: pd.DataFrame, image_index: int, limit: int | None = None)
     return [{"row": int(row), "kind": kind, "class": name, "outcome": outcome, "reason": reason,
              "box": [float(x), float(y), float(w), float(h)], "score": None if np.isnan(score) else float(score)}
             for row, kind, name, outcome, reason, x, y, w, h, score in zip(*(rows[c].tolist() for c in BOX_COLUMNS))]
+
+
+def rows_by_image(image_index: np.ndarray, images: np.ndarray) -> dict[int, np.ndarray]:
+    """``{image: (K,) int64 positions of its rows}`` for each of ``images``, in one pass over ``image_index``
+    (``(N,)`` int, each row's image)."""
+    at = np.flatnonzero(np.isin(image_index, images))
+    at = at[np.argsort(image_index[at], kind="stable")]  # grouped by image, rows in order within each
+    keys, starts = np.unique(image_index[at], return_index=True)
+    return {int(k): part for k, part in zip(keys, np.split(at, starts[1:]))}
 
 
 class ExplorerQueries:
@@ -81,15 +96,22 @@ class ExplorerQueries:
             return (float(values.min()), float(values.max())) if values.size else None
         return self.cache.memo(cache_key(Entry.EXTENT, key, column), compute)
 
-    def filtered(self, view: "ViewParams", flt: ExplorerFilter, sort_by: str, descending: bool) -> dict:
+    def table_of(self, view: "ViewParams") -> Callable[[], pd.DataFrame]:
+        """``objects(view)`` read at most once, and only when first called: pass it to :meth:`filtered` and
+        :meth:`page` answering one request (a grid reads the table for both; at 500k each read is 0.2 s)."""
+        return functools.cache(lambda: self.objects(view))
+
+    def filtered(self, view: "ViewParams", flt: ExplorerFilter, sort_by: str, descending: bool,
+                 table_of: Callable[[], pd.DataFrame] | None = None) -> dict:
         """The filtered, sorted rows: ``{"rows": (K,) int64 row numbers, "counts": outcome_counts,
         "histogram": Histogram.to_dict() of the filter's metric over the rows kept without its range}``.
+        ``table_of``: see :meth:`table_of` (default: the table is read when needed).
 
         Raises:
             ValueError: unknown metric or sort column.
         """
         def compute() -> dict:
-            table = self.objects(view)
+            table = (table_of or self.table_of(view))()
             kept = table[filter_mask(table, flt, view.class_list)]
             rows = sort_objects(kept, sort_by, descending)["row"].to_numpy(np.int64)
             hist = None
@@ -101,23 +123,26 @@ class ExplorerQueries:
             return {"rows": rows, "counts": outcome_counts(kept), "histogram": hist}
         return self.cache.memo(cache_key(Entry.EXPLORER_VIEW, view, flt, sort_by, bool(descending)), compute)
 
-    def page(self, view: "ViewParams", rows: np.ndarray, number: int, value_column: str | None) -> list[dict]:
+    def page(self, view: "ViewParams", rows: np.ndarray, number: int, value_column: str | None,
+             table_of: Callable[[], pd.DataFrame] | None = None) -> list[dict]:
         """Page ``number`` (from 1) of ``rows`` as small dicts for the thumbnail grid.
 
         Each: ``object_box`` fields plus ``image_index``, ``width``, ``height``,
         ``iou``, ``value`` (of ``value_column``, or None) and ``others`` (the
-        image's other objects, at most ``EXPLORER_MAX_OTHER_BOXES``).
+        image's other objects, at most ``EXPLORER_MAX_OTHER_BOXES``). ``table_of``: see :meth:`table_of`.
         """
-        table = self.objects(view)
+        table = (table_of or self.table_of(view))()
         images = self.queries.images(view.key)
         start = (max(int(number), 1) - 1) * EXPLORER_PAGE_SIZE
+        shown = rows[start:start + EXPLORER_PAGE_SIZE]
+        of_images = rows_by_image(table["image_index"].to_numpy(), table["image_index"].to_numpy()[shown])
         out = []
-        for r in rows[start:start + EXPLORER_PAGE_SIZE].tolist():
+        for r in shown.tolist():
             row = table.iloc[r]
             i = int(row.image_index)
             item = object_box(row)
             value = float(row[value_column]) if value_column in table.columns else float("nan")
-            others = [b for b in image_boxes(table, i, EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
+            others = [b for b in boxes_at(table, of_images[i], EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
             item.update(image_index=i, width=images["widths"][i], height=images["heights"][i],
                         iou=float(row.iou), value=None if np.isnan(value) else value,
                         others=others[:EXPLORER_MAX_OTHER_BOXES])

@@ -151,10 +151,11 @@ def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, orde
         view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
         sort_by = inputs.text(sort_by, "sort column")
         active_page = inputs.whole_number(active_page or 1, "page number", 1, MAX_PAGE)
-        shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc")
+        table_of = queries.explorer.table_of(view)  # read once for the rows and the page
+        shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc", table_of)
         pages = max(1, math.ceil(len(shown["rows"]) / EXPLORER_PAGE_SIZE))
         value_column = flt.metric if sort_by in ("score", "iou", None) else sort_by
-        items = queries.explorer.page(view, shown["rows"], min(active_page, pages), value_column)
+        items = queries.explorer.page(view, shown["rows"], min(active_page, pages), value_column, table_of)
         has_images = queries.has_images(view.key)
     except Exception as exc:
         return [], "", 1, histogram_figure(None, flt), error_alert(exc)

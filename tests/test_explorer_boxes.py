@@ -57,3 +57,16 @@ def test_a_minimum_confidence_table_equals_the_table_built_from_scratch(demo, mi
     pd.testing.assert_frame_equal(derived, expected)
     untouched = demo.queries.explorer.objects(replace(view, min_score=None))
     assert (untouched["outcome"] != derived["outcome"]).any()  # the cached table kept its own outcomes
+
+
+@pytest.mark.parametrize("image_index, images, expected", [
+    ([3, 1, 3, 2, 1], [1, 3], {1: [1, 4], 3: [0, 2]}),
+    ([0, 0, 0], [0, 0], {0: [0, 1, 2]}),          # an image asked twice (two cards of one image)
+    ([5, 6], [7], {}),                              # not present: nothing
+    ([], [1], {}),
+])
+def test_rows_by_image_groups_positions_in_row_order(image_index, images, expected):
+    from detlens.app.explorer_queries import rows_by_image
+
+    got = rows_by_image(np.asarray(image_index, np.int64), np.asarray(images, np.int64))
+    assert {k: v.tolist() for k, v in got.items()} == expected
