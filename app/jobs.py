@@ -41,6 +41,7 @@ from detlens.app.config import ServeConfig
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
+RESULT_GRACE_S = 5.0  # an ended job's result not readable yet: the page polls on for this long
 CALLBACK_CACHE_BYTES = 256 * 2**20  # background-callback results and progress (small JSON figures)
 
 
@@ -115,21 +116,46 @@ class JobSlots:
 
 
 class ReadsFinishedResults:
-    """A background-callback manager mixin: a missing result of a job that has ended is read once more.
+    """A background-callback manager mixin: a job that has ended is waited for until its result can be read.
 
     Dash's poll reads the result, then asks whether the job still runs; when
-    neither, it answers 204 and the page stops polling. A job that stores its
-    result and ends between those two steps (under load, a poll can be
-    descheduled there for a while) would lose its update. Its result is
-    there by the time it has ended, so a second read finds it.
+    neither, it answers 204 and the page stops polling. Two ways that lost
+    updates (bench_load.py found both):
+
+    * the job stores its result and ends between those two steps (a poll
+      descheduled there under load): the result is read once more;
+    * with Celery, a task's state can read SUCCESS a moment before its result
+      key can be read (seen on a loaded machine: missing at the poll, there
+      0.3 s later): a job that has ended without a readable result still
+      counts as running for ``result_grace_s`` from the first poll that saw it
+      so, and the page polls on. Only after that does it get 204 (a job
+      killed without a result).
     """
+
+    result_grace_s = RESULT_GRACE_S
 
     def get_result(self, key, job):
         """The job's result, or ``UNDEFINED`` while it is still computing (or ended without one)."""
         result = super().get_result(key, job)
         if result is self.UNDEFINED and job is not None and not self.job_running(job):
             result = super().get_result(key, job)
+        awaited = self.__dict__.setdefault("awaited", {})  # job -> when a poll first found no result
+        if result is self.UNDEFINED and job is not None:
+            awaited.setdefault(str(job), time.monotonic())
+            if len(awaited) > 1000:  # forget the long-gone
+                cutoff = time.monotonic() - self.result_grace_s
+                for old in [j for j, t in awaited.items() if t < cutoff]:
+                    del awaited[old]
+        elif job is not None:
+            awaited.pop(str(job), None)
         return result
+
+    def job_running(self, job) -> bool:
+        """Running, or ended within ``result_grace_s`` of a poll that found no result (see the class)."""
+        if super().job_running(job):
+            return True
+        since = self.__dict__.get("awaited", {}).get(str(job))
+        return since is not None and time.monotonic() - since < self.result_grace_s
 
 
 def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):

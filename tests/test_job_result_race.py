@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import diskcache
 import pytest
@@ -51,9 +52,32 @@ def test_diskcache_result_stored_as_the_job_ends_is_read(tmp_path):
     assert manager.get_result(KEY, ended_pid()) == RESULT
 
 
-def test_diskcache_job_that_ended_without_a_result_is_still_no_update(tmp_path):
+def test_diskcache_job_that_ended_without_a_result_is_no_update_after_the_grace(tmp_path):
     manager = diskcache_manager(diskcache.Cache(str(tmp_path / "callbacks")), tmp_path)
-    assert manager.get_result(KEY, ended_pid()) is manager.UNDEFINED
+    manager.result_grace_s = 0.3
+    job = ended_pid()
+    assert manager.get_result(KEY, job) is manager.UNDEFINED
+    assert manager.job_running(job)  # the page polls on for a moment
+    time.sleep(0.35)
+    assert manager.get_result(KEY, job) is manager.UNDEFINED and not manager.job_running(job)  # then 204
+
+
+def test_celery_task_over_before_its_result_can_be_read_keeps_the_page_polling(tmp_path):
+    """Seen under load: the task's state reads SUCCESS, its result key a moment later."""
+    pytest.importorskip("celery")
+    from detlens.app.celery_jobs import celery_manager
+    from detlens.app.config import ServeConfig
+    from tests.services import running_redis
+
+    with running_redis(tmp_path) as url:
+        manager = celery_manager(ServeConfig(cache_dir=tmp_path / "cache", broker=url))
+        backend = manager.handle.backend
+        backend.store_result("task-2", None, "SUCCESS")  # the task is over, its result not there yet
+        assert manager.get_result(KEY, "task-2") is manager.UNDEFINED
+        assert manager.job_running("task-2")  # so Dash does not answer 204
+        backend.set(KEY, json.dumps(RESULT))
+        assert manager.get_result(KEY, "task-2") == RESULT  # the next poll has it
+        assert "task-2" not in manager.awaited
 
 
 def test_celery_result_stored_as_the_task_ends_is_read(tmp_path, monkeypatch):
