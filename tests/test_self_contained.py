@@ -15,7 +15,7 @@ from tests.refdata import REFDATA
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = ("tests", "benchmarks")
-SKIPPED_PARTS = {"artifacts", "__pycache__", ".pytest_cache"}  # run outputs (git-ignored), not sources
+SKIPPED_PARTS = {"artifacts", "out", "__pycache__", ".pytest_cache"}  # run outputs (git-ignored), not sources
 BINARY = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".pyc"}
 OLD_LOCATION = "shared" + "/" + "refdata"  # split so this file does not match itself
 
