@@ -303,11 +303,7 @@ def match_predictions(
     reason[~present] = BELOW_MIN_SCORE
     pred_label[~active] = -1
 
-    label_pred = np.full(n_label, -1, np.int64)
-    hit = np.flatnonzero(pred_label >= 0)
-    label_pred[pred_label[hit]] = hit
-    label_outcome = np.where(label_pred >= 0, TP, FN).astype(np.int8)
-    label_outcome[label_ig] = IGNORED
+    label_pred, label_outcome = _label_outcomes(pred_label, label_ig)
     return MatchResult(
         iou_threshold=float(iou_threshold),
         max_dets=max_dets,
@@ -324,6 +320,17 @@ def match_predictions(
         label_pred=label_pred,
         label_ignored=label_ig,
     )
+
+
+def _label_outcomes(pred_label: np.ndarray, label_ignored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(label_pred, label_outcome)`` of the labels from each prediction's matched label (``(P,)``, -1 none):
+    the matching prediction of each label (a crowd label keeps the last one in it) and TP / FN / IGNORED."""
+    label_pred = np.full(label_ignored.shape[0], -1, np.int64)
+    hit = np.flatnonzero(pred_label >= 0)
+    label_pred[pred_label[hit]] = hit
+    label_outcome = np.where(label_pred >= 0, TP, FN).astype(np.int8)
+    label_outcome[label_ignored] = IGNORED
+    return label_pred, label_outcome
 
 
 def restrict_to_min_score(match: MatchResult, scores: np.ndarray, min_score: float) -> MatchResult:
@@ -343,11 +350,7 @@ def restrict_to_min_score(match: MatchResult, scores: np.ndarray, min_score: flo
     outcome, reason, pred_label, pred_iou = (match.pred_outcome.copy(), match.pred_reason.copy(),
                                              match.pred_label.copy(), match.pred_iou.copy())
     outcome[absent], reason[absent], pred_label[absent], pred_iou[absent] = IGNORED, BELOW_MIN_SCORE, -1, 0.0
-    label_pred = np.full(len(match.label_pred), -1, np.int64)
-    hit = np.flatnonzero(pred_label >= 0)
-    label_pred[pred_label[hit]] = hit  # as match_predictions: a crowd label keeps the last prediction in it
-    label_outcome = np.where(label_pred >= 0, TP, FN).astype(np.int8)
-    label_outcome[match.label_ignored] = IGNORED
+    label_pred, label_outcome = _label_outcomes(pred_label, match.label_ignored)
     return replace(match, min_score=min_score, pred_outcome=outcome, pred_reason=reason, pred_label=pred_label,
                    pred_iou=pred_iou, label_outcome=label_outcome, label_pred=label_pred)
 
