@@ -5,6 +5,11 @@ Layouts and callbacks import these constants; an id is never typed twice.
 
 # Shell (every tab)
 SOURCE = "source-id"                # dcc.Store: which data source this page shows (small string)
+DATASET_PICKER = "dataset-picker"    # dropdown: the workspace dataset's name (app/workspace.py)
+RUN_PICKER = "run-picker"            # dropdown: the run's name within that dataset; SOURCE follows it
+RUNS = "runs"                        # dcc.Store: the current dataset's runs, [{"name", "source"}] in file order
+WORKSPACE_RELOAD = "workspace-reload"  # button: read the workspace file again
+WORKSPACE_ALERT = "workspace-alert"  # the workspace file's one-line error after a failed reload
 DATA_KEY = "data-key"               # dcc.Store: dataset fingerprint once prepared, else None
 STATUS_INTERVAL = "status-interval"  # dcc.Interval polling preparation progress
 PROGRESS_BOX = "progress-box"
