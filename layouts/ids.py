@@ -10,6 +10,9 @@ RUN_PICKER = "run-picker"            # dropdown: the run's name within that data
 RUNS = "runs"                        # dcc.Store: the current dataset's runs, [{"name", "source"}] in file order
 WORKSPACE_RELOAD = "workspace-reload"  # button: read the workspace file again
 WORKSPACE_ALERT = "workspace-alert"  # the workspace file's one-line error after a failed reload
+COMPARE_PICKER = "compare-picker"    # dropdown: the run B compared with the shown run A (None: normal mode)
+COMPARE = "compare"                  # dcc.Store: {"key": B's dataset key, "a": A's name, "b": B's name} or None
+COMPARE_ALERT = "compare-alert"      # why compare mode is off (B being prepared, not the same dataset)
 DATA_KEY = "data-key"               # dcc.Store: dataset fingerprint once prepared, else None
 STATUS_INTERVAL = "status-interval"  # dcc.Interval polling preparation progress
 PROGRESS_BOX = "progress-box"
@@ -54,6 +57,16 @@ IMPORTANCE_ALERT = "importance-alert"
 IMPORTANCE_GRAPH = "importance-graph"
 HIDE_CONFIDENCE = "importance-hide-confidence"  # switch: leave Model Confidence (P) out of the ranking
 CORRELATION_GRAPH = "correlation-graph"
+COMPARE_METRICS_BOX = "compare-metrics-box"        # compare mode's part of the Metrics tab (hidden without B)
+COMPARE_METRICS_REQUEST = "compare-metrics-request"
+COMPARE_METRICS_RUNNING = "compare-metrics-running"
+COMPARE_METRICS_ALERT = "compare-metrics-alert"
+COMPARE_SUMMARY = "compare-summary"                # the delta card: mAP, mAR, mAP@[.50:.95] of A, B, B - A, CI
+COMPARE_CLASS_GRAPH = "compare-class-graph"        # per-class AP and AR differences with intervals
+COMPARE_IMPORTANCE_REQUEST = "compare-importance-request"
+COMPARE_IMPORTANCE_RUNNING = "compare-importance-running"
+COMPARE_IMPORTANCE_A = "compare-importance-a"
+COMPARE_IMPORTANCE_B = "compare-importance-b"
 
 # Tab "Performance by metric"
 PERF_METRIC = "perf-metric"
@@ -71,12 +84,20 @@ PERF_PANEL_CLASSES = "perf-panel-classes"  # multi-select: the classes drawn as 
 PERF_PANEL_BOX = "perf-panel-box"        # the panel picker's column, shown in the per-class view
 PERF_PANELS_TEXT = "perf-panels-text"    # "k of n classes"
 PERF_MIN_COUNT = "perf-min-count"        # buckets under this many objects are grey, not used for findings
+COMPARE_PERF_BOX = "compare-perf-box"    # compare mode's part of Performance by metric (hidden without B)
+COMPARE_PERF_REQUEST = "compare-perf-request"
+COMPARE_PERF_RUNNING = "compare-perf-running"
+COMPARE_PERF_ALERT = "compare-perf-alert"
+COMPARE_PERF_GRAPH = "compare-perf-graph"  # both runs' TPR/FNR per bucket and the differences' panel
+COMPARE_PERF_FINDING = "compare-perf-finding"
 
 # Tab "Explorer"
 EXPLORER_FILTER = "explorer-filter"        # dcc.Store: ExplorerFilter.to_dict() (small JSON)
 EXPLORER_CHIPS = "explorer-chips"
 EXPLORER_CHIP = "explorer-chip"            # pattern-matching type: {"type": EXPLORER_CHIP, "part": ...}
 EXPLORER_OUTCOMES = "explorer-outcomes"
+EXPLORER_COMPARE = "explorer-compare"          # radio: compare group (fixed by B, broken by B, both wrong) or all
+EXPLORER_COMPARE_BOX = "explorer-compare-box"  # its column, shown in compare mode
 EXPLORER_METRIC = "explorer-metric"
 EXPLORER_RANGE = "explorer-range"
 EXPLORER_RANGE_TEXT = "explorer-range-text"
