@@ -15,6 +15,13 @@ and a README-ready Markdown table; write ``<out>/bench_evaluate.json``.
 ``--processes-only`` runs just the process comparison (repeat it on a noisy
 machine: ``--processes-only --repeat 15``).
 
+``--scales 0.1,1,10`` is the scaling run: for each scale it generates ``scale x --images``
+images (data kept in ``<out>/scale_<s>/`` and reused), runs the whole ``detlens evaluate``
+process and a hotcoco load+evaluate process in ``--repeat`` alternating pairs, and prints
+each tool's median wall time and peak RSS, their ratios (targets: time <= 2x, memory
+<= 1.5x hotcoco's) and how each grew from the previous scale; it writes
+``<out>/bench_scales.json``.
+
 Environment: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow
 numpy down. The script does not touch them; to measure without them run
 
@@ -43,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 PY = sys.executable
 IOU, MAX_DETS, AREA_ALL = 0.5, 100, [0.0, 1e10]
 PROCESS_TARGET = 2.0  # the whole `detlens evaluate` process within 2x of a hotcoco load+evaluate process
+MEMORY_TARGET = 1.5  # its peak RSS within 1.5x of the hotcoco process's (issue 13, at 5M predictions)
 
 
 def timed(fn, repeat=1):
@@ -207,7 +215,7 @@ def process_commands(L, P, out: Path) -> dict[str, list[str]]:
     return {"detlens_memory": mem, "detlens_cli": cli, "hotcoco_process": hot}
 
 
-def bench_processes(L, P, out: Path, repeat):
+def bench_processes(L, P, out: Path, repeat, memory_run: bool = True):
     """Whole-command wall times (start-up included) and peak RSS of each child.
 
     The detlens CLI and the hotcoco process run in alternation, ``repeat`` pairs, so that load from
@@ -216,8 +224,9 @@ def bench_processes(L, P, out: Path, repeat):
     """
     cmds = process_commands(L, P, out)
     load_before = os.getloadavg()[0]
-    runs: dict[str, list[dict]] = {"detlens_memory": [run_measured(cmds["detlens_memory"])],
-                                   "detlens_cli": [], "hotcoco_process": []}
+    runs: dict[str, list[dict]] = {"detlens_cli": [], "hotcoco_process": []}
+    if memory_run:
+        runs["detlens_memory"] = [run_measured(cmds["detlens_memory"])]
     for _ in range(repeat):
         for name in ("detlens_cli", "hotcoco_process"):
             runs[name].append(run_measured(cmds[name]))
@@ -254,6 +263,66 @@ def print_process_ratio(procs) -> None:
     print(f"  1-minute load average {before:.1f} before, {after:.1f} after, {os.cpu_count()} cores"
           + ("  -- BUSY MACHINE: other processes compete for the cores, "
              "the ratio is not meaningful; measure again when idle" if busy else ""))
+
+
+# ---------------------------------------------------------------- scaling
+def scale_data(images: int, scale: float, out: Path) -> tuple[Path, Path, str]:
+    """The generated set of ``round(images * scale)`` images in ``out/scale_<scale>/``, reused when present."""
+    folder = out / f"scale_{scale:g}"
+    folder.mkdir(parents=True, exist_ok=True)
+    L, P, desc_file = folder / "labels.json", folder / "predictions.json", folder / "data.txt"
+    if L.is_file() and P.is_file() and desc_file.is_file():
+        return L, P, desc_file.read_text()
+    t0 = time.perf_counter()
+    L, P, desc = make_data(max(1, round(images * scale)), folder)
+    desc_file.write_text(desc)
+    print(f"generated {desc} in {time.perf_counter() - t0:.1f} s -> {folder}", flush=True)
+    return L, P, desc
+
+
+def bench_scales(images: int, scales: list[float], out: Path, repeat: int) -> list[dict]:
+    """Whole-process wall time and peak RSS of ``detlens evaluate`` and of a hotcoco process at each scale."""
+    rows = []
+    for scale in scales:
+        L, P, desc = scale_data(images, scale, out)
+        print(f"scale {scale:g}: {desc}; {repeat} alternating pairs ...", flush=True)
+        procs = bench_processes(L, P, L.parent, repeat, memory_run=False)
+        d, h = procs["detlens_cli"], procs["hotcoco_process"]
+        ratio = procs.get("evaluate_process_ratio", {})
+        rows.append({"scale": scale, "data": desc, "detlens_s": d["wall"], "hotcoco_s": h["wall"],
+                     "time_ratio": ratio.get("ratio"), "pair_ratios": ratio.get("ratios"),
+                     "detlens_peak_mb": d["peak_rss_mb"], "hotcoco_peak_mb": h["peak_rss_mb"],
+                     "memory_ratio": d["peak_rss_mb"] / h["peak_rss_mb"] if d["ok"] and h["ok"] else None,
+                     "load_average": ratio.get("load_average"), "errors": [p["error"] for p in (d, h) if not p["ok"]]})
+    return rows
+
+
+def report_scales(rows: list[dict], out: Path) -> None:
+    """The scaling table (and its Markdown), growth from each scale to the next, the targets."""
+    fmt = lambda x, spec: "-" if x is None else format(x, spec)  # noqa: E731
+    md = ["| scale | data | detlens s | hotcoco s | time ratio | detlens peak GB | hotcoco peak GB | memory ratio |"
+          " detlens growth (x) | hotcoco growth (x) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    previous = None
+    for r in rows:
+        growth = lambda key: (None if previous is None or not previous[key] or r[key] is None  # noqa: E731
+                              else r[key] / previous[key])
+        time_ok = r["time_ratio"] is not None and r["time_ratio"] <= PROCESS_TARGET
+        memory_ok = r["memory_ratio"] is not None and r["memory_ratio"] <= MEMORY_TARGET
+        md.append(f"| {r['scale']:g}x | {r['data']} | {fmt(r['detlens_s'], '.2f')} | {fmt(r['hotcoco_s'], '.2f')} | "
+                  f"{fmt(r['time_ratio'], '.2f')}x {'PASS' if time_ok else 'MISS'} | "
+                  f"{r['detlens_peak_mb'] / 1024:.2f} | {r['hotcoco_peak_mb'] / 1024:.2f} | "
+                  f"{fmt(r['memory_ratio'], '.2f')}x {'PASS' if memory_ok else 'MISS'} | "
+                  f"{fmt(growth('detlens_s'), '.1f')} | {fmt(growth('hotcoco_s'), '.1f')} |")
+        if r["errors"]:
+            md.append(f"|  | FAILED: {r['errors']} | | | | | | | | |")
+        previous = r
+    loads = [x for r in rows for x in (r["load_average"] or [])]
+    print(f"\nScaling (whole processes, medians of alternating pairs; targets: time <= {PROCESS_TARGET}x, "
+          f"peak memory <= {MEMORY_TARGET}x hotcoco; growth: wall time against the previous scale; "
+          f"1-minute load average {min(loads, default=0):.1f}-{max(loads, default=0):.1f} on "
+          f"{os.cpu_count()} cores):\n\n" + "\n".join(md) + "\n")
+    (out / "bench_scales.json").write_text(json.dumps({"rows": rows, "markdown": "\n".join(md)}, indent=2))
+    print(f"wrote {out / 'bench_scales.json'}")
 
 
 # ---------------------------------------------------------------- report
@@ -322,8 +391,20 @@ def main():
     ap.add_argument("--processes-only", action="store_true",
                     help="only the whole-process comparison (`detlens evaluate` vs a hotcoco process), "
                          "--repeat alternating pairs, on the data already in --out (generated if missing)")
+    ap.add_argument("--scales", default=None, metavar="S,S,...",
+                    help="the scaling run: whole processes at these multiples of --images (e.g. 0.1,1,10)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+
+    if args.scales:
+        try:
+            scales = [float(s) for s in args.scales.split(",")]
+        except ValueError:
+            ap.error(f"--scales: comma-separated numbers, got {args.scales!r}")
+        if any(s <= 0 for s in scales):
+            ap.error("--scales: every scale must be > 0")
+        report_scales(bench_scales(args.images, scales, args.out, args.repeat), args.out)
+        return
 
     if args.processes_only:
         L, P = args.out / "labels.json", args.out / "predictions.json"

@@ -77,8 +77,16 @@ def load_coco(path: Path, role: str) -> Part:
     """
     disp = display_name(path)
     data = read_bytes(path, disp)
+    part = None
     with no_gc():
-        part = load_typed(data, disp, role)
+        decoded = decode_typed(data, role)
+        if decoded is not None:
+            # the records hold every value now: drop the file's bytes before gathering the columns, so
+            # that bytes, records and columns are never all held at once (a third of the peak at 5M)
+            del data
+            part = typed_part(decoded, disp, role)
+            if part is None:  # rare: a value the typed path cannot vouch for; the generic path reads again
+                data = read_bytes(path, disp)
     if part is None:
         part = load_generic(data, disp, role)
     return part
@@ -331,6 +339,14 @@ def load_typed(data: bytes, disp: str, role: str) -> Part | None:
 
     Raises :class:`InputError` only for problems both decoders word alike (values, not types).
     """
+    decoded = decode_typed(data, role)
+    return None if decoded is None else typed_part(decoded, disp, role)
+
+
+def decode_typed(data: bytes, role: str) -> tuple | None:
+    """The typed decode of ``data``: ``(layout, records, learned field names)``, or None when the
+    generic path must decide (not JSON, a results list given as labels, invalid UTF-8, a type the
+    structs do not accept). See :func:`typed_part`."""
     m = re.compile(rb"[ \t\r\n]*").match(data)
     start = data[m.end():m.end() + 1]
     if start == b"[" and role == "predictions":
@@ -345,7 +361,19 @@ def load_typed(data: bytes, disp: str, role: str) -> Part | None:
         except UnicodeDecodeError:
             return None
     try:
-        doc, learned = _decode(data, layout, role)
+        return (layout, *_decode(data, layout, role))
+    except _Fallback:
+        return None
+
+
+def typed_part(decoded: tuple, disp: str, role: str) -> Part | None:
+    """The :class:`Part` of :func:`decode_typed`'s records (named ``disp``), or None when the generic path
+    must decide.
+
+    Raises :class:`InputError` only for problems both decoders word alike (values, not types).
+    """
+    layout, doc, learned = decoded
+    try:
         if layout == "result":
             recs = _Structs(doc, disp, "result", learned.get("result", ()), ids="learned")
             del doc
