@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,14 +73,14 @@ class ExplorerQueries:
     def objects(self, view: "ViewParams") -> pd.DataFrame:
         """The :func:`detlens.core.explorer.object_table` at the view's threshold (computed once, then cached).
 
-        At a minimum confidence, the table without one with the outcome columns of the view's match
-        (:func:`~detlens.core.explorer.with_outcomes`): a moment's work, where storing a table per
-        minimum (100 MB at 500k predictions) took longer than building it.
+        At a minimum confidence, or each class's own (a per-class mode), the table without one with the
+        outcome columns of the view's match (:func:`~detlens.core.explorer.with_outcomes`): a moment's work,
+        where storing a table per minimum (100 MB at 500k predictions) took longer than building it.
         """
         view = view.all_classes().outcomes()
         q = self.queries
-        if view.min_score is not None:
-            base = self.objects(replace(view, min_score=None))
+        if view.min_score is not None or view.per_class:
+            base = self.objects(view.without_minimum())
             return with_outcomes(base, q.dataset(view.key), q.match(view))
         return self.cache.memo(cache_key(Entry.OBJECTS, view), lambda: object_table(
             q.dataset(view.key), q.match(view), q.tables(view.key)))

@@ -4,7 +4,7 @@
 and hands to each tab's ``register(app, queries)``. It reads the prepared
 dataset (see :mod:`detlens.app.preparation`) and memoises each result under a
 key derived from a frozen :class:`ViewParams` (dataset, run, classes, IoU,
-minimum confidence, AP rule), so every process and every page asking the same question
+minimum confidence or its per-class mode, AP rule), so every process and every page asking the same question
 shares one computation. Browsers only ever hold the dataset key and small JSON.
 """
 
@@ -21,8 +21,9 @@ from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule
 from detlens.core.curves import thin_curve, thin_indices
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
-from detlens.core.matching import IGNORED, ignored_labels, restrict_to_min_score
-from detlens.core.vocabulary import Side
+from detlens.core.matching import IGNORED, ignored_labels, restrict_to_class_min_scores, restrict_to_min_score
+from detlens.core.operating_point import operating_points, prediction_minimums
+from detlens.core.vocabulary import MinScoreMode, Side
 
 PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
 SUMMARY_FIELDS = 2  # bump when the fields of Queries.summary change
@@ -51,6 +52,8 @@ class ViewParams:
         min_score: minimum confidence rounded to 2 decimals, or None to keep every prediction.
         run: the prediction run of the dataset (None: its only run).
         ap_method, match_method, pixel_plus_one: the AP rule (:class:`~detlens.core.ap_rule.APRule`).
+        min_score_mode: a :class:`~detlens.core.vocabulary.MinScoreMode` value; in a per-class mode
+            ``min_score`` is None and each class's own threshold applies (:meth:`Queries.class_thresholds`).
     """
 
     key: str
@@ -61,14 +64,23 @@ class ViewParams:
     ap_method: str = "coco101"
     match_method: str = "coco"
     pixel_plus_one: bool = False
+    min_score_mode: str = MinScoreMode.GLOBAL.value
+
+    def __post_init__(self):
+        if self.min_score_mode != MinScoreMode.GLOBAL and self.min_score is not None:
+            raise ValueError("a per-class minimum-confidence mode takes no global minimum (min_score None)")
 
     @classmethod
     def of(cls, key: str, classes=None, iou: float = 0.5, min_score: float | None = None,
-           run: str | None = None, rule: APRule = APRule()) -> "ViewParams":
-        """The canonical form of these settings (see the attributes)."""
+           run: str | None = None, rule: APRule = APRule(),
+           mode: MinScoreMode | str = MinScoreMode.GLOBAL) -> "ViewParams":
+        """The canonical form of these settings (see the attributes); a per-class ``mode`` drops ``min_score``."""
+        mode = MinScoreMode(mode)
+        min_score = None if mode is not MinScoreMode.GLOBAL or not min_score else round(float(min_score), 2)
         return cls(key=str(key), classes=None if classes is None else tuple(sorted(str(c) for c in classes)),
-                   iou=round(float(iou), 2), min_score=round(float(min_score), 2) if min_score else None, run=run,
-                   ap_method=rule.ap_method, match_method=rule.match_method, pixel_plus_one=rule.pixel_plus_one)
+                   iou=round(float(iou), 2), min_score=min_score, run=run,
+                   ap_method=rule.ap_method, match_method=rule.match_method, pixel_plus_one=rule.pixel_plus_one,
+                   min_score_mode=mode.value)
 
     @property
     def rule(self) -> APRule:
@@ -87,6 +99,15 @@ class ViewParams:
     def outcomes(self) -> "ViewParams":
         """The same view under the default AP method: who matches whom does not depend on it."""
         return replace(self, ap_method=APRule().ap_method)
+
+    @property
+    def per_class(self) -> bool:
+        """True in a per-class minimum-confidence mode."""
+        return self.min_score_mode != MinScoreMode.GLOBAL
+
+    def without_minimum(self) -> "ViewParams":
+        """The same view keeping every prediction: the match every minimum is derived from."""
+        return replace(self, min_score=None, min_score_mode=MinScoreMode.GLOBAL.value)
 
 
 class Queries:
@@ -196,7 +217,7 @@ class Queries:
         return self.cache.memo(cache_key(Entry.SUMMARY, key, SUMMARY_FIELDS), compute)
 
     def view(self, key: str, selected: list[str] | None, iou: float, min_score: float | None,
-             rule: APRule = APRule()) -> ViewParams:
+             rule: APRule = APRule(), mode: MinScoreMode | str = MinScoreMode.GLOBAL) -> ViewParams:
         """The :class:`ViewParams` of the page's controls; every class selected gives ``classes=None``.
 
         Raises:
@@ -205,7 +226,7 @@ class Queries:
         if not selected:
             raise ValueError("Select at least one class.")
         every = set(self.summary(key)["classes"])
-        return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score, rule=rule)
+        return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score, rule=rule, mode=mode)
 
     # ----- memoised results -----------------------------------------------------------------------
     def match(self, view: ViewParams, evaluator: Evaluator | None = None):
@@ -214,12 +235,47 @@ class Queries:
         ``evaluator``: one already loaded by the caller, so the data are not read twice.
         """
         view = view.all_classes().outcomes()
-        if view.min_score is not None:  # derived in a moment from the match without a minimum (core/matching.py)
-            base = self.match(replace(view, min_score=None), evaluator)
+        # derived in a moment from the match without a minimum (core/matching.py)
+        if view.per_class:
+            base = self.match(view.without_minimum(), evaluator)
+            return restrict_to_class_min_scores(base, self.dataset(view.key).predictions.scores,
+                                                self.prediction_minimums(view))
+        if view.min_score is not None:
+            base = self.match(view.without_minimum(), evaluator)
             return restrict_to_min_score(base, self.dataset(view.key).predictions.scores, view.min_score)
         return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (
             evaluator or self.evaluator(view.key, view.pixel_plus_one)).match(
             view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score))
+
+    def class_thresholds(self, view: ViewParams) -> dict:
+        """Each class's operating point under the view's per-class mode (F-beta-optimal, beta of the mode).
+
+        Computed from the match without a minimum at the view's IoU and match rule
+        (:func:`~detlens.core.operating_point.operating_points`), for every class: a class's point does not
+        depend on the class selection, nor on the AP method, so one entry serves them all.
+
+        Returns:
+            ``{class name: {"score", "precision", "recall", "F<beta>", "precision_at_score", "recall_at_score"}}``
+            (``OperatingPoint.to_dict``; ``score`` None: no threshold, the class keeps every prediction).
+
+        Raises:
+            ValueError: the view is not in a per-class mode.
+        """
+        if not view.per_class:
+            raise ValueError("class thresholds need a per-class minimum-confidence mode")
+        view = view.all_classes().outcomes()
+
+        def compute() -> dict:
+            ev = self.evaluator(view.key, view.pixel_plus_one)
+            match = self.match(view.without_minimum(), ev)
+            return operating_points(ev, match, beta=MinScoreMode(view.min_score_mode).beta).to_dict()
+        return self.cache.memo(cache_key(Entry.EVALUATION, view, "class_thresholds"), compute)
+
+    def prediction_minimums(self, view: ViewParams) -> np.ndarray:
+        """``(P,)`` float64 minimum score of each prediction in the view's per-class mode: its class's threshold,
+        ``-inf`` for a class without one (:func:`~detlens.core.operating_point.prediction_minimums`)."""
+        thresholds = {name: point["score"] for name, point in self.class_thresholds(view).items()}
+        return prediction_minimums(self.dataset(view.key), thresholds)
 
     def evaluation_doc(self, view: ViewParams) -> dict:
         """``EvaluationResult.to_dict()`` plus ``"pr"``: per class, thinned precision-recall curves and the
@@ -246,20 +302,27 @@ class Queries:
     def ap_by_iou(self, view: ViewParams) -> dict:
         """AP of every class at each IoU of mAP@[.50:.95] under the view's rule and minimum confidence.
 
+        In a per-class mode, the thresholds chosen at the view's IoU are kept at every IoU (as a deployed
+        model keeps them): pycocotools' mAP@[.50:.95] of the predictions at or above their class's threshold.
+
         Returns:
             ``{"ious": [0.5, ..., 0.95], "classes": [names], "AP": [[AP or None per class] per IoU]}``
-            (None: a class without labels). It does not depend on the view's IoU or classes, so every
-            slider position and class selection reads one entry.
+            (None: a class without labels). It does not depend on the view's classes nor, but in a per-class
+            mode, on its IoU, so every slider position and class selection reads one entry.
         """
-        view = replace(view.all_classes(), iou=0.0)
+        view = replace(view.all_classes(), iou=view.iou if view.per_class else 0.0)
 
         def compute() -> dict:
             # one evaluator: the ten thresholds reuse its candidate IoUs and score orders;
             # outcomes only (AP does not need false-positive reasons)
             ev = self.evaluator(view.key, view.pixel_plus_one)
+            minimums = self.prediction_minimums(view) if view.per_class else None
             rows = []
             for iou in COCO_RANGE_IOUS:
-                if view.min_score is None:
+                if minimums is not None:
+                    match = restrict_to_class_min_scores(self.match(replace(view.without_minimum(), iou=iou), ev),
+                                                         ev.dataset.predictions.scores, minimums)
+                elif view.min_score is None:
                     match = ev.match(iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one,
                                      reasons=False)
                 else:  # the matches without a minimum are usually cached (the IoU slider's values are warmed)

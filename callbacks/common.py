@@ -9,12 +9,14 @@ import dash_bootstrap_components as dbc
 
 from detlens.core.ap_rule import APRule
 from detlens.core.settings import BACKGROUND_POLL_MS
+from detlens.core.vocabulary import MinScoreMode
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import HIDDEN, VISIBLE
 
 LOG = logging.getLogger("detlens.dashboard")
 MAX_ALERT_CHARS = 400
 DEFAULT_RULE = APRule().code  # the AP rule of a callback function called without one (tests, scripts)
+DEFAULT_MODE = MinScoreMode.GLOBAL.value  # likewise, the minimum-confidence mode
 # an absolute path of two or more parts ("/a/b", "~/a/b", "C:\\a\\b"), not "TP / FP" nor "px/s"
 SERVER_PATH = re.compile(r"""(?<![\w.)\]])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\'"]+){2,}""")
 
@@ -52,8 +54,9 @@ def tab_gate(app, tab: str, request_id: str, inputs: list):
 
 def view_inputs(kind=None) -> list:
     """The controls every result depends on, in this order: dataset key, classes, IoU, minimum confidence,
-    AP rule (:attr:`APRule.code <detlens.core.ap_rule.APRule.code>`); :func:`detlens.callbacks.inputs.view`
-    checks them in the same order.
+    AP rule (:attr:`APRule.code <detlens.core.ap_rule.APRule.code>`), minimum-confidence mode
+    (:class:`~detlens.core.vocabulary.MinScoreMode`); :func:`detlens.callbacks.inputs.view` checks them in
+    the same order.
 
     ``kind``: ``dash.Input`` (the default) or ``dash.State``.
     """
@@ -61,7 +64,7 @@ def view_inputs(kind=None) -> list:
 
     kind = kind or Input
     return [kind(ids.DATA_KEY, "data"), kind(ids.CLASSES, "value"), kind(ids.IOU, "value"),
-            kind(ids.MIN_SCORE, "value"), kind(ids.AP_RULE, "value")]
+            kind(ids.MIN_SCORE, "value"), kind(ids.AP_RULE, "value"), kind(ids.MIN_SCORE_MODE, "value")]
 
 
 def page_text(message: str) -> str:

@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, triggered, view_inputs
+from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, triggered, view_inputs
 from detlens.callbacks.explorer_tab import fmt_metric
 from detlens.core.explorer import coco_subset, to_csv
 from detlens.core.settings import EXPORT_MAX_ROWS
@@ -32,13 +32,13 @@ def clicked_row(trigger_id, trigger_value) -> int | None:
     return inputs.whole_number(trigger_id.get("row"), "object row", 0, MAX_ROW)
 
 
-def open_detail(queries, clicks, key, classes, iou, min_score, rule=DEFAULT_RULE):
+def open_detail(queries, clicks, key, classes, iou, min_score, rule=DEFAULT_RULE, mode=DEFAULT_MODE):
     """Clicking a thumbnail opens its full image with every label and prediction and every metric."""
     row = clicked_row(*triggered())
     if row is None or not key:
         raise PreventUpdate
     try:
-        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         doc = queries.explorer.detail(view, row)
         src = full_url(view.key, doc["object"]["image_index"]) if queries.has_images(view.key) else None
     except IndexError:  # a row beyond the object table
@@ -58,7 +58,7 @@ def coco_zip(labels: dict, predictions: list) -> bytes:
 
 
 def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc,
-             max_rows: int = EXPORT_MAX_ROWS, rule=DEFAULT_RULE):
+             max_rows: int = EXPORT_MAX_ROWS, rule=DEFAULT_RULE, mode=DEFAULT_MODE):
     """The filtered objects as CSV (one row per object), or their images' COCO labels and predictions (zip).
 
     Registered as a background callback, so the export is built in a job's
@@ -69,7 +69,7 @@ def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, fil
     if not key or which not in (ids.EXPLORER_CSV, ids.EXPLORER_COCO):
         raise PreventUpdate
     try:
-        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         flt = inputs.explorer_filter(filter_doc)
         count = len(queries.explorer.filtered(view, flt, "row", False)["rows"])
         if count == 0:
@@ -96,8 +96,8 @@ def register(app, queries) -> None:
         *view_inputs(State),
         prevent_initial_call=True,
     )
-    def _open_detail(clicks, key, classes, iou, min_score, rule):
-        return open_detail(queries, clicks, key, classes, iou, min_score, rule)
+    def _open_detail(clicks, key, classes, iou, min_score, rule, mode):
+        return open_detail(queries, clicks, key, classes, iou, min_score, rule, mode)
 
     @app.callback(
         Output(ids.EXPLORER_DOWNLOAD, "data"),
@@ -109,5 +109,6 @@ def register(app, queries) -> None:
         prevent_initial_call=True,
         **background(ids.EXPLORER_RUNNING),
     )
-    def _download(csv_clicks, coco_clicks, key, classes, iou, min_score, rule, filter_doc):
-        return download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc, rule=rule)
+    def _download(csv_clicks, coco_clicks, key, classes, iou, min_score, rule, mode, filter_doc):
+        return download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc, rule=rule,
+                        mode=mode)

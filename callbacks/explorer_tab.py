@@ -10,7 +10,7 @@ from dash import Input, Output, html
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
+from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
@@ -141,14 +141,14 @@ def count_text(counts: dict) -> str:
 
 
 def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
-                rule=DEFAULT_RULE):
+                rule=DEFAULT_RULE, mode=DEFAULT_MODE):
     """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
     flt = ExplorerFilter()
     try:
         flt = inputs.explorer_filter(filter_doc)
-        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         sort_by = inputs.text(sort_by, "sort column")
         active_page = inputs.whole_number(active_page or 1, "page number", 1, MAX_PAGE)
         table_of = queries.explorer.table_of(view)  # read once for the rows and the page
@@ -204,6 +204,7 @@ def register(app, queries) -> None:
         **background(ids.EXPLORER_RUNNING),
     )
     def _update_grid(request):
-        key, classes, iou, min_score, rule, filter_doc, sort_by, order, active_page = inputs.request(request, 9)
+        (key, classes, iou, min_score, rule, mode, filter_doc, sort_by, order,
+         active_page) = inputs.request(request, 10)
         return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page,
-                           ids.TAB_EXPLORER, rule)
+                           ids.TAB_EXPLORER, rule, mode)

@@ -16,7 +16,7 @@ from collections.abc import Collection
 
 from detlens.core.ap_rule import RULES_BY_CODE, APRule
 from detlens.core.explorer import ExplorerFilter
-from detlens.core.vocabulary import OutcomeGroup
+from detlens.core.vocabulary import MinScoreMode, OutcomeGroup
 
 MAX_TEXT = 500  # characters of one name the page sends (class, metric, sort column)
 MAX_CLASSES = 10_000  # class names in a class selection
@@ -112,6 +112,11 @@ def min_score(value: object) -> float | None:
     return None if value is None else number(value, "minimum confidence", 0.0, 1.0)
 
 
+def min_score_mode(value: object) -> MinScoreMode:
+    """The minimum-confidence mode selector's value: a :class:`~detlens.core.vocabulary.MinScoreMode` value."""
+    return MinScoreMode(choice(value, [m.value for m in MinScoreMode], "minimum-confidence mode"))
+
+
 def names(value: object, what: str, limit: int = MAX_CLASSES) -> list[str] | None:
     """An optional list of at most ``limit`` strings of at most ``MAX_TEXT`` characters each."""
     if value is None:
@@ -129,10 +134,12 @@ def ap_rule(value: object) -> APRule:
     raise InvalidInput("The AP rule must be one of the rules the selector lists: reload the page.")
 
 
-def view(key: object, classes: object, iou_value: object, score: object, rule: object) -> tuple:
+def view(key: object, classes: object, iou_value: object, score: object, rule: object,
+         mode: object = MinScoreMode.GLOBAL.value) -> tuple:
     """The page's view controls checked: ``(key or None, class names or None, IoU, minimum confidence or None,
-    AP rule)``, as :meth:`Queries.view <detlens.app.queries.Queries.view>` takes them."""
-    return dataset_key(key), names(classes, "class selection"), iou(iou_value), min_score(score), ap_rule(rule)
+    AP rule, minimum-confidence mode)``, as :meth:`Queries.view <detlens.app.queries.Queries.view>` takes them."""
+    return (dataset_key(key), names(classes, "class selection"), iou(iou_value), min_score(score), ap_rule(rule),
+            min_score_mode(mode))
 
 
 def outcome_groups(value: object) -> list[str]:

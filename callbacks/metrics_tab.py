@@ -6,12 +6,12 @@ from dash import Input, Output, ctx
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
+from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.core.ap_rule import APRule
 from detlens.core.analysis import too_few_to_rank
 from detlens.core.importance import MetricDependency
 from detlens.core.metrics.registry import CONFIDENCE
-from detlens.core.vocabulary import Side
+from detlens.core.vocabulary import MinScoreMode, Side
 from detlens.layouts import ids
 
 MAP_DECIMALS = 4  # so a published "31.05%" reads as 0.3105
@@ -22,9 +22,10 @@ def map_text(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.{MAP_DECIMALS}f}"
 
 
-def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAULT_RULE):
+def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAULT_RULE, mode=DEFAULT_MODE):
     """mAP (with the name of its AP rule), mAP@[.50:.95], mAR, TP/FP/FN, per-class AP/AR bars and
-    precision-recall curves at the chosen settings (``rule``: the AP rule selector's code).
+    precision-recall curves at the chosen settings (``rule``: the AP rule selector's code; ``mode``: the
+    minimum-confidence mode, whose per-class thresholds the card line and chart titles name).
 
     Figures are returned as plain dicts: they travel from the job process to the
     server pickled, and dicts unpickle without plotly's validation.
@@ -32,7 +33,7 @@ def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAU
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
-        view = queries.view(*inputs.view(key, classes, iou, min_score, rule))
+        view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         doc = queries.evaluation_doc(view)
         map_range = queries.map_coco_range(view)
     except Exception as exc:  # shown on the page, never as a stack trace
@@ -45,7 +46,7 @@ def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAU
                      "recall are 0 and every label is a false negative.")
     elif counts["labels"] == 0:
         note = alert("The selected classes have no labels: AP and AR are undefined (n/a).")
-    where = f"IoU {doc['iou_threshold']:.2f}"
+    where = " · ".join(filter(None, [f"IoU {doc['iou_threshold']:.2f}", MinScoreMode(view.min_score_mode).badge]))
     ap_fig = (figures.ap_ar_figure(doc, f"Per-class AP and AR · {where}") if counts["labels"]
               else figures.empty_figure("No labels in the selected classes"))
     pr_fig = (figures.pr_figure(doc, f"Precision-recall · {where}") if counts["labels"]
@@ -55,7 +56,8 @@ def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAU
             f"{counts['TP']:,}", f"{counts['FP']:,}", f"{counts['FN']:,}", ap_fig.to_dict(), pr_fig.to_dict(), note)
 
 
-def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE, hide_confidence=False):
+def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE, hide_confidence=False,
+                      mode=DEFAULT_MODE):
     """Metric importance and correlation of the chosen side, in the same order, most important first.
 
     ``hide_confidence`` leaves Model Confidence (P) out (it ranks first by construction). When no
@@ -64,10 +66,10 @@ def update_importance(queries, key, classes, iou, min_score, side, active_tab, r
     if not key or active_tab != ids.TAB_METRICS:
         raise PreventUpdate
     try:
-        key, classes, iou, min_score, rule = inputs.view(key, classes, iou, min_score, rule)
+        key, classes, iou, min_score, rule, mode = inputs.view(key, classes, iou, min_score, rule, mode)
         side = Side(inputs.choice(side, list(Side), "side"))
         summary = queries.summary(key)
-        ranking = queries.ranking(queries.view(key, classes, iou, min_score, rule), side)
+        ranking = queries.ranking(queries.view(key, classes, iou, min_score, rule, mode), side)
     except Exception as exc:
         empty = figures.empty_figure("No data to show").to_dict()
         return empty, empty, error_alert(exc)
@@ -122,8 +124,8 @@ def register(app, queries) -> None:
         **background(ids.METRICS_RUNNING),
     )
     def _update_summary(request):
-        key, classes, iou, min_score, rule = inputs.request(request, 5)
-        return update_summary(queries, key, classes, iou, min_score, ids.TAB_METRICS, rule)
+        key, classes, iou, min_score, rule, mode = inputs.request(request, 6)
+        return update_summary(queries, key, classes, iou, min_score, ids.TAB_METRICS, rule, mode)
 
     @app.callback(
         Output(ids.IMPORTANCE_GRAPH, "figure"),
@@ -135,8 +137,9 @@ def register(app, queries) -> None:
         **background(ids.IMPORTANCE_RUNNING),
     )
     def _update_importance(request):
-        key, classes, iou, min_score, rule, side, hide_confidence = inputs.request(request, 7)
-        return update_importance(queries, key, classes, iou, min_score, side, ids.TAB_METRICS, rule, hide_confidence)
+        key, classes, iou, min_score, rule, mode, side, hide_confidence = inputs.request(request, 8)
+        return update_importance(queries, key, classes, iou, min_score, side, ids.TAB_METRICS, rule, hide_confidence,
+                                 mode)
 
     app.callback(
         Output(ids.TABS, "active_tab", allow_duplicate=True),

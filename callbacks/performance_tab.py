@@ -11,7 +11,7 @@ from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import figures, inputs
-from detlens.callbacks.common import DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
+from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
 from detlens.callbacks.text import LEVEL_TITLES, base_name, finding_sentence, metric_unit
 from detlens.core.metrics.registry import FRAME, LABEL, PREDICTION
 from detlens.core.settings import (BUCKET_METHODS, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC, PERF_MIN_COUNT_DEFAULT,
@@ -92,7 +92,8 @@ def show_panel_picker(decompose) -> dict:
 
 
 def update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose, active_tab,
-                       rule=DEFAULT_RULE, panel_classes=None, min_count=PERF_MIN_COUNT_DEFAULT, layout=LAYOUTS[0]):
+                       rule=DEFAULT_RULE, panel_classes=None, min_count=PERF_MIN_COUNT_DEFAULT, layout=LAYOUTS[0],
+                       mode=DEFAULT_MODE):
     """TPR of predictions and FNR of labels per bucket of the chosen metric, with a one-sentence finding.
 
     Returns ``(figure dict, description, finding, alert, panel options, "k of n classes" text)``.
@@ -104,7 +105,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
         raise PreventUpdate
     empty = figures.empty_figure("No data to show", 460).to_dict()
     try:
-        key, classes, iou, min_score, rule = inputs.view(key, classes, iou, min_score, rule)
+        key, classes, iou, min_score, rule, mode = inputs.view(key, classes, iou, min_score, rule, mode)
         n_buckets = inputs.whole_number(n_buckets, "number of buckets", BUCKETS_MIN, BUCKETS_MAX)
         method = inputs.choice(method, BUCKET_METHODS, "bucket method")
         min_count = inputs.whole_number(min_count, "minimum objects per bucket", 1, PERF_MIN_COUNT_MAX)
@@ -116,7 +117,7 @@ def update_performance(queries, key, classes, iou, min_score, metric, n_buckets,
         if metric not in metrics:
             raise ValueError(f"Unknown metric {metric!r}.")
         description = metrics[metric]["description"]
-        table = queries.buckets(queries.view(key, classes, iou, min_score, rule), metric, n_buckets, method)
+        table = queries.buckets(queries.view(key, classes, iou, min_score, rule, mode), metric, n_buckets, method)
     except Exception as exc:
         return empty, "", "No finding.", error_alert(exc), [], ""
     if len(table["edges"]) < 2:
@@ -165,9 +166,9 @@ def register(app, queries) -> None:
         **background(ids.PERF_RUNNING),
     )
     def _update_performance(request):
-        (key, classes, iou, min_score, rule, metric, n_buckets, method, decompose, panel_classes, min_count,
-         layout) = inputs.request(request, 12)
+        (key, classes, iou, min_score, rule, mode, metric, n_buckets, method, decompose, panel_classes, min_count,
+         layout) = inputs.request(request, 13)
         return update_performance(queries, key, classes, iou, min_score, metric, n_buckets, method, decompose,
-                                  ids.TAB_PERFORMANCE, rule, panel_classes, min_count, layout)
+                                  ids.TAB_PERFORMANCE, rule, panel_classes, min_count, layout, mode)
 
     app.callback(Output(ids.PERF_PANEL_BOX, "style"), Input(ids.PERF_DECOMPOSE, "value"))(show_panel_picker)

@@ -8,6 +8,7 @@ from dash.exceptions import PreventUpdate
 from detlens.callbacks import inputs
 from detlens.callbacks.common import alert
 from detlens.core.settings import STATUS_POLL_MS
+from detlens.core.vocabulary import MinScoreMode
 from detlens.layouts import ids
 
 SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
@@ -126,8 +127,15 @@ def show_iou(iou):
         return "IoU: not a valid threshold"
 
 
-def show_min_score(min_score):
-    """The minimum confidence next to its slider ("all" at 0: every prediction is kept)."""
+def show_min_score(min_score, mode=MinScoreMode.GLOBAL.value):
+    """The minimum confidence next to its slider ("all" at 0: every prediction is kept; "per class (F1)" in
+    the per-class mode, :class:`~detlens.core.vocabulary.MinScoreMode`)."""
+    try:
+        mode = inputs.min_score_mode(mode)
+    except inputs.InvalidInput:
+        return "score: not a valid mode"
+    if mode is not MinScoreMode.GLOBAL:
+        return mode.badge
     try:
         score = inputs.min_score(min_score)
     except inputs.InvalidInput:
@@ -150,4 +158,5 @@ def register(app, queries) -> None:
         retry_preparation(queries, n_clicks, source_id)
 
     app.callback(Output(ids.IOU_VALUE, "children"), Input(ids.IOU, "value"))(show_iou)
-    app.callback(Output(ids.MIN_SCORE_VALUE, "children"), Input(ids.MIN_SCORE, "value"))(show_min_score)
+    app.callback(Output(ids.MIN_SCORE_VALUE, "children"), Input(ids.MIN_SCORE, "value"),
+                 Input(ids.MIN_SCORE_MODE, "value"))(show_min_score)

@@ -53,6 +53,21 @@ A minimum score, from the match without one (:func:`restrict_to_min_score`)
     predictions had matched become FN. This is what :func:`match_predictions`
     computes from scratch (``tests/test_matching_rules.py`` checks they agree).
 
+A minimum per prediction, from the match without one (:func:`restrict_to_class_min_scores`)
+    Each prediction may have its own minimum; the dashboard's per-class mode
+    gives every prediction its class's F1-optimal threshold, and minus
+    infinity (keep all) to the predictions of a class without one. A
+    prediction scoring below its minimum becomes ``ignored`` (reason
+    ``below_min_score``, no label, IoU 0), one scoring exactly at it is kept,
+    and the labels only the dropped predictions had matched become FN. The
+    predictions of one image and class compete with each other only, and
+    share one minimum when it is a class's, so the dropped ones are the
+    lowest-ranked of their group and the argument above holds group by group:
+    the result equals matching from scratch the dataset without the dropped
+    predictions (the kept ones keep their outcome, reason, label, IoU and
+    rank; ``tests/test_class_min_scores.py`` checks it). Its ``min_score``
+    stays None: no single minimum describes it.
+
 Known departure from pycocotools: pycocotools treats a match to a label whose
 id is 0 as unmatched (it stores ids in a zero-initialised array). detlens
 matches by row, so label id 0 behaves like any other id; the importer notes
@@ -346,7 +361,31 @@ def restrict_to_min_score(match: MatchResult, scores: np.ndarray, min_score: flo
     """
     if match.min_score is not None:
         raise ValueError("restrict_to_min_score needs a match made without a minimum score")
-    absent = scores < min_score
+    return _without(match, scores < min_score, min_score)
+
+
+def restrict_to_class_min_scores(match: MatchResult, scores: np.ndarray, minimums: np.ndarray) -> MatchResult:
+    """The match without the predictions scoring below their own minimum, derived from ``match`` (module docstring).
+
+    Args:
+        match: a :class:`MatchResult` made without a minimum score (``min_score`` None).
+        scores: ``(P,)`` float64 prediction scores (``dataset.predictions.scores``).
+        minimums: ``(P,)`` float64 minimum of each prediction (one value per class for the result to equal a
+            match from scratch; ``-inf`` keeps a prediction whatever its score). NaN is refused.
+
+    Returns:
+        A new :class:`MatchResult`, ``min_score`` None; ``match`` is not changed.
+    """
+    if match.min_score is not None:
+        raise ValueError("restrict_to_class_min_scores needs a match made without a minimum score")
+    minimums = np.asarray(minimums, np.float64)
+    if minimums.shape != scores.shape or np.isnan(minimums).any():
+        raise ValueError("minimums must hold one number (not NaN) per prediction")
+    return _without(match, scores < minimums, None)
+
+
+def _without(match: MatchResult, absent: np.ndarray, min_score: float | None) -> MatchResult:
+    """``match`` with the ``absent`` predictions (``(P,)`` bool) ignored below a minimum, labels re-derived."""
     outcome, reason, pred_label, pred_iou = (match.pred_outcome.copy(), match.pred_reason.copy(),
                                              match.pred_label.copy(), match.pred_iou.copy())
     outcome[absent], reason[absent], pred_label[absent], pred_iou[absent] = IGNORED, BELOW_MIN_SCORE, -1, 0.0

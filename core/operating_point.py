@@ -22,6 +22,11 @@ Threshold (``score``)
     scores at least it gives ``precision_at_score`` and ``recall_at_score`` (equal scores included),
     at least ``precision`` and ``recall`` unless predictions of equal score follow it. A class
     without predictions, or whose maximum F is 0, has no threshold (None).
+
+Applying the thresholds (:func:`prediction_minimums`)
+    Each prediction's minimum is its class's threshold; a class without one keeps every
+    prediction (minus infinity). :func:`detlens.core.matching.restrict_to_class_min_scores`
+    then drops the predictions below their minimum (equal scores kept).
 """
 
 from __future__ import annotations
@@ -165,3 +170,15 @@ def operating_points(evaluator: Evaluator, match: MatchResult, classes: list[str
         best.append(points[name].f)
     return OperatingPoints(match.iou_threshold, float(beta), float(np.mean(best)) if best else float("nan"),
                            points, curves)
+
+
+def prediction_minimums(dataset, thresholds: dict[str, float | None]) -> np.ndarray:
+    """``(P,)`` float64: each prediction's minimum score under per-class ``thresholds`` (module docstring).
+
+    Args:
+        dataset: the :class:`~detlens.core.dataset.Dataset` of the predictions.
+        thresholds: ``{class name: threshold score, or None for none}``; a class not listed has none.
+    """
+    by_class = np.array([-np.inf if thresholds.get(str(name)) is None else float(thresholds[str(name)])
+                         for name in dataset.category_names], dtype=np.float64)
+    return by_class[dataset.predictions.category_index]

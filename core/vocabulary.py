@@ -18,7 +18,10 @@ Vocabularies
     ``BootstrapPart`` the statistics a comparison's bootstrap recomputes (see
                       :func:`detlens.core.compare.resample`);
     ``ErrorType``     TIDE's error types of a false positive or a missed label, and
-    ``TideOracle``    TIDE's two whole-side oracles (see :mod:`detlens.core.tide`).
+    ``TideOracle``    TIDE's two whole-side oracles (see :mod:`detlens.core.tide`);
+    ``MinScoreMode``  how the dashboard's minimum confidence is chosen: one for every
+                      class, or each class's F1-optimal threshold (see
+                      :mod:`detlens.core.operating_point`).
 """
 
 from __future__ import annotations
@@ -203,3 +206,26 @@ class TideOracle(StrEnum):
 
     FP = "FP"
     FN = "FN"
+
+
+class MinScoreMode(StrEnum):
+    """How the dashboard's minimum confidence is chosen: ``global`` (the slider's one value for every class) or
+    ``per_class_f1`` (each class's F1-optimal threshold, :mod:`detlens.core.operating_point`)."""
+
+    GLOBAL = "global"
+    PER_CLASS_F1 = "per_class_f1"
+
+    @property
+    def beta(self) -> float | None:
+        """The beta of the F-beta a per-class mode maximises (None for ``global``)."""
+        return None if self is MinScoreMode.GLOBAL else 1.0
+
+    @property
+    def label(self) -> str:
+        """The selector's text: ``"one for all"`` or ``"per class: F1-optimal"``."""
+        return "one for all" if self is MinScoreMode.GLOBAL else "per class: F1-optimal"
+
+    @property
+    def badge(self) -> str:
+        """What the minimum's badge says in a per-class mode: ``"per class (F1)"`` (``""`` for ``global``)."""
+        return "" if self is MinScoreMode.GLOBAL else "per class (F1)"

@@ -8,7 +8,7 @@ from dash import dcc, html
 from detlens.core.ap_rule import APRule, every_rule
 from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU_STEP, SCORE_MARKS, SCORE_MAX,
                                    SCORE_STEP, STATUS_POLL_MS)
-from detlens.layouts import explorer_tab, ids, metrics_tab, performance_tab
+from detlens.layouts import explorer_tab, ids, metrics_tab, min_score_mode, performance_tab
 
 REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST)
 
@@ -53,10 +53,11 @@ def rule_selector(rule: APRule) -> html.Div:
 
 
 def filters(rule: APRule = APRule()) -> dbc.Card:
-    """Class multi-select, IoU threshold slider, minimum-confidence slider and AP rule (``rule`` selected)."""
+    """Class multi-select, IoU threshold slider, minimum-confidence slider and its mode, AP rule (``rule``
+    selected), and under them the per-class thresholds in use (:mod:`detlens.layouts.min_score_mode`)."""
     iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in IOU_MARKS}
     score_marks = {0: "all", **{v: f"{v:g}" for v in SCORE_MARKS}}
-    return dbc.Card(dbc.CardBody(dbc.Row(className="g-4", children=[
+    return dbc.Card(dbc.CardBody([dbc.Row(className="g-4", children=[
         dbc.Col(md=4, children=[
             dbc.Label("Classes", html_for=ids.CLASSES, className="fw-semibold"),
             dcc.Dropdown(id=ids.CLASSES, multi=True, placeholder="Select classes", maxHeight=300),
@@ -64,11 +65,11 @@ def filters(rule: APRule = APRule()) -> dbc.Card:
         dbc.Col(md=3, children=_labelled("IoU threshold", ids.IOU_VALUE, dcc.Slider(
             id=ids.IOU, min=IOU_MIN, max=IOU_MAX, step=IOU_STEP, value=IOU_DEFAULT, marks=iou_marks,
             updatemode="mouseup", allow_direct_input=False))),
-        dbc.Col(md=2, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, dcc.Slider(
+        dbc.Col(md=2, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, html.Div([dcc.Slider(
             id=ids.MIN_SCORE, min=0, max=SCORE_MAX, step=SCORE_STEP, value=0, marks=score_marks,
-            updatemode="mouseup", allow_direct_input=False))),
+            updatemode="mouseup", allow_direct_input=False), min_score_mode.mode_selector()]))),
         dbc.Col(md=3, children=rule_selector(rule)),
-    ])), className="mb-3 shadow-sm")
+    ]), html.Div(id=ids.THRESHOLDS_TABLE)]), className="mb-3 shadow-sm")
 
 
 def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.Container:

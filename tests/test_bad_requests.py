@@ -81,6 +81,11 @@ def test_a_wrong_type_for_any_input_is_never_a_500(served, demo, output, index, 
     ("iou-value.children", 0, "abc", "not a valid threshold"),
     ("iou-value.children", 0, 10**400, "not a valid threshold"),  # beyond a float
     ("min-score-value.children", 0, "high", "not a valid minimum"),
+    ("min-score-value.children", 1, "per_class", "not a valid mode"),
+    # a minimum-confidence mode that is not one: the thresholds table and background callbacks say so in one line
+    ("thresholds-table.children", 5, "F2", "minimum-confidence mode must be one of"),
+    (None, "metrics-mode", ["per_class_f1"], "minimum-confidence mode must be one of"),
+    (None, "grid-mode", {"mode": "global"}, "minimum-confidence mode must be one of"),
     (None, "metrics", "abc", "IoU threshold must be a number"),
     # malformed Explorer filters to the chips and to the grid (a background callback)
     ("explorer-chips.children", 0, {"outcomes": "TP"}, "filter sent by the page is not valid"),
@@ -103,7 +108,9 @@ def test_crafted_values_get_a_readable_warning(served, demo, output, index, valu
 
 BACKGROUND_ARGUMENTS = {"metrics": (ids.MAP_VALUE, ids.IOU), "grid-filter": (ids.EXPLORER_GRID, ids.EXPLORER_FILTER),
                         "grid-page": (ids.EXPLORER_GRID, ids.EXPLORER_PAGES),
-                        "grid-sort": (ids.EXPLORER_GRID, ids.EXPLORER_SORT)}
+                        "grid-sort": (ids.EXPLORER_GRID, ids.EXPLORER_SORT),
+                        "metrics-mode": (ids.MAP_VALUE, ids.MIN_SCORE_MODE),
+                        "grid-mode": (ids.EXPLORER_GRID, ids.MIN_SCORE_MODE)}
 
 
 def background_argument(app, name: str) -> tuple[str, int]:
