@@ -148,18 +148,20 @@ class ExplorerQueries:
             out.append(item)
         return out
 
-    def detail(self, view: "ViewParams", row: int) -> dict:
-        """The selected object, every box of its image and every metric value of both.
+    def detail(self, view: "ViewParams", row: int, table_of: Callable[[], pd.DataFrame] | None = None) -> dict:
+        """The selected object, every box of its image and every metric value of both (``table_of``: see
+        :meth:`table_of`; compare mode passes its own table).
 
         Returns:
             ``{"object": object_box + "image_index", "width", "height", "file_name", "boxes": [...],
             "object_metrics": {column: value}, "image_metrics": {"(F)" name: value}}`` (NaN as None).
         """
-        table = self.objects(view)
+        table = (table_of or self.table_of(view))()
         images = self.queries.images(view.key)
         r = table.iloc[int(row)]
         i = int(r.image_index)
-        metric_cols = [c for c in table.columns if c not in BASE_COLUMNS]
+        # metrics are the float columns after the base ones (compare mode adds text columns)
+        metric_cols = [c for c in table.columns if c not in BASE_COLUMNS and pd.api.types.is_float_dtype(table[c])]
         frame = {c: r[c] for c in metric_cols if c.endswith(" (F)")}
         obj = {c: r[c] for c in ("score", "iou", *[c for c in metric_cols if not c.endswith(" (F)")])
                if not (r.kind == "label" and pd.isna(r[c]))}  # a label has no confidence

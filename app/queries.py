@@ -128,6 +128,13 @@ class Queries:
         return ExplorerQueries(self)
 
     @cached_property
+    def compare(self):
+        """Compare mode's queries, run A against run B (:class:`detlens.app.compare_queries.CompareQueries`)."""
+        from detlens.app.compare_queries import CompareQueries
+
+        return CompareQueries(self)
+
+    @cached_property
     def supervisor(self):
         """Preparation status, restart and supervision (:class:`detlens.app.preparation.PreparationSupervisor`)."""
         from detlens.app.preparation import PreparationSupervisor

@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
 from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, triggered, view_inputs
+from detlens.callbacks.compare_mode import explorer_of
 from detlens.callbacks.explorer_tab import fmt_metric
 from detlens.core.explorer import coco_subset, to_csv
 from detlens.core.settings import EXPORT_MAX_ROWS
@@ -32,14 +33,16 @@ def clicked_row(trigger_id, trigger_value) -> int | None:
     return inputs.whole_number(trigger_id.get("row"), "object row", 0, MAX_ROW)
 
 
-def open_detail(queries, clicks, key, classes, iou, min_score, rule=DEFAULT_RULE, mode=DEFAULT_MODE):
-    """Clicking a thumbnail opens its full image with every label and prediction and every metric."""
+def open_detail(queries, clicks, key, classes, iou, min_score, rule=DEFAULT_RULE, mode=DEFAULT_MODE, compare=None):
+    """Clicking a thumbnail opens its full image with every label and prediction and every metric (in
+    compare mode, ``compare`` the ``COMPARE`` store: both runs\' boxes)."""
     row = clicked_row(*triggered())
     if row is None or not key:
         raise PreventUpdate
     try:
         view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
-        doc = queries.explorer.detail(view, row)
+        explorer, target = explorer_of(queries, view, compare)
+        doc = explorer.detail(target, row)
         src = full_url(view.key, doc["object"]["image_index"]) if queries.has_images(view.key) else None
     except IndexError:  # a row beyond the object table
         return True, "Cannot show this object", alert("There is no object with this row number: reload the page.")
@@ -94,10 +97,11 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_DETAIL, "children"),
         Input({"type": ids.EXPLORER_THUMB, "row": ALL}, "n_clicks"),
         *view_inputs(State),
+        State(ids.COMPARE, "data"),
         prevent_initial_call=True,
     )
-    def _open_detail(clicks, key, classes, iou, min_score, rule, mode):
-        return open_detail(queries, clicks, key, classes, iou, min_score, rule, mode)
+    def _open_detail(clicks, key, classes, iou, min_score, rule, mode, compare):
+        return open_detail(queries, clicks, key, classes, iou, min_score, rule, mode, compare=compare)
 
     @app.callback(
         Output(ids.EXPLORER_DOWNLOAD, "data"),

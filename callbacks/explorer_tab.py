@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
 from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, alert, background, error_alert, tab_gate, view_inputs
+from detlens.callbacks.compare_mode import explorer_of
 from detlens.callbacks.figures import FONT, TEMPLATE
 from detlens.callbacks.text import format_value, metric_unit
 from detlens.core.explorer import ExplorerFilter, metric_columns
@@ -141,8 +142,9 @@ def count_text(counts: dict) -> str:
 
 
 def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
-                rule=DEFAULT_RULE, mode=DEFAULT_MODE):
-    """The count, the histogram and one page of thumbnails of the filtered, sorted objects."""
+                rule=DEFAULT_RULE, mode=DEFAULT_MODE, compare=None):
+    """The count, the histogram and one page of thumbnails of the filtered, sorted objects (``compare``: the
+    ``COMPARE`` store; in compare mode both runs\' objects, :mod:`detlens.callbacks.compare_mode`)."""
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
     flt = ExplorerFilter()
@@ -151,11 +153,12 @@ def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, orde
         view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         sort_by = inputs.text(sort_by, "sort column")
         active_page = inputs.whole_number(active_page or 1, "page number", 1, MAX_PAGE)
-        table_of = queries.explorer.table_of(view)  # read once for the rows and the page
-        shown = queries.explorer.filtered(view, flt, sort_by or "score", order != "asc", table_of)
+        explorer, target = explorer_of(queries, view, compare)
+        table_of = explorer.table_of(target)  # read once for the rows and the page
+        shown = explorer.filtered(target, flt, sort_by or "score", order != "asc", table_of)
         pages = max(1, math.ceil(len(shown["rows"]) / EXPLORER_PAGE_SIZE))
         value_column = flt.metric if sort_by in ("score", "iou", None) else sort_by
-        items = queries.explorer.page(view, shown["rows"], min(active_page, pages), value_column, table_of)
+        items = explorer.page(target, shown["rows"], min(active_page, pages), value_column, table_of)
         has_images = queries.has_images(view.key)
     except Exception as exc:
         return [], "", 1, histogram_figure(None, flt), error_alert(exc)
@@ -199,12 +202,12 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_ALERT, "children"),
         tab_gate(app, ids.TAB_EXPLORER, ids.EXPLORER_REQUEST, [
             *view_inputs(), Input(ids.EXPLORER_FILTER, "data"), Input(ids.EXPLORER_SORT, "value"),
-            Input(ids.EXPLORER_ORDER, "value"), Input(ids.EXPLORER_PAGES, "active_page")]),
+            Input(ids.EXPLORER_ORDER, "value"), Input(ids.EXPLORER_PAGES, "active_page"), Input(ids.COMPARE, "data")]),
         prevent_initial_call=True,
         **background(ids.EXPLORER_RUNNING),
     )
     def _update_grid(request):
         (key, classes, iou, min_score, rule, mode, filter_doc, sort_by, order,
-         active_page) = inputs.request(request, 10)
+         active_page, compare) = inputs.request(request, 11)
         return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page,
-                           ids.TAB_EXPLORER, rule, mode)
+                           ids.TAB_EXPLORER, rule, mode, compare=compare)

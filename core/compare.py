@@ -49,6 +49,7 @@ Finding
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ from detlens.core.buckets import assign_buckets, bucket_edges
 from detlens.core.dataset import Dataset
 from detlens.core.evaluation import EvaluationResult, Evaluator
 from detlens.core.findings import bucket_phrase, tested_minimum
+from detlens.core.matching import MatchResult
 from detlens.core.metrics.registry import base_name
 from detlens.core.metrics.tables import MetricTables
 from detlens.core.settings import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, BUCKETS_DEFAULT
@@ -225,7 +227,8 @@ class RunOutcomes:
 
 def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes: list[str] | None = None,
                  rule: APRule = APRule(), max_dets: int | None = 100, min_score: float | None = None,
-                 tables: MetricTables | None = None, metric: str | None = None) -> RunOutcomes:
+                 tables: MetricTables | None = None, metric: str | None = None,
+                 match_at: Callable[[float], MatchResult] | None = None) -> RunOutcomes:
     """Match one run at ``iou_threshold`` and at every IoU of mAP@[.50:.95] and keep what the bootstrap reads.
 
     Args:
@@ -236,6 +239,8 @@ def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes:
         rule: AP method, matching method and box convention.
         max_dets, min_score: as :meth:`~detlens.core.evaluation.Evaluator.match`.
         tables, metric: the run's metric tables and a metric name, for performance by metric (both or neither).
+        match_at: the run's match at an IoU threshold at these settings (the dashboard passes its cached
+            matches); None: ``evaluator.match`` without false-positive reasons.
 
     Raises:
         ValueError: an unknown class or metric, or a metric without tables.
@@ -247,6 +252,8 @@ def run_outcomes(name: str, evaluator: Evaluator, iou_threshold: float, classes:
     order = evaluator.orders().by_class
 
     def matched(t: float):
+        if match_at is not None:
+            return match_at(t)
         return evaluator.match(t, max_dets, rule.match_method, rule.pixel_plus_one, min_score, reasons=False)
 
     match = matched(iou_threshold)

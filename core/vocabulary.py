@@ -177,6 +177,20 @@ class RunSide(StrEnum):
     B = "B"
 
 
+class CompareGroup(StrEnum):
+    """How an object changed from run A to run B (:mod:`detlens.core.compare_objects`; the Explorer's compare filter)."""
+
+    FIXED = "fixed"  # wrong in A, right in B
+    BROKEN = "broken"  # right in A, wrong in B
+    BOTH_WRONG = "both_wrong"  # wrong in both runs
+
+    @property
+    def label(self) -> str:
+        """Display text: ``"fixed by B"``, ``"broken by B"``, ``"both wrong"``."""
+        return {CompareGroup.FIXED: "fixed by B", CompareGroup.BROKEN: "broken by B",
+                CompareGroup.BOTH_WRONG: "both wrong"}[self]
+
+
 class BootstrapPart(StrEnum):
     """A group of statistics the paired bootstrap recomputes (:func:`detlens.core.compare.resample`)."""
 

@@ -6,6 +6,10 @@ width : height). A box ``[x, y, w, h]`` therefore covers exactly its pixels at
 any displayed size and aspect ratio, whatever size the served file has. A
 thumbnail's faint boxes (the image's other objects) are one SVG image stretched
 over the same frame, its ``viewBox`` the frame's size: the same geometry.
+
+In compare mode a box dict has a ``run`` ("A", "B", "" for a shared label): run B's
+predictions are drawn with a double border (:data:`RUN_B_BORDER`), and as light
+blue long dashes among the faint boxes, so both runs' boxes tell apart on one image.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ from urllib.parse import quote
 import dash_bootstrap_components as dbc
 from dash import html
 
-from detlens.core.vocabulary import FPReason, ObjectKind, Outcome, OutcomeGroup
+from detlens.core.vocabulary import CompareGroup, FPReason, ObjectKind, Outcome, OutcomeGroup, RunSide
 from detlens.layouts import ids
 
 # (colour, border style) per outcome group
 BOX_STYLES = {OutcomeGroup.TP: ("#15a150", "solid"), OutcomeGroup.FP: ("#e03131", "solid"),
               OutcomeGroup.FN: ("#f08c00", "dashed"), OutcomeGroup.DETECTED: ("#1c7ed6", "dashed"),
               OutcomeGroup.IGNORED: ("#868e96", "dotted")}
+
+
+RUN_B_BORDER = "double"  # run B's predictions in compare mode (run A's keep their outcome's border)
+RUN_B_FAINT = ("#74c0fc", "6 3")  # run B's faint boxes: stroke colour and dashes (screen pixels)
+
+
+def is_run_b(box: dict) -> bool:
+    """True for a box of run B in compare mode."""
+    return box.get("run") == RunSide.B.value
 
 
 def group_of(box: dict) -> OutcomeGroup:
@@ -53,14 +66,16 @@ def box_element(box: dict, width: float, height: float, tag: str | None = None, 
     """One box positioned in percent of a ``width x height`` frame (``data-row`` = the object's row)."""
     x, y, w, h = box["box"]
     color, line = BOX_STYLES[group_of(box)]
+    run_b = is_run_b(box)
     style = {"left": f"{100 * x / width:.4f}%", "top": f"{100 * y / height:.4f}%",
              "width": f"{100 * w / width:.4f}%", "height": f"{100 * h / height:.4f}%",
-             "borderColor": color, "borderStyle": line, "borderWidth": "3px" if thick else "2px"}
+             "borderColor": color, "borderStyle": RUN_B_BORDER if run_b else line,
+             "borderWidth": "4px" if run_b else "3px" if thick else "2px"}
     if thick:  # the object the card or the detail is about: a halo so small boxes stand out
         style["boxShadow"] = f"0 0 0 1px #fff, 0 0 8px 3px {color}"
     children = [html.Span(tag, className="explorer-tag", style={"backgroundColor": color})] if tag else []
     return html.Div(children, className="explorer-box", style=style,
-                    **{"data-row": str(box["row"]), "data-group": group_of(box),
+                    **{"data-row": str(box["row"]), "data-group": group_of(box), "data-run": box.get("run", ""),
                        "data-box": ",".join(f"{v:g}" for v in box["box"])})
 
 
@@ -74,15 +89,18 @@ def faint_boxes(boxes: list[dict], width: float, height: float) -> html.Img:
     One element per card instead of one per box: at 500k predictions a page of 24 cards drew up to
     960 faint boxes, and the browser's Dash renderer revisits every mounted component on each update.
     """
-    rects = []
+    rects = {False: [], True: []}  # by "is run B's"
     for box in boxes:
         x, y, w, h = box["box"]
-        dash = FAINT_DASHES[BOX_STYLES[group_of(box)][1]]
-        rects.append(f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" vector-effect="non-scaling-stroke"'
-                     + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        dash = RUN_B_FAINT[1] if is_run_b(box) else FAINT_DASHES[BOX_STYLES[group_of(box)][1]]
+        rects[is_run_b(box)].append(
+            f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" vector-effect="non-scaling-stroke"'
+            + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+    run_b = (f'<g fill="none" stroke="{RUN_B_FAINT[0]}" stroke-opacity="0.8" stroke-width="1">{"".join(rects[True])}'
+             "</g>") if rects[True] else ""
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
            f'preserveAspectRatio="none"><g fill="none" stroke="#fff" stroke-opacity="0.47" stroke-width="1">'
-           f'{"".join(rects)}</g></svg>')
+           f'{"".join(rects[False])}</g>{run_b}</svg>')
     return html.Img(src="data:image/svg+xml," + quote(svg), alt="", className="explorer-overlay",
                     draggable="false", **{"data-boxes": str(len(boxes))})
 
@@ -115,6 +133,10 @@ def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_te
     color = BOX_STYLES[group_of(item)][0]
     facts = [f"conf {_number(item['score'])}" if item["score"] is not None else "label",
              f"IoU {_number(item['iou'])}"]
+    if "run" in item:  # compare mode: whose object, and how it changed
+        facts.insert(0, f"run {item['run']}" if item["run"] else f"B: {item['outcome_b'] or '–'}")
+        if item.get("change"):
+            facts.insert(0, CompareGroup(item["change"]).label)
     value_line = html.Div(className="d-flex justify-content-between gap-2", children=[
         html.Span(value_name, className="text-muted text-truncate"), html.Span(value_text, className="fw-semibold"),
     ]) if value_name else None
@@ -161,6 +183,11 @@ def detail_view(doc: dict, src: str | None, fmt) -> html.Div:
               (("TP prediction", BOX_STYLES[OutcomeGroup.TP]), ("FP prediction", BOX_STYLES[OutcomeGroup.FP]),
                ("missed label (FN)", BOX_STYLES[OutcomeGroup.FN]),
                ("detected label", BOX_STYLES[OutcomeGroup.DETECTED]), ("ignored", BOX_STYLES[OutcomeGroup.IGNORED]))]
+    if "runs" in doc:  # compare mode: which run drew which prediction
+        legend.append(html.Span([html.Span(className="explorer-swatch", style={
+            "borderColor": "#495057", "borderStyle": RUN_B_BORDER, "borderWidth": "4px"}),
+            f"prediction of run B ({doc['runs'][1]}); run A ({doc['runs'][0]}): single border"],
+            className="me-3 explorer-run-legend"))
     ids_line = (f"{obj['kind']} id {obj['object_id']} · image id {obj['image_id']} · "
                 f"{'matched id ' + str(obj['matched_id']) if obj['matched_id'] >= 0 else 'no match'}")
     return dbc.Row([

@@ -13,6 +13,7 @@ WORKSPACE_ALERT = "workspace-alert"  # the workspace file's one-line error after
 COMPARE_PICKER = "compare-picker"    # dropdown: the run B compared with the shown run A (None: normal mode)
 COMPARE = "compare"                  # dcc.Store: {"key": B's dataset key, "a": A's name, "b": B's name} or None
 COMPARE_ALERT = "compare-alert"      # why compare mode is off (B being prepared, not the same dataset)
+COMPARE_PICKER_BOX = "compare-picker-box"  # the picker with its label, shown when the dataset has another run
 DATA_KEY = "data-key"               # dcc.Store: dataset fingerprint once prepared, else None
 STATUS_INTERVAL = "status-interval"  # dcc.Interval polling preparation progress
 PROGRESS_BOX = "progress-box"

@@ -8,7 +8,7 @@ from dash import dcc, html
 from detlens.core.ap_rule import APRule, every_rule
 from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU_STEP, SCORE_MARKS, SCORE_MAX,
                                    SCORE_STEP, STATUS_POLL_MS)
-from detlens.layouts import explorer_tab, ids, metrics_tab, min_score_mode, performance_tab
+from detlens.layouts import compare, explorer_tab, ids, metrics_tab, min_score_mode, performance_tab
 
 REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST)
 
@@ -89,10 +89,12 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.
         html.Div(id=ids.CACHE_ALERT),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
             filters(rule),
+            compare.compare_picker(),
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
-                dbc.Tab(metrics_tab.build(), label="Metrics", tab_id=ids.TAB_METRICS),
-                dbc.Tab(performance_tab.build(), label="Performance by metric", tab_id=ids.TAB_PERFORMANCE),
-                dbc.Tab(explorer_tab.build(), label="Explorer", tab_id=ids.TAB_EXPLORER),
+                dbc.Tab([compare.metrics_part(), metrics_tab.build()], label="Metrics", tab_id=ids.TAB_METRICS),
+                dbc.Tab([performance_tab.build(), compare.performance_part()], label="Performance by metric",
+                        tab_id=ids.TAB_PERFORMANCE),
+                dbc.Tab([compare.explorer_part(), explorer_tab.build()], label="Explorer", tab_id=ids.TAB_EXPLORER),
             ]),
         ]),
     ])

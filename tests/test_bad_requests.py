@@ -96,6 +96,10 @@ def test_a_wrong_type_for_any_input_is_never_a_500(served, demo, output, index, 
     (None, "grid-filter", {"classes": [{"a": 1}]}, "filter sent by the page is not valid"),
     (None, "grid-page", "2", "page number must be a whole number"),
     (None, "grid-sort", ["score"], "sort column must be a name"),
+    (None, "compare-summary", {"key": "not a key", "a": None, "b": "B"}, "invalid comparison"),
+    (None, "compare-summary", {"key": "0" * 24, "a": "A", "b": "other"}, "Run other is not prepared yet"),
+    (None, "compare-perf", {"key": "0" * 24, "a": "A", "b": "B", "extra": 1}, "invalid comparison"),
+    (None, "compare-grid", {"key": "0" * 24, "a": "A", "b": "other"}, "Run other is not prepared yet"),
 ], ids=lambda v: repr(v)[:40])
 def test_crafted_values_get_a_readable_warning(served, demo, output, index, value, expected):
     client, app, key, secrets = served
@@ -109,6 +113,9 @@ def test_crafted_values_get_a_readable_warning(served, demo, output, index, valu
 BACKGROUND_ARGUMENTS = {"metrics": (ids.MAP_VALUE, ids.IOU), "grid-filter": (ids.EXPLORER_GRID, ids.EXPLORER_FILTER),
                         "grid-page": (ids.EXPLORER_GRID, ids.EXPLORER_PAGES),
                         "grid-sort": (ids.EXPLORER_GRID, ids.EXPLORER_SORT),
+                        "compare-summary": (ids.COMPARE_SUMMARY, ids.COMPARE),
+                        "compare-perf": (ids.COMPARE_PERF_GRAPH, ids.COMPARE),
+                        "compare-grid": (ids.EXPLORER_GRID, ids.COMPARE),
                         "metrics-mode": (ids.MAP_VALUE, ids.MIN_SCORE_MODE),
                         "grid-mode": (ids.EXPLORER_GRID, ids.MIN_SCORE_MODE)}
 

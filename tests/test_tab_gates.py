@@ -10,6 +10,9 @@ from tests.dash_requests import DISPATCH, gate_of, prepared_app, request_body
 GATES = {ids.METRICS_REQUEST: ids.TAB_METRICS, ids.IMPORTANCE_REQUEST: ids.TAB_METRICS,
          ids.PERF_REQUEST: ids.TAB_PERFORMANCE, ids.EXPLORER_REQUEST: ids.TAB_EXPLORER}
 TABS = (ids.TAB_METRICS, ids.TAB_PERFORMANCE, ids.TAB_EXPLORER)
+# compare mode's gates: their first input is the compare store (tests/test_compare_callbacks.py checks them)
+COMPARE_GATES = {ids.COMPARE_METRICS_REQUEST: ids.TAB_METRICS, ids.COMPARE_IMPORTANCE_REQUEST: ids.TAB_METRICS,
+                 ids.COMPARE_PERF_REQUEST: ids.TAB_PERFORMANCE}
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +24,8 @@ def served(demo, tmp_path_factory):
 def test_every_tab_chart_job_waits_behind_a_gate(served):
     _, app, _ = served
     background = [o for o, c in app.callback_map.items() if c.get("background") and "download" not in o]
-    assert len(background) == len(GATES)
-    assert sorted(app.callback_map[o]["inputs"][0]["id"] for o in background) == sorted(GATES)
+    assert len(background) == len(GATES) + len(COMPARE_GATES)
+    assert sorted(app.callback_map[o]["inputs"][0]["id"] for o in background) == sorted([*GATES, *COMPARE_GATES])
     assert all(gate_of(app, o) is not None for o in background)
 
 

@@ -26,6 +26,15 @@ Outcome groups
     ``detected`` the rows of an FNR bucket
     (:attr:`~detlens.core.vocabulary.Side.groups`).
 
+Compare groups
+    In compare mode the table holds run A's rows, run B's predictions after
+    them and a ``change`` column (:mod:`detlens.core.compare_objects`: each
+    object's :class:`~detlens.core.vocabulary.CompareGroup`, "" for none). A
+    filter's ``compare`` group keeps the rows of that group *instead of* the
+    outcome groups (a group holds labels and false positives of both runs,
+    which the outcome groups would split); the other parts apply as usual. A
+    table without a ``change`` column (no run B) refuses a compare group.
+
 Ranges
     A metric range ``[low, high)`` keeps values ``low <= v < high``, or
     ``low <= v <= high`` when ``high_closed``: exactly
@@ -45,9 +54,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from detlens.core.vocabulary import ObjectKind, Outcome, OutcomeGroup
+from detlens.core.vocabulary import CompareGroup, ObjectKind, Outcome, OutcomeGroup
 
 DEFAULT_OUTCOMES = OutcomeGroup.defaults()
+COMPARE_COLUMN = "change"  # compare mode's column of each row's CompareGroup value ("" for none)
 
 
 def expand_fp(groups: Iterable[OutcomeGroup | str]) -> tuple[OutcomeGroup, ...]:
@@ -74,6 +84,7 @@ class ExplorerFilter:
         low, high: metric range bounds (None = unbounded on that side).
         high_closed: True keeps ``v == high`` (the last bucket, a slider range).
         score_low, score_high: confidence range of predictions, closed (None = unbounded).
+        compare: a :class:`~detlens.core.vocabulary.CompareGroup` (compare mode), or None.
 
     Raises:
         ValueError: an outcome that is not an outcome group.
@@ -87,16 +98,20 @@ class ExplorerFilter:
     high_closed: bool = True
     score_low: float | None = None
     score_high: float | None = None
+    compare: CompareGroup | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcomes", tuple(OutcomeGroup(o) for o in self.outcomes))
+        if self.compare is not None:
+            object.__setattr__(self, "compare", CompareGroup(self.compare))
 
     def to_dict(self) -> dict:
         """Small JSON for a ``dcc.Store`` (outcomes as their string values)."""
         return {"outcomes": [o.value for o in self.outcomes],
                 "classes": None if self.classes is None else list(self.classes),
                 "metric": self.metric, "low": self.low, "high": self.high, "high_closed": self.high_closed,
-                "score_low": self.score_low, "score_high": self.score_high}
+                "score_low": self.score_low, "score_high": self.score_high,
+                "compare": None if self.compare is None else self.compare.value}
 
     @staticmethod
     def from_dict(doc: dict | None) -> ExplorerFilter:
@@ -106,7 +121,8 @@ class ExplorerFilter:
         num = {k: None if doc.get(k) is None else float(doc[k]) for k in ("low", "high", "score_low", "score_high")}
         return ExplorerFilter(outcomes=tuple(doc.get("outcomes", DEFAULT_OUTCOMES)),
                               classes=None if classes is None else tuple(str(c) for c in classes),
-                              metric=doc.get("metric"), high_closed=bool(doc.get("high_closed", True)), **num)
+                              metric=doc.get("metric"), high_closed=bool(doc.get("high_closed", True)),
+                              compare=doc.get("compare"), **num)
 
     def without(self, part: str) -> ExplorerFilter:
         """This filter with one part reset: "outcomes", "classes", "metric" (and its range) or "score"."""
@@ -156,7 +172,13 @@ def filter_mask(table: pd.DataFrame, flt: ExplorerFilter, classes: list[str] | N
     Raises:
         ValueError: the filter's metric is not a column of the table.
     """
-    keep = outcome_mask(table, flt.outcomes)
+    if flt.compare is None:
+        keep = outcome_mask(table, flt.outcomes)
+    elif COMPARE_COLUMN not in table.columns:
+        raise ValueError("A compare group needs compare mode's table of both runs (downloads hold one run): "
+                         "pick 'all objects' under Compare.")
+    else:
+        keep = table[COMPARE_COLUMN].to_numpy() == flt.compare.value
     for subset in (classes, flt.classes):
         if subset is not None:
             keep &= table["class"].isin(list(subset)).to_numpy()
