@@ -41,6 +41,7 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     from detlens.callbacks import (explorer_detail, explorer_links, explorer_tab, metrics_tab, min_score_mode,
                                    performance_tab, shell)
     from detlens.callbacks import compare_mode
+    from detlens.callbacks import url_state
     from detlens.callbacks.figures import warm_up
     from detlens.layouts import shell as shell_layout
 
@@ -56,6 +57,7 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     app.layout = shell_layout.build(source.source_id(), logout=config.users_file is not None, rule=config.rule)
     for tab in (shell, min_score_mode, metrics_tab, performance_tab, explorer_links, explorer_tab, explorer_detail):
         tab.register(app, queries)
+    url_state.register(app, queries)  # after the layout and the controls' own callbacks: it reads the layout
     compare_mode.register(app, queries)  # run A against run B on every tab
     register_image_routes(app.server, queries)
     register_error_handlers(app)

@@ -78,6 +78,9 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.
     return dbc.Container(fluid=True, className="px-4 pb-5", children=[
         dcc.Store(id=ids.SOURCE, data=source_id),
         dcc.Store(id=ids.DATA_KEY),
+        # the view in the address bar: a link reproduces it, back and forward move between views
+        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Store(id=ids.URL_SHOWN),
         # what each background callback computes, written only while its tab is shown (see callbacks/common.py)
         *(dcc.Store(id=request) for request in REQUEST_STORES),
         dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
@@ -87,6 +90,7 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.
         dbc.Button("Prepare the data again", id=ids.PREP_RETRY, color="primary", className="mb-3",
                    style={"display": "none"}),  # shown when the preparation process died
         html.Div(id=ids.CACHE_ALERT),
+        html.Div(id=ids.URL_NOTICE),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
             filters(rule),
             compare.compare_picker(),

@@ -227,3 +227,45 @@ def test_the_page_itself_still_serves(served):
     client, _, key, _ = served
     assert client.get("/").status_code == 200
     assert client.get(f"/images/{key}/0/thumb.jpg?size=128").status_code == 200
+
+
+CRAFTED_LINKS = [
+    ("?iou=abc", "iou: is not a number"),
+    ("?iou=1e999&score=-1", "score: the minimum confidence must be one of the slider"),
+    ("?classes=%3Cscript%3Ealert(1)%3C/script%3E", "classes: '<script>alert(1)</script>' is not a class"),
+    ("?tab=../../etc/passwd", "tab: '../../etc/passwd' is not a tab"),
+    ("?metric=" + "M" * 100_000, "metric: 'MMMM"),
+    ("?page=" + "9" * 5000, "page: must be a whole number"),
+    ("?ex_low=nan&ex_metric=x", "ex_metric: 'x' is not an Explorer metric"),
+    ("?%ZZ%00=%FF", "is not a setting of this page"),
+    ("?" + "&".join(f"p{i}=1" for i in range(5000)), "'p0' is not a setting"),
+]
+
+
+def url_request(app, key, demo, search) -> dict:
+    """The request the page sends when its URL's query string is ``search`` and the data are ready."""
+    output = next(o for o in app.callback_map if f"{ids.URL_NOTICE}." in o)
+    deps = [(d["id"], d["property"]) for d in request_inputs(app, output)]
+    classes = [{"label": c, "value": c} for c in demo.classes]
+    metrics = [{"label": m, "value": m} for m in demo.queries.summary(key)["metrics"]]
+    return request_body(app, key, demo.classes, output, {
+        deps.index((ids.URL, "search")): search, deps.index((ids.CLASSES, "options")): classes,
+        deps.index((ids.PERF_METRIC, "options")): metrics, deps.index((ids.EXPLORER_SORT, "options")): ["score"]})
+
+
+@pytest.mark.parametrize("search, expected", CRAFTED_LINKS, ids=lambda v: repr(v)[:40])
+def test_a_crafted_link_gets_a_notice_naming_the_parameter(served, demo, search, expected):
+    client, app, key, secrets = served
+    response = call(client, url_request(app, key, demo, search))
+    text = assert_safe(response, secrets)
+    assert response.status_code == 200, text[:500]
+    notice = json.dumps(json.loads(text)["response"][ids.URL_NOTICE]["children"], ensure_ascii=False)
+    assert expected in notice, notice[:500]
+
+
+@pytest.mark.parametrize("search", [link for link, _ in CRAFTED_LINKS])
+def test_the_page_itself_serves_any_crafted_link(served, search):
+    client, _, _, secrets = served
+    response = client.get("/" + search)
+    assert_safe(response, secrets)
+    assert response.status_code == 200

@@ -1,0 +1,195 @@
+"""The view in the address bar: the page's controls write their settings to the URL, and a URL sets the controls.
+
+One callback holds both directions (Dash allows a component to be an input and an
+output of one callback, not of two), so no update runs in a circle:
+
+* a control moved by the user (or by another callback, e.g. a chart click opening the
+  Explorer): the view is written to the query string (defaults left out,
+  :func:`detlens.layouts.view_query.encode`) and the browser gets a new history entry;
+* a query string loaded (the page opened from a link, the back or forward button) or
+  the data becoming ready (the class and metric choices arrive only after
+  preparation, with ``DATA_KEY``): the query string is read
+  (:func:`~detlens.layouts.view_query.decode`) and each control that differs is set;
+  values the page cannot show are dropped with one notice line each.
+
+``dcc.Location`` re-sends the query string it was just given; the ``URL_SHOWN`` store
+(the query string the controls show) tells that echo from a real move through history.
+The workspace's pickers (dataset, run, compared run) and the minimum-confidence mode
+join the URL when the page has them (:data:`PICKERS`); a dataset or run picked by a
+link is set first, and the rest of the link applies once that data is shown.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
+
+from detlens.callbacks import inputs
+from detlens.callbacks.common import page_text
+from detlens.core.explorer import ExplorerFilter
+from detlens.layouts import ids, view_query
+from detlens.layouts.view_query import Choices
+
+# view name (detlens.layouts.view_query): the control holding it
+CONTROLS = {
+    "classes": (ids.CLASSES, "value"),
+    "iou": (ids.IOU, "value"),
+    "score": (ids.MIN_SCORE, "value"),
+    "rule": (ids.AP_RULE, "value"),
+    "tab": (ids.TABS, "active_tab"),
+    "metric": (ids.PERF_METRIC, "value"),
+    "buckets": (ids.PERF_BUCKETS, "value"),
+    "edges": (ids.PERF_METHOD, "value"),
+    "filter": (ids.EXPLORER_FILTER, "data"),
+    "sort": (ids.EXPLORER_SORT, "value"),
+    "order": (ids.EXPLORER_ORDER, "value"),
+    "page": (ids.EXPLORER_PAGES, "active_page"),
+}
+# selectors in the URL when the page has them (URL name: component id, its "value" and "options")
+PICKERS = {"dataset": ids.DATASET_PICKER, "run": ids.RUN_PICKER, "compare": ids.COMPARE_PICKER,
+           "score_mode": ids.MIN_SCORE_MODE}
+STAGED = ("dataset", "run")  # pickers that change the data: set alone, the rest of a link waits for their data
+# Choices field: the dropdown whose options are its values
+CHOICE_LISTS = {"classes": ids.CLASSES, "metrics": ids.PERF_METRIC, "explorer_metrics": ids.EXPLORER_METRIC,
+                "sort_columns": ids.EXPLORER_SORT}
+# the Explorer filter's controls, set with the filter (explorer_links.update_filter then finds nothing to change)
+FILTER_CONTROLS = {"filter_outcomes": (ids.EXPLORER_OUTCOMES, "value"),
+                   "filter_metric": (ids.EXPLORER_METRIC, "value"),
+                   "filter_score": (ids.EXPLORER_SCORE, "value")}
+OUTPUTS = {"search": (ids.URL, "search"), "shown": (ids.URL_SHOWN, "data"), "notice": (ids.URL_NOTICE, "children"),
+           **CONTROLS, **FILTER_CONTROLS}
+# a change of these reads the URL again (its values can only be checked against them); any other control writes it
+READ_TRIGGERS = {f"{ids.URL}.search", f"{ids.DATA_KEY}.data",
+                 *(f"{component}.options" for component in (*CHOICE_LISTS.values(), *PICKERS.values()))}
+
+
+def option_values(options: object) -> tuple:
+    """The enabled values of a dropdown's or radio's ``options`` (dicts with ``value``, or plain values)."""
+    if not isinstance(options, list):
+        return ()
+    values = [o.get("value") if isinstance(o, dict) and not o.get("disabled") else None if isinstance(o, dict) else o
+              for o in options[:inputs.MAX_CLASSES]]
+    return tuple(v for v in values if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+
+
+def choices_of(options: dict, defaults: dict) -> Choices:
+    """What the page can show, from the controls' ``options`` (``{Choices field or picker name: options}``) and
+    ``defaults`` (``{"rule": the server's rule code, picker name: its first value}``)."""
+    return Choices(**{name: option_values(options.get(name)) for name in CHOICE_LISTS},
+                   rule=defaults["rule"],
+                   pickers={name: (option_values(options.get(name)), defaults[name]) for name in defaults
+                            if name in PICKERS})
+
+
+def current_view(values: dict) -> dict:
+    """The controls' values as a view (``{name: value}``; the filter store as an ``ExplorerFilter``).
+
+    Raises:
+        InvalidInput: a filter store the page cannot have sent.
+    """
+    view = dict(values)
+    view["filter"] = inputs.explorer_filter(values.get("filter"))
+    return view
+
+
+def normal(search: object) -> str:
+    """A query string as :func:`detlens.layouts.view_query.encode` writes it (``""`` for none)."""
+    return "" if search in (None, "", "?") else search if isinstance(search, str) else "?"
+
+
+def notice(lines: list[str]):
+    """One box listing what the link asked for that the page cannot show; None without any."""
+    if not lines:
+        return None
+    return dbc.Alert([html.Div("This link asks for settings the page cannot show; they are left out:",
+                               className="fw-semibold"), *(html.Div(page_text(line)) for line in lines[:20])],
+                     color="warning", dismissable=True, className="mb-2")
+
+
+def write_url(search, shown, values: dict, choices: Choices) -> dict:
+    """A control moved: the view's query string, pushed when it differs from the one shown."""
+    new = view_query.encode(current_view(values), choices)
+    if new == normal(search):
+        raise PreventUpdate
+    return {**{name: no_update for name in OUTPUTS | dict.fromkeys(choices.pickers)}, "search": new, "shown": new}
+
+
+def read_url(search, values: dict, choices: Choices) -> dict:
+    """A query string arrived: every control that differs from the link's view set to it, and the notice."""
+    view, lines = view_query.decode(search, choices)
+    now = current_view(values)
+    out = {name: no_update for name in OUTPUTS | dict.fromkeys(choices.pickers)}
+    for name in STAGED:
+        if name in choices.pickers and not view_query.same(name, view[name], now.get(name)):
+            return {**out, name: view[name]}  # the rest of the link is read once this data is shown
+    for name in (*CONTROLS, *choices.pickers):
+        if name != "filter" and not view_query.same(name, view[name], now.get(name)):
+            out[name] = view[name]
+    if not view_query.same("filter", view["filter"], now["filter"]):
+        flt = view_query.with_url_part(now["filter"], view["filter"])
+        out.update(filter=flt.to_dict(), filter_outcomes=[o.value for o in flt.outcomes], filter_metric=flt.metric,
+                   filter_score=[flt.score_low or 0, flt.score_high or 1])
+    return {**out, "shown": normal(search), "notice": notice(lines)}
+
+
+def sync_view(search, shown, key, values: dict, options: dict, defaults: dict) -> dict:
+    """Keep the URL and the controls in step (see the module docstring); reads the trigger from Dash's context.
+
+    Args:
+        search: the URL's query string (``location.search``).
+        shown: the query string the controls show (``URL_SHOWN``), None before any.
+        key: the dataset key (``DATA_KEY``), None while preparing: nothing is read or written then.
+        values: ``{view name: control value}`` for :data:`CONTROLS` and the page's pickers.
+        options: ``{Choices field or picker name: the control's options}``.
+        defaults: ``{"rule": the server's AP rule code, picker name: its value when the page opened}``.
+
+    Returns:
+        ``{output name: value}`` for :data:`OUTPUTS` and the pickers (``no_update`` where unchanged).
+
+    Raises:
+        PreventUpdate: nothing to change (data not ready, an echo of the URL just written, the same view).
+        InvalidInput: a value the page cannot have sent (the server answers 400).
+    """
+    if not inputs.dataset_key(key):
+        raise PreventUpdate
+    choices = choices_of(options, defaults)
+    if not (choices.classes and choices.metrics and choices.sort_columns):
+        raise PreventUpdate  # the choices arrive after the dataset key: read the link once they are here
+    triggers = set(ctx.triggered_prop_ids)
+    if not triggers & READ_TRIGGERS:
+        return write_url(search, shown, values, choices)
+    if triggers == {f"{ids.URL}.search"} and normal(search) == normal(shown):
+        raise PreventUpdate  # dcc.Location repeating the query string this callback wrote
+    return read_url(search, values, choices)
+
+
+def in_layout(layout, component_id: str) -> bool:
+    """True when ``layout`` holds a component ``component_id``."""
+    try:
+        layout[component_id]
+    except (KeyError, TypeError):
+        return False
+    return True
+
+
+def register(app, queries) -> None:
+    """Wire the URL to the controls of ``app``'s layout (built before this is called; ``queries`` unused)."""
+    layout = app.layout
+    pickers = {name: component for name, component in PICKERS.items() if in_layout(layout, component)}
+    defaults = {"rule": layout[ids.AP_RULE].value,
+                **{name: getattr(layout[component], "value", None) for name, component in pickers.items()}}
+
+    @app.callback(
+        output={name: Output(*target, allow_duplicate=name not in ("search", "shown", "notice"))
+                for name, target in {**OUTPUTS, **{n: (c, "value") for n, c in pickers.items()}}.items()},
+        inputs=dict(search=Input(ids.URL, "search"), key=Input(ids.DATA_KEY, "data"),
+                    values={**{name: Input(*target) for name, target in CONTROLS.items()},
+                            **{name: Input(component, "value") for name, component in pickers.items()}},
+                    options={name: Input(component, "options")
+                             for name, component in {**CHOICE_LISTS, **pickers}.items()}),
+        state=dict(shown=State(ids.URL_SHOWN, "data")),
+        prevent_initial_call=True,
+    )
+    def _sync_view(search, key, values, options, shown):
+        return sync_view(search, shown, key, values, options, defaults)
