@@ -10,12 +10,19 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from detlens.callbacks.figures import AP_COLOR, AR_COLOR, FNR_COLOR, TPR_COLOR, ellipsize, styled
+from detlens.callbacks.figures import AP_COLOR, AR_COLOR, FNR_COLOR, FONT, TEMPLATE, TPR_COLOR, ellipsize
 from detlens.callbacks.text import bucket_labels
 from detlens.core.vocabulary import RunSide
 
 RUN_DASH = {RunSide.A.value: "solid", RunSide.B.value: "dash"}  # how each run's lines are drawn
 RUN_SYMBOL = {RunSide.A.value: "circle", RunSide.B.value: "diamond-open"}
+
+
+def styled(fig: go.Figure, title: str, height: int, **layout) -> go.Figure:
+    """``fig`` with the dashboard's template and font, ``title`` and ``height`` (``layout``: other settings)."""
+    fig.update_layout(template=TEMPLATE, title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
+                      font=FONT, **layout)
+    return fig
 
 
 def interval_bars(values: list, lows: list, highs: list) -> dict:
