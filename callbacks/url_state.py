@@ -120,11 +120,14 @@ def read_url(search, values: dict, choices: Choices) -> dict:
     view, lines = view_query.decode(search, choices)
     now = current_view(values)
     out = {name: no_update for name in OUTPUTS | dict.fromkeys(choices.pickers)}
-    for name in STAGED:
-        if name in choices.pickers and not view_query.same(name, view[name], now.get(name)):
-            return {**out, name: view[name]}  # the rest of the link is read once this data is shown
-    for name in (*CONTROLS, *choices.pickers):
+    for name in view_query.VIEW_PARAMS:
         if name != "filter" and not view_query.same(name, view[name], now.get(name)):
+            out[name] = view[name]
+    for name, (allowed, _) in choices.pickers.items():
+        # a picker's first value that this dataset lacks (the first dataset's run) keeps the one shown
+        if not view_query.same(name, view[name], now.get(name)) and (view[name] is None or view[name] in allowed):
+            if name in STAGED:
+                return {**{n: no_update for n in out}, name: view[name]}  # the rest once this data is shown
             out[name] = view[name]
     if not view_query.same("filter", view["filter"], now["filter"]):
         flt = view_query.with_url_part(now["filter"], view["filter"])

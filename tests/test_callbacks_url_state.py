@@ -128,6 +128,16 @@ def test_a_link_to_another_dataset_sets_the_dataset_first(demo, page):
     assert out == {"iou": 0.7, "shown": "?dataset=voc&run=b&iou=0.7", "notice": None}
 
 
+def test_a_link_without_a_run_keeps_the_run_shown_for_its_dataset(demo, page):
+    values, options = page
+    defaults = {**DEFAULTS, "dataset": "coco", "run": "a", "compare": None}
+    options = {**options, "dataset": ["coco", "voc"], "run": ["b", "c"], "compare": ["c"]}
+    values = {**values, "dataset": "voc", "run": "c", "compare": "c"}
+    out = changed(sync(URL_SEARCH, "?dataset=voc", "?dataset=voc&run=c&compare=c", demo.key, values, options,
+                       defaults))
+    assert out == {"compare": None, "shown": "?dataset=voc", "notice": None}  # run "a" is coco's: "c" stays
+
+
 def test_a_moved_picker_is_written_to_the_url(demo, page):
     values, options = page
     defaults = {**DEFAULTS, "score_mode": "global"}
