@@ -50,6 +50,6 @@ def thresholds_details(points: dict[str, dict], beta_key: str, where: str) -> ht
             f"Each class keeps its predictions scoring at or above its threshold. Precision, recall and {beta_key} "
             "are the class's optimum on the interpolated precision-recall curve (as hotcoco's f_scores); "
             "'kept' are the precision and recall of the predictions the threshold keeps.")),
-        html.Div(dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mb-0"),
+        html.Div(dbc.Table([header, html.Tbody(rows)], size="sm", striped=True, className="mb-0 w-auto"),
                  style={"maxHeight": "320px", "overflowY": "auto"}),
     ])

@@ -58,14 +58,14 @@ def filters(rule: APRule = APRule()) -> dbc.Card:
     iou_marks = {v: f"{v:.2f}".rstrip("0").rstrip(".") for v in IOU_MARKS}
     score_marks = {0: "all", **{v: f"{v:g}" for v in SCORE_MARKS}}
     return dbc.Card(dbc.CardBody([dbc.Row(className="g-4", children=[
-        dbc.Col(md=4, children=[
+        dbc.Col(md=3, children=[
             dbc.Label("Classes", html_for=ids.CLASSES, className="fw-semibold"),
             dcc.Dropdown(id=ids.CLASSES, multi=True, placeholder="Select classes", maxHeight=300),
         ]),
         dbc.Col(md=3, children=_labelled("IoU threshold", ids.IOU_VALUE, dcc.Slider(
             id=ids.IOU, min=IOU_MIN, max=IOU_MAX, step=IOU_STEP, value=IOU_DEFAULT, marks=iou_marks,
             updatemode="mouseup", allow_direct_input=False))),
-        dbc.Col(md=2, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, html.Div([dcc.Slider(
+        dbc.Col(md=3, children=_labelled("Minimum confidence", ids.MIN_SCORE_VALUE, html.Div([dcc.Slider(
             id=ids.MIN_SCORE, min=0, max=SCORE_MAX, step=SCORE_STEP, value=0, marks=score_marks,
             updatemode="mouseup", allow_direct_input=False), min_score_mode.mode_selector()]))),
         dbc.Col(md=3, children=rule_selector(rule)),
