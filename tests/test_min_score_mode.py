@@ -20,6 +20,7 @@ from detlens.core.metrics.registry import CONFIDENCE
 from detlens.core.vocabulary import MinScoreMode
 from detlens.layouts import ids
 from detlens.layouts.min_score_mode import NO_THRESHOLD
+from tests.dash_requests import call, prepared_app, request_body, request_inputs
 from tests.hotcoco_reference import hotcoco_eval
 from tests.pycoco_reference import pycocotools_counts, pycocotools_per_class, pycocotools_stats
 
@@ -147,3 +148,33 @@ def test_the_thresholds_table_lists_the_shown_classes(demo):
         assert row[2:5] == [f"{p[k]:.3f}" for k in ("precision", "recall", "F1")]
     bad = show_thresholds(q, demo.key, ALL, 0.5, 0, mode="F2")
     assert "minimum-confidence mode must be one of" in str(bad.children)
+
+
+@pytest.fixture(scope="module")
+def served(demo, tmp_path_factory):
+    app, key = prepared_app(demo.source, tmp_path_factory.mktemp("mode-cache"))
+    return app.server.test_client(), app, key
+
+
+def test_every_view_request_carries_the_mode(served):
+    _, app, _ = served
+    sent = {o: [d["id"] for d in request_inputs(app, o)] for o in app.callback_map}
+    start = [ids.DATA_KEY, ids.CLASSES, ids.IOU, ids.MIN_SCORE]  # callbacks/common.py view_inputs
+    viewing = [o for o, names in sent.items() if ids.DATA_KEY in names and names[names.index(ids.DATA_KEY):][:4] == start
+               and f"{ids.MIN_SCORE}.value" not in o]  # not the URL's callback, which sets the controls
+    assert len(viewing) >= 7  # the gated jobs (a gate stores the request), the detail, the download, the table
+    for output in viewing:  # the mode after the AP rule
+        names = sent[output]
+        assert names[names.index(ids.MIN_SCORE):][:3] == [ids.MIN_SCORE, ids.AP_RULE, ids.MIN_SCORE_MODE], output
+    assert sent[f"{ids.MIN_SCORE_VALUE}.children"] == [ids.MIN_SCORE, ids.MIN_SCORE_MODE]
+
+
+def test_a_real_request_in_per_class_mode_answers_its_map(served, demo):
+    client, app, key = served
+    output = next(o for o in app.callback_map if f"{ids.MAP_VALUE}." in o)
+    mode_at = [d["id"] for d in request_inputs(app, output)].index(ids.MIN_SCORE_MODE)
+    response = call(client, request_body(app, key, demo.classes, output, {mode_at: PER_CLASS}))
+    doc = demo.queries.evaluation_doc(demo.queries.view(demo.key, ALL, 0.5, None, mode=PER_CLASS))
+    answer = response.get_json()["response"]
+    assert answer[ids.MAP_VALUE]["children"] == map_text(doc["mAP"])
+    assert answer[ids.MAP_RULE]["children"].endswith("· per class (F1)")
