@@ -17,7 +17,7 @@ import pandas as pd
 
 from detlens.app.cache import Entry, cache_key
 from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts,
-                                   sort_objects, with_outcomes)
+                                   sort_objects, with_errors, with_outcomes)
 from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -111,6 +111,9 @@ class ExplorerQueries:
         """
         def compute() -> dict:
             table = (table_of or self.table_of(view))()
+            if flt.needs_errors:  # each object's TIDE type and confusion cell at this view
+                table = with_errors(table, self.queries.errors.object_errors(
+                    view, tide=flt.error_types is not None, confusion=flt.confusion is not None))
             kept = table[filter_mask(table, flt, view.class_list)]
             rows = sort_objects(kept, sort_by, descending)["row"].to_numpy(np.int64)
             hist = None

@@ -135,6 +135,13 @@ class Queries:
         return CompareQueries(self)
 
     @cached_property
+    def errors(self):
+        """TIDE, confusion and calibration queries (:class:`detlens.app.error_queries.ErrorQueries`)."""
+        from detlens.app.error_queries import ErrorQueries
+
+        return ErrorQueries(self)
+
+    @cached_property
     def supervisor(self):
         """Preparation status, restart and supervision (:class:`detlens.app.preparation.PreparationSupervisor`)."""
         from detlens.app.preparation import PreparationSupervisor

@@ -38,8 +38,8 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     progress bar in the terminal). Bootstrap CSS and Dash's
     scripts are served locally, so the page needs no internet access.
     """
-    from detlens.callbacks import (explorer_detail, explorer_links, explorer_tab, metrics_tab, min_score_mode,
-                                   performance_tab, shell)
+    from detlens.callbacks import (errors_tab, explorer_detail, explorer_links, explorer_tab, metrics_tab,
+                                   min_score_mode, performance_tab, shell)
     from detlens.callbacks import compare_mode
     from detlens.callbacks import url_state
     from detlens.callbacks.figures import warm_up
@@ -55,7 +55,8 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     app = dash.Dash(__name__, title="detlens", assets_folder=str(ASSETS), serve_locally=True,
                     background_callback_manager=background_manager(config, cache), update_title=None)
     app.layout = shell_layout.build(source.source_id(), logout=config.users_file is not None, rule=config.rule)
-    for tab in (shell, min_score_mode, metrics_tab, performance_tab, explorer_links, explorer_tab, explorer_detail):
+    for tab in (shell, min_score_mode, metrics_tab, performance_tab, errors_tab, explorer_links, explorer_tab,
+                explorer_detail):
         tab.register(app, queries)
     url_state.register(app, queries)  # after the layout and the controls' own callbacks: it reads the layout
     compare_mode.register(app, queries)  # run A against run B on every tab

@@ -10,7 +10,17 @@ objects behind the clicked mark and opens the Explorer:
   its labels (``FN`` + ``detected``); a per-class line adds its class;
 * a class's AP bar: its predictions (TP + FP); its AR bar: its labels (FN + detected);
 * a point of a precision-recall curve: the class's predictions with confidence
-  at least the point's score (the predictions counted up to that point).
+  at least the point's score (the predictions counted up to that point);
+* a ΔAP bar of the Errors card: the false positives of that TIDE type (the
+  missed labels for ``Miss``); the FP oracle: every false positive, FN: every
+  false-negative label;
+* a confusion cell or pair (label class X, predicted class Y): exactly the
+  objects counted in that cell (:mod:`detlens.core.explorer.errors`): the
+  predictions of Y paired with a label of X; the background row: the
+  predictions of Y paired with no label; the background column: the labels of
+  X no prediction was paired with;
+* a segment of the errors-per-bucket bars: the bucket's false positives (or
+  missed labels) of that TIDE type, by the same metric range as a TPR/FNR bucket.
 """
 
 from __future__ import annotations
@@ -24,9 +34,13 @@ from detlens.callbacks import inputs
 from detlens.callbacks.common import triggered
 from detlens.core.explorer import ExplorerFilter, expand_fp, metric_column
 from detlens.layouts import ids
-from detlens.core.vocabulary import OutcomeGroup, Side
+from detlens.core.vocabulary import ErrorType, OutcomeGroup, Side, TideOracle
 
-CHIP_PARTS = ("outcomes", "classes", "metric", "score")  # what ExplorerFilter.without resets
+CHIP_PARTS = ("outcomes", "classes", "metric", "score", "errors")  # what ExplorerFilter.without resets
+# what a click opening the Explorer sets (see opened()), and the filter controls' callback too
+OPENED = ((ids.EXPLORER_FILTER, "data"), (ids.TABS, "active_tab"), (ids.EXPLORER_OUTCOMES, "value"),
+          (ids.EXPLORER_METRIC, "value"), (ids.EXPLORER_SCORE, "value"), (ids.EXPLORER_PAGES, "active_page"),
+          (ids.EXPLORER_SORT, "value"), (ids.EXPLORER_ORDER, "value"))
 
 
 def filter_from_bucket(click: dict | None, perf_metric: str | None) -> ExplorerFilter | None:
@@ -68,6 +82,85 @@ def filter_from_pr_point(click: dict | None) -> ExplorerFilter | None:
         return None
     return ExplorerFilter(outcomes=Side.PREDICTIONS.groups, classes=(inputs.text(data[0], "clicked class"),),
                           score_low=inputs.number(data[1], "clicked confidence", -math.inf, math.inf))
+
+
+def error_groups(error: ErrorType) -> tuple[OutcomeGroup, ...]:
+    """The outcome group of an error type's objects: every false positive, or the missed labels for ``Miss``."""
+    return (OutcomeGroup.FN,) if error is ErrorType.MISS else (OutcomeGroup.FP,)
+
+
+def error_type(value: object) -> ErrorType:
+    """A clicked TIDE error type.
+
+    Raises:
+        InvalidInput: not one of :class:`~detlens.core.vocabulary.ErrorType`.
+    """
+    return ErrorType(inputs.choice(value, [e.value for e in ErrorType], "clicked error type"))
+
+
+def filter_from_tide_bar(click: dict | None) -> ExplorerFilter | None:
+    """A clicked ΔAP bar (``customdata[0]``: the error type or oracle): that type's objects."""
+    data = (inputs.first_point(click) or {}).get("customdata")
+    if not isinstance(data, list) or not data:
+        return None
+    name = inputs.choice(data[0], [e.value for e in ErrorType] + [o.value for o in TideOracle], "clicked error type")
+    if name in (TideOracle.FP, TideOracle.FN):
+        return ExplorerFilter(outcomes=(OutcomeGroup(name),))
+    error = ErrorType(name)
+    return ExplorerFilter(outcomes=error_groups(error), error_types=(error,))
+
+
+def filter_from_confusion(click: dict | None) -> ExplorerFilter | None:
+    """A clicked confusion cell or pair (``customdata``: label class, predicted class): the cell's objects."""
+    data = (inputs.first_point(click) or {}).get("customdata")
+    if not isinstance(data, list) or len(data) < 2:
+        return None
+    cell = (inputs.text(data[0], "clicked class"), inputs.text(data[1], "clicked class"))
+    if None in cell:
+        return None
+    # every group: a cell holds true and false positives, missed and ignored objects alike
+    return ExplorerFilter(outcomes=OutcomeGroup.choices(), confusion=cell)
+
+
+def filter_from_error_segment(click: dict | None, perf_metric: str | None) -> ExplorerFilter | None:
+    """A clicked segment of the errors-per-bucket bars: the bucket's objects of that error type."""
+    data = (inputs.first_point(click) or {}).get("customdata")
+    if not isinstance(data, list) or len(data) < 4:
+        return None
+    error = error_type(data[0])
+    low, high = (inputs.optional_number(v, "bucket edge") for v in data[1:3])
+    if not perf_metric:
+        return None
+    return ExplorerFilter(outcomes=error_groups(error), error_types=(error,), metric=metric_column(perf_metric),
+                          low=low, high=high, high_closed=bool(data[3]))
+
+
+def opened(flt: ExplorerFilter) -> tuple:
+    """What a click opening the Explorer on ``flt`` sets: the filter, the tab, the outcome checklist, the metric,
+    the confidence range, page 1, the sort column and order."""
+    sort = (flt.metric, "asc") if flt.metric else ("score", "desc")
+    return (flt.to_dict(), ids.TAB_EXPLORER, outcome_values(flt), flt.metric,
+            [flt.score_low or 0, flt.score_high or 1], 1, *sort)
+
+
+def open_errors(tide_click, confusion_click, segment_click, perf_metric):
+    """A click on the error analysis (ΔAP bar, confusion cell, per-bucket segment) opens its objects.
+
+    Raises:
+        InvalidInput: a click the charts cannot have sent (the server answers 400).
+    """
+    trigger_id, _ = triggered()
+    perf_metric = inputs.text(perf_metric, "metric")
+    flt = None
+    if trigger_id == ids.TIDE_GRAPH:
+        flt = filter_from_tide_bar(tide_click)
+    elif trigger_id == ids.CONFUSION_GRAPH:
+        flt = filter_from_confusion(confusion_click)
+    elif trigger_id == ids.PERF_ERRORS_GRAPH:
+        flt = filter_from_error_segment(segment_click, perf_metric)
+    if flt is None:
+        raise PreventUpdate
+    return opened(flt)
 
 
 def filter_from_controls(flt: ExplorerFilter, trigger: str, outcomes: list[str] | None, metric: str | None,
@@ -126,17 +219,15 @@ def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metr
     score = inputs.number_pair(score, "confidence range")
     range_min, range_max, range_step = (inputs.optional_number(v, "slider bound")
                                         for v in (range_min, range_max, range_step))
-    opened = None
+    clicked = None
     if trigger_id == ids.PERF_GRAPH:
-        opened = filter_from_bucket(perf_click, perf_metric)
+        clicked = filter_from_bucket(perf_click, perf_metric)
     elif trigger_id == ids.AP_AR_GRAPH:
-        opened = filter_from_class_bar(class_click)
+        clicked = filter_from_class_bar(class_click)
     elif trigger_id == ids.PR_GRAPH:
-        opened = filter_from_pr_point(pr_click)
-    if opened is not None:
-        sort = (opened.metric, "asc") if opened.metric else ("score", "desc")
-        return (opened.to_dict(), ids.TAB_EXPLORER, outcome_values(opened), opened.metric,
-                [opened.score_low or 0, opened.score_high or 1], 1, *sort)
+        clicked = filter_from_pr_point(pr_click)
+    if clicked is not None:
+        return opened(clicked)
     if isinstance(trigger_id, dict) and trigger_id.get("type") == ids.EXPLORER_CHIP:
         if not trigger_value:
             raise PreventUpdate  # a chip was drawn, not clicked
@@ -153,14 +244,7 @@ def update_filter(perf_click, class_click, pr_click, chip_clicks, outcomes, metr
 def register(app, queries) -> None:
     """Wire this module's callbacks to ``app``, answering from ``queries``."""
     app.callback(
-        Output(ids.EXPLORER_FILTER, "data"),
-        Output(ids.TABS, "active_tab", allow_duplicate=True),
-        Output(ids.EXPLORER_OUTCOMES, "value"),
-        Output(ids.EXPLORER_METRIC, "value"),
-        Output(ids.EXPLORER_SCORE, "value"),
-        Output(ids.EXPLORER_PAGES, "active_page"),
-        Output(ids.EXPLORER_SORT, "value"),
-        Output(ids.EXPLORER_ORDER, "value"),
+        *(Output(component, prop, allow_duplicate=component == ids.TABS) for component, prop in OPENED),
         Input(ids.PERF_GRAPH, "clickData"),
         Input(ids.AP_AR_GRAPH, "clickData"),
         Input(ids.PR_GRAPH, "clickData"),
@@ -177,3 +261,11 @@ def register(app, queries) -> None:
         State(ids.EXPLORER_RANGE, "disabled"),
         prevent_initial_call=True,
     )(update_filter)
+    app.callback(
+        *(Output(component, prop, allow_duplicate=True) for component, prop in OPENED),
+        Input(ids.TIDE_GRAPH, "clickData"),
+        Input(ids.CONFUSION_GRAPH, "clickData"),
+        Input(ids.PERF_ERRORS_GRAPH, "clickData"),
+        State(ids.PERF_METRIC, "value"),
+        prevent_initial_call=True,
+    )(open_errors)

@@ -90,6 +90,16 @@ def show_range(queries, filter_doc, key):
     return lo, hi, step, value, False, range_text(flt), score_text(flt)
 
 
+def errors_text(flt: ExplorerFilter) -> str:
+    """The error part of a filter in words: "TIDE error: Cls", "Confusion: labelled cat, predicted dog"."""
+    parts = []
+    if flt.error_types is not None:
+        parts.append(f"TIDE error: {', '.join(e.value for e in flt.error_types) or 'none'}")
+    if flt.confusion is not None:
+        parts.append(f"Confusion: labelled {flt.confusion[0]}, predicted {flt.confusion[1]}")
+    return " · ".join(parts)
+
+
 def chips_of(flt: ExplorerFilter) -> list:
     """One removable badge per active part of the filter (outcome, classes, metric range, confidence)."""
     chips = []
@@ -102,6 +112,8 @@ def chips_of(flt: ExplorerFilter) -> list:
         chips.append(("metric", f"{flt.metric}: {range_text(flt)}", "info"))
     if flt.score_low is not None or flt.score_high is not None:
         chips.append(("score", f"Confidence {score_text(flt)}", "warning"))
+    if flt.needs_errors:
+        chips.append(("errors", errors_text(flt), "danger"))
     return [dbc.Badge([text, html.Span(" ×", className="ms-1 fw-bold")], id={"type": ids.EXPLORER_CHIP, "part": part}, color=color, pill=True,
                       className="explorer-chip", n_clicks=0, title="Remove this filter")
             for part, text, color in chips]

@@ -58,6 +58,11 @@ def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
     return fig
 
 
+def styled(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
+    """``fig`` with the dashboard's template, font, title and margins (``extra``: other layout settings)."""
+    return _layout(fig, title, height, **extra)
+
+
 def empty_figure(message: str, height: int = 320) -> go.Figure:
     """A blank figure that shows ``message`` in its middle (no data, an error)."""
     fig = go.Figure()

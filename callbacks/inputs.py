@@ -166,6 +166,10 @@ def explorer_filter(doc: object) -> ExplorerFilter:
             optional_number(doc.get(field), "filter's range")
         if not isinstance(doc.get("high_closed", True), bool):
             raise InvalidInput(problem)
+        names(doc.get("error_types"), "filter's error types", MAX_ITEMS)
+        cell = names(doc.get("confusion"), "filter's confusion cell", 2)
+        if cell is not None and len(cell) != 2:
+            raise InvalidInput(problem)
         return ExplorerFilter.from_dict(doc)
     except (ValueError, TypeError, OverflowError):
         raise InvalidInput(problem) from None

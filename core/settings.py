@@ -40,6 +40,11 @@ PERF_PANEL_COLUMNS = 3  # panels per row
 # core/findings.MIN_BUCKET_TOTAL, the rows a bucket needs to be tested)
 PERF_MIN_COUNT_DEFAULT, PERF_MIN_COUNT_MAX = 5, 10_000
 
+# Errors (TIDE, confusion matrix, calibration) on the dashboard
+CONFUSION_HEATMAP_MAX_CLASSES = 15  # more selected classes: the most confused pairs as a list, not a heatmap
+CONFUSION_TOP_PAIRS = 10  # pairs listed (label class -> predicted class, off the diagonal)
+CALIBRATION_BINS = 10  # equal-width confidence bins of the reliability diagram
+
 # Explorer
 EXPLORER_PAGE_SIZE = 24  # thumbnails per page
 EXPLORER_HISTOGRAM_BINS = 40

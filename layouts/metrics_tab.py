@@ -1,4 +1,4 @@
-"""Tab "Metrics": mAP/mAR cards, per-class AP/AR and precision-recall, metric importance and correlation."""
+"""Tab "Metrics": mAP/mAR cards, per-class AP/AR and precision-recall, metric importance and correlation, errors."""
 
 from __future__ import annotations
 
@@ -55,6 +55,28 @@ def importance_card() -> dbc.Card:
     ])
 
 
+ERRORS_LEGEND = ("TIDE (Bolya et al. 2020, as hotcoco): ΔAP is the AP gained by fixing one error type alone; "
+                 "FP and FN fix every false positive or every missed label. Confusion: rows are labels, columns "
+                 "predictions, colour the share of the row. Click a bar or a cell to open its objects in the Explorer.")
+
+
+def errors_card() -> dbc.Card:
+    """TIDE ΔAP per error type, the confusion heatmap (or most confused pairs) and the reliability diagram."""
+    return dbc.Card(className="shadow-sm mt-3", children=[
+        dbc.CardHeader(className="d-flex align-items-center", children=[
+            html.Span("Errors", className="fw-semibold"), running_badge(ids.ERRORS_RUNNING)]),
+        dbc.CardBody([
+            html.Div(id=ids.ERRORS_ALERT),
+            dbc.Row([
+                dbc.Col(dcc.Graph(id=ids.TIDE_GRAPH, config=GRAPH_CONFIG, figure=computing_figure()), lg=6),
+                dbc.Col(dcc.Graph(id=ids.RELIABILITY_GRAPH, config=GRAPH_CONFIG, figure=computing_figure()), lg=6),
+            ]),
+            dcc.Graph(id=ids.CONFUSION_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(420)),
+            html.Div(ERRORS_LEGEND, className="small text-muted"),
+        ]),
+    ])
+
+
 def build() -> html.Div:
     """Content of the Metrics tab."""
     return html.Div(className="pt-2", children=[
@@ -74,4 +96,5 @@ def build() -> html.Div:
             dbc.Col(dcc.Graph(id=ids.PR_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(360)), lg=5),
         ]))),
         importance_card(),
+        errors_card(),
     ])

@@ -78,4 +78,15 @@ def build() -> html.Div:
             dbc.Alert(id=ids.PERF_FINDING, color="light", className="mt-2 mb-2 fw-semibold border"),
             dcc.Graph(id=ids.PERF_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(460)),
         ])),
+        dbc.Card(className="shadow-sm mt-3", children=[
+            dbc.CardHeader(className="d-flex align-items-center", children=[
+                html.Span("Errors per bucket", className="fw-semibold"), running_badge(ids.PERF_ERRORS_RUNNING)]),
+            dbc.CardBody([
+                html.Div(id=ids.PERF_ERRORS_ALERT),
+                dcc.Graph(id=ids.PERF_ERRORS_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(420)),
+                html.Div("TIDE error types of the bucket's false positives (by their own value) and missed labels "
+                         "(by theirs); hover a segment for the AP gained by fixing only those errors, click it to "
+                         "open them in the Explorer.", className="small text-muted"),
+            ]),
+        ]),
     ])

@@ -10,7 +10,8 @@ from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU
                                    SCORE_STEP, STATUS_POLL_MS)
 from detlens.layouts import compare, explorer_tab, ids, metrics_tab, min_score_mode, performance_tab
 
-REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST)
+REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST,
+                  ids.ERRORS_REQUEST, ids.PERF_ERRORS_REQUEST)
 
 
 def header(logout: bool = False) -> html.Div:

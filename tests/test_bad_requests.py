@@ -93,6 +93,12 @@ def test_a_wrong_type_for_any_input_is_never_a_500(served, demo, output, index, 
     ("explorer-chips.children", 0, {"score_low": 10**400}, "filter sent by the page is not valid"),
     ("explorer-chips.children", 0, {"unknown": 1}, "filter sent by the page is not valid"),
     ("explorer-chips.children", 0, "TP", "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"error_types": ["Oops"]}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"confusion": ["cat"]}, "filter sent by the page is not valid"),
+    ("explorer-chips.children", 0, {"confusion": "cat"}, "filter sent by the page is not valid"),
+    (None, "grid-filter", {"error_types": ["Cls", 3]}, "filter sent by the page is not valid"),
+    (None, "errors", "abc", "IoU threshold must be a number"),
+    (None, "perf-errors", "No such metric", "Unknown metric"),
     (None, "grid-filter", {"classes": [{"a": 1}]}, "filter sent by the page is not valid"),
     (None, "grid-page", "2", "page number must be a whole number"),
     (None, "grid-sort", ["score"], "sort column must be a name"),
@@ -117,7 +123,8 @@ BACKGROUND_ARGUMENTS = {"metrics": (ids.MAP_VALUE, ids.IOU), "grid-filter": (ids
                         "compare-perf": (ids.COMPARE_PERF_GRAPH, ids.COMPARE),
                         "compare-grid": (ids.EXPLORER_GRID, ids.COMPARE),
                         "metrics-mode": (ids.MAP_VALUE, ids.MIN_SCORE_MODE),
-                        "grid-mode": (ids.EXPLORER_GRID, ids.MIN_SCORE_MODE)}
+                        "grid-mode": (ids.EXPLORER_GRID, ids.MIN_SCORE_MODE),
+                        "errors": (ids.TIDE_GRAPH, ids.IOU), "perf-errors": (ids.PERF_ERRORS_GRAPH, ids.PERF_METRIC)}
 
 
 def background_argument(app, name: str) -> tuple[str, int]:
@@ -155,6 +162,18 @@ def test_a_valid_detail_row_still_opens(served, demo):
     client, app, key, _ = served
     response = call(client, thumb_click(app, key, demo.classes, 0))
     assert response.status_code == 200 and "image id" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("graph, data", [(ids.TIDE_GRAPH, ["Nope", 1]), (ids.CONFUSION_GRAPH, [["a"], "b"]),
+                                         (ids.PERF_ERRORS_GRAPH, ["Cls", "low", 1, 0])])
+def test_a_crafted_error_click_is_a_400(served, demo, graph, data):
+    client, app, key, secrets = served
+    output = next(o for o in app.callback_map
+                  if any(d["id"] == graph and d["property"] == "clickData" for d in app.callback_map[o]["inputs"]))
+    index = [d["id"] for d in request_inputs(app, output)].index(graph)
+    response = call(client, request_body(app, key, demo.classes, output, {index: {"points": [{"customdata": data}]}}))
+    text = assert_safe(response, secrets)
+    assert response.status_code == 400 and text == BAD_CALLBACK_MESSAGE
 
 
 @pytest.mark.parametrize("name, data, content_type, status", [

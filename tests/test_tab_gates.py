@@ -8,7 +8,8 @@ from detlens.layouts import ids
 from tests.dash_requests import DISPATCH, gate_of, prepared_app, request_body
 
 GATES = {ids.METRICS_REQUEST: ids.TAB_METRICS, ids.IMPORTANCE_REQUEST: ids.TAB_METRICS,
-         ids.PERF_REQUEST: ids.TAB_PERFORMANCE, ids.EXPLORER_REQUEST: ids.TAB_EXPLORER}
+         ids.PERF_REQUEST: ids.TAB_PERFORMANCE, ids.EXPLORER_REQUEST: ids.TAB_EXPLORER,
+         ids.ERRORS_REQUEST: ids.TAB_METRICS, ids.PERF_ERRORS_REQUEST: ids.TAB_PERFORMANCE}
 TABS = (ids.TAB_METRICS, ids.TAB_PERFORMANCE, ids.TAB_EXPLORER)
 # compare mode's gates: their first input is the compare store (tests/test_compare_callbacks.py checks them)
 COMPARE_GATES = {ids.COMPARE_METRICS_REQUEST: ids.TAB_METRICS, ids.COMPARE_IMPORTANCE_REQUEST: ids.TAB_METRICS,

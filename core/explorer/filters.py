@@ -26,6 +26,13 @@ Outcome groups
     ``detected`` the rows of an FNR bucket
     (:attr:`~detlens.core.vocabulary.Side.groups`).
 
+Error types and confusion cells
+    ``error_types`` keeps the rows whose TIDE type (column ``error``) is one of them;
+    ``confusion`` = ``(label class, predicted class)`` keeps the rows counted in that cell of the
+    confusion matrix (columns ``confusion_label``, ``confusion_pred``; ``"background"`` for the
+    background row or column). The columns are joined to the table at the view
+    (:mod:`detlens.core.explorer.errors`); a filter using them on a table without them is refused.
+
 Compare groups
     In compare mode the table holds run A's rows, run B's predictions after
     them and a ``change`` column (:mod:`detlens.core.compare_objects`: each
@@ -54,7 +61,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from detlens.core.vocabulary import CompareGroup, ObjectKind, Outcome, OutcomeGroup
+from detlens.core.vocabulary import CompareGroup, ErrorType, ObjectKind, Outcome, OutcomeGroup
 
 DEFAULT_OUTCOMES = OutcomeGroup.defaults()
 COMPARE_COLUMN = "change"  # compare mode's column of each row's CompareGroup value ("" for none)
@@ -85,9 +92,12 @@ class ExplorerFilter:
         high_closed: True keeps ``v == high`` (the last bucket, a slider range).
         score_low, score_high: confidence range of predictions, closed (None = unbounded).
         compare: a :class:`~detlens.core.vocabulary.CompareGroup` (compare mode), or None.
+        error_types: TIDE error types to keep (:class:`~detlens.core.vocabulary.ErrorType`), or None for any.
+        confusion: ``(label class, predicted class)`` of one confusion-matrix cell, or None.
 
     Raises:
-        ValueError: an outcome that is not an outcome group.
+        ValueError: an outcome that is not an outcome group, an error type that is not one, or a
+            confusion cell that is not two names.
     """
 
     outcomes: tuple[OutcomeGroup, ...] = DEFAULT_OUTCOMES
@@ -99,11 +109,25 @@ class ExplorerFilter:
     score_low: float | None = None
     score_high: float | None = None
     compare: CompareGroup | None = None
+    error_types: tuple[ErrorType, ...] | None = None
+    confusion: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "outcomes", tuple(OutcomeGroup(o) for o in self.outcomes))
         if self.compare is not None:
             object.__setattr__(self, "compare", CompareGroup(self.compare))
+        if self.error_types is not None:
+            object.__setattr__(self, "error_types", tuple(ErrorType(e) for e in self.error_types))
+        if self.confusion is not None:
+            cell = tuple(self.confusion)
+            if len(cell) != 2 or not all(isinstance(c, str) for c in cell):
+                raise ValueError("a confusion cell is two class names: (label class, predicted class)")
+            object.__setattr__(self, "confusion", cell)
+
+    @property
+    def needs_errors(self) -> bool:
+        """True when the filter reads the error columns (:data:`~detlens.core.explorer.errors.ERROR_COLUMNS`)."""
+        return self.error_types is not None or self.confusion is not None
 
     def to_dict(self) -> dict:
         """Small JSON for a ``dcc.Store`` (outcomes as their string values)."""
@@ -111,7 +135,9 @@ class ExplorerFilter:
                 "classes": None if self.classes is None else list(self.classes),
                 "metric": self.metric, "low": self.low, "high": self.high, "high_closed": self.high_closed,
                 "score_low": self.score_low, "score_high": self.score_high,
-                "compare": None if self.compare is None else self.compare.value}
+                "compare": None if self.compare is None else self.compare.value,
+                "error_types": None if self.error_types is None else [e.value for e in self.error_types],
+                "confusion": None if self.confusion is None else list(self.confusion)}
 
     @staticmethod
     def from_dict(doc: dict | None) -> ExplorerFilter:
@@ -119,16 +145,20 @@ class ExplorerFilter:
         doc = doc or {}
         classes = doc.get("classes")
         num = {k: None if doc.get(k) is None else float(doc[k]) for k in ("low", "high", "score_low", "score_high")}
+        errors, cell = doc.get("error_types"), doc.get("confusion")
         return ExplorerFilter(outcomes=tuple(doc.get("outcomes", DEFAULT_OUTCOMES)),
                               classes=None if classes is None else tuple(str(c) for c in classes),
                               metric=doc.get("metric"), high_closed=bool(doc.get("high_closed", True)),
-                              compare=doc.get("compare"), **num)
+                              compare=doc.get("compare"),
+                              error_types=None if errors is None else tuple(errors),
+                              confusion=None if cell is None else tuple(cell), **num)
 
     def without(self, part: str) -> ExplorerFilter:
-        """This filter with one part reset: "outcomes", "classes", "metric" (and its range) or "score"."""
+        """This filter with one part reset: "outcomes", "classes", "metric" (and its range), "score" or
+        "errors" (error types and confusion cell)."""
         resets = {"outcomes": dict(outcomes=DEFAULT_OUTCOMES), "classes": dict(classes=None),
                   "metric": dict(metric=None, low=None, high=None, high_closed=True),
-                  "score": dict(score_low=None, score_high=None)}
+                  "score": dict(score_low=None, score_high=None), "errors": dict(error_types=None, confusion=None)}
         return replace(self, **resets[part])
 
 
@@ -170,7 +200,8 @@ def filter_mask(table: pd.DataFrame, flt: ExplorerFilter, classes: list[str] | N
     ``skip_metric`` leaves the metric range out (for the histogram under the range slider).
 
     Raises:
-        ValueError: the filter's metric is not a column of the table.
+        ValueError: the filter's metric is not a column of the table, or it filters by error type or
+            confusion cell and the table has no error columns.
     """
     if flt.compare is None:
         keep = outcome_mask(table, flt.outcomes)
@@ -179,6 +210,13 @@ def filter_mask(table: pd.DataFrame, flt: ExplorerFilter, classes: list[str] | N
                          "pick 'all objects' under Compare.")
     else:
         keep = table[COMPARE_COLUMN].to_numpy() == flt.compare.value
+    if flt.needs_errors and "error" not in table.columns:
+        raise ValueError("the error-type filter needs the error columns (detlens.core.explorer.errors)")
+    if flt.error_types is not None:
+        keep &= np.isin(table["error"].to_numpy(), [e.value for e in flt.error_types])
+    if flt.confusion is not None:
+        keep &= ((table["confusion_label"].to_numpy() == flt.confusion[0])
+                 & (table["confusion_pred"].to_numpy() == flt.confusion[1]))
     for subset in (classes, flt.classes):
         if subset is not None:
             keep &= table["class"].isin(list(subset)).to_numpy()
