@@ -99,3 +99,34 @@ def test_a_link_with_bad_values_says_what_it_left_out(page, server):
     page.wait_for_function("() => /\\d/.test(document.getElementById('map-value')?.innerText || '')",
                            timeout=UPDATE_TIMEOUT_MS)
     assert page.console_errors == []
+
+
+EXPLORER_LINK = "?tab=explorer&ex_outcomes=FN&ex_classes=triangle&sort=Object+Area+-+Relative&order=asc&page=2"
+COUNT_HAS = f"(t) => (document.getElementById('{ids.EXPLORER_COUNT}')?.innerText || '').includes(t)"
+ACTIVE_PAGE = f"() => document.querySelector('#{ids.EXPLORER_PAGES} .page-item.active')?.innerText.split(/\\s/)[0]"
+
+
+def test_a_link_opens_the_explorer_with_its_filter_sort_and_page(page, server):
+    page.goto(server.url + EXPLORER_LINK)
+    page.wait_for_function(ACTIVE_TAB_IS, arg="Explorer", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_function(COUNT_HAS, arg=" FN", timeout=UPDATE_TIMEOUT_MS)
+    history = page.evaluate("() => history.length")
+    chips = page.inner_text(f"#{ids.EXPLORER_CHIPS}")
+    assert "Outcome: FN (missed label)" in chips and "Class: triangle" in chips, chips
+    assert " TP" not in page.inner_text(f"#{ids.EXPLORER_COUNT}")
+    assert "Object Area - Relative" in page.inner_text(f"#{ids.EXPLORER_SORT}")
+    assert page.is_checked(f"#{ids.EXPLORER_ORDER} input[value='asc']")
+    assert page.evaluate(ACTIVE_PAGE) == "2"
+    # setting the controls from the link wrote no new history entry (no control bounced back)
+    assert page.evaluate("() => location.search") == EXPLORER_LINK and page.evaluate("() => history.length") == history
+
+    page.click(f"#{ids.EXPLORER_CHIPS} .explorer-chip:has-text('Class: triangle')")  # a new view: every class, page 1
+    page.wait_for_function("() => !location.search.includes('ex_classes')", timeout=UPDATE_TIMEOUT_MS)
+    assert "page=" not in page.evaluate("() => location.search")
+    page.go_back()
+    page.wait_for_function(f"() => document.getElementById('{ids.EXPLORER_CHIPS}').innerText.includes('Class: triangle')",
+                           timeout=UPDATE_TIMEOUT_MS)
+    page.wait_for_function(f"() => ({ACTIVE_PAGE})() === '2'", timeout=UPDATE_TIMEOUT_MS)
+    assert page.evaluate("() => location.search") == EXPLORER_LINK
+    screenshot(page, "url_state_explorer")
+    assert page.console_errors == []
