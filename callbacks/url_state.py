@@ -64,12 +64,18 @@ READ_TRIGGERS = {f"{ids.URL}.search", f"{ids.DATA_KEY}.data",
                  *(f"{component}.options" for component in (*CHOICE_LISTS.values(), *PICKERS.values()))}
 
 
+def option_value(option: object) -> object:
+    """The value of one dropdown or radio option (a dict with ``value``, or the value itself); None when disabled."""
+    if isinstance(option, dict):
+        return None if option.get("disabled") else option.get("value")
+    return option
+
+
 def option_values(options: object) -> tuple:
-    """The enabled values of a dropdown's or radio's ``options`` (dicts with ``value``, or plain values)."""
+    """The enabled values of a dropdown's or radio's ``options`` (a heading such as "— Frame —" is disabled)."""
     if not isinstance(options, list):
         return ()
-    values = [o.get("value") if isinstance(o, dict) and not o.get("disabled") else None if isinstance(o, dict) else o
-              for o in options[:inputs.MAX_CLASSES]]
+    values = (option_value(o) for o in options[:inputs.MAX_CLASSES])
     return tuple(v for v in values if isinstance(v, (str, int, float)) and not isinstance(v, bool))
 
 
@@ -95,7 +101,7 @@ def current_view(values: dict) -> dict:
 
 def normal(search: object) -> str:
     """A query string as :func:`detlens.layouts.view_query.encode` writes it (``""`` for none)."""
-    return "" if search in (None, "", "?") else search if isinstance(search, str) else "?"
+    return search if isinstance(search, str) and search != "?" else ""
 
 
 def notice(lines: list[str]):
