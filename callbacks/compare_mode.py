@@ -206,10 +206,14 @@ def register(app, queries) -> None:
     """Wire compare mode's callbacks to ``app``, answering from ``queries``."""
     n_view = len(view_inputs())
 
-    app.callback(Output(ids.COMPARE_PICKER, "options"), Output(ids.COMPARE_PICKER, "value"),
-                 Output(ids.COMPARE_PICKER_BOX, "style"),
-                 Input(ids.RUNS, "data"), Input(ids.RUN_PICKER, "value"), State(ids.COMPARE_PICKER, "value"))(
-        picker_options)
+    # the dataset key as a trigger too: the runs store and the run picker are the shell's outputs, answered
+    # "no update" at first, and a callback waiting only on those never runs on the page's first load
+    @app.callback(Output(ids.COMPARE_PICKER, "options"), Output(ids.COMPARE_PICKER, "value"),
+                  Output(ids.COMPARE_PICKER_BOX, "style"),
+                  Input(ids.RUNS, "data"), Input(ids.RUN_PICKER, "value"), Input(ids.DATA_KEY, "data"),
+                  State(ids.COMPARE_PICKER, "value"))
+    def _picker_options(runs, run_name, key, picked):
+        return picker_options(runs, run_name, picked)
 
     @app.callback(Output(ids.COMPARE, "data"), Output(ids.COMPARE_ALERT, "children"),
                   Input(ids.COMPARE_PICKER, "value"), Input(ids.DATA_KEY, "data"),
