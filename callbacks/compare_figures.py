@@ -87,5 +87,5 @@ def performance_compare_figure(doc: dict, x_title: str, title: str) -> go.Figure
     fig.update_yaxes(title="rate", range=[-0.02, 1.02], row=1, col=1)
     fig.update_yaxes(title="B - A", row=2, col=1)
     fig.update_xaxes(title=x_title, type="category", row=2, col=1)
-    return styled(fig, title, 620, legend=dict(orientation="h", x=0, y=1.08, yanchor="bottom"),
-                  margin=dict(l=60, r=20, t=110, b=80))
+    return styled(fig, title, 660, legend=dict(orientation="h", x=0, y=-0.14, yanchor="top"),
+                  margin=dict(l=60, r=20, t=90, b=120))

@@ -93,7 +93,7 @@ def performance_part() -> html.Div:
             dbc.CardBody([
                 html.Div(id=ids.COMPARE_PERF_ALERT),
                 dbc.Alert(id=ids.COMPARE_PERF_FINDING, color="light", className="mb-2 fw-semibold border"),
-                dcc.Graph(id=ids.COMPARE_PERF_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(620)),
+                dcc.Graph(id=ids.COMPARE_PERF_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(660)),
             ]),
         ]),
     ])

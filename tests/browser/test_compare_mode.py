@@ -1,8 +1,9 @@
 """Compare mode in a real Chromium against ``detlens serve --predictions base=A --predictions small=B``.
 
 Turning compare mode on with the "Compare with" picker shows the delta card with ``detlens compare``'s
-numbers (the same paired bootstrap: 1,000 resamples, seed 0), and the Explorer's "fixed by B" filter
-counts what the query service counts on the same files.
+numbers (the same paired bootstrap: 1,000 resamples, seed 0), Performance by metric states its finding
+for the default metric, and the Explorer's "fixed by B" filter counts what the query service counts on the
+same files.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from detlens.app.queries import Queries, ViewParams
 from detlens.app.source import DataSource
 from detlens.core.demo import DemoConfig, write_demo
 from detlens.core.explorer import ExplorerFilter
+from detlens.core.settings import DEFAULT_METRIC
 from detlens.core.vocabulary import CompareGroup
 from detlens.layouts import ids
 from tests.browser.conftest import ROOT, screenshot
@@ -34,7 +36,8 @@ def test_compare_mode_shows_the_delta_card_and_the_fixed_objects(page, tmp_path)
     run_b = write_run_b(labels, run_a, tmp_path / "small.json")
     doc_path = tmp_path / "compare.json"
     subprocess.run([sys.executable, "-m", "detlens.app.cli", "compare", "--labels", str(labels), "--predictions",
-                    f"base={run_a}", "--predictions", f"small={run_b}", "--json", str(doc_path)],
+                    f"base={run_a}", "--predictions", f"small={run_b}", "--by-metric", DEFAULT_METRIC,
+                    "--json", str(doc_path)],
                    cwd=ROOT, check=True, capture_output=True)
     expected = json.loads(doc_path.read_text())
     queries = Queries(SharedCache(tmp_path / "reference-cache"))  # the query service on the same files
@@ -60,6 +63,12 @@ def test_compare_mode_shows_the_delta_card_and_the_fixed_objects(page, tmp_path)
                          f"[{low:+.4f}, {high:+.4f}]"]
         page.wait_for_selector(f"#{ids.COMPARE_CLASS_GRAPH} .bars .point path", timeout=UPDATE_TIMEOUT_MS)
         screenshot(page, "compare_mode_metrics")
+
+        page.get_by_role("tab", name="Performance by metric").click()
+        page.wait_for_function(TEXT_HAS, arg=[ids.COMPARE_PERF_FINDING, expected["finding"]],
+                               timeout=UPDATE_TIMEOUT_MS)
+        page.wait_for_selector(f"#{ids.COMPARE_PERF_GRAPH} .scatterlayer .trace", timeout=UPDATE_TIMEOUT_MS)
+        screenshot(page, "compare_mode_performance")
 
         page.get_by_role("tab", name="Explorer").click()
         page.locator(f"#{ids.EXPLORER_COMPARE}").get_by_text(CompareGroup.FIXED.label, exact=True).click()
