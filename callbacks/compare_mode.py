@@ -9,11 +9,13 @@ whose first input is that store, so nothing runs outside compare mode; every oth
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import compare_figures, figures, inputs
-from detlens.callbacks.common import alert, background, error_alert, tab_gate, view_inputs
+from detlens.callbacks.common import alert, background, error_alert, tab_gate, triggered, view_inputs
 from detlens.callbacks.metrics_tab import map_text
 from detlens.callbacks.text import base_name, metric_unit
 from detlens.core.metrics.registry import CONFIDENCE
@@ -185,21 +187,29 @@ def update_compare_performance(queries, compare, view_values: list, metric, n_bu
 
 
 def set_compare_group(value, compare, current) -> tuple:
-    """The Explorer's compare radio edits the filter's compare group (none outside compare mode).
+    """The Explorer's compare radio and the filter's compare group, kept in step.
+
+    The radio edits the group (none outside compare mode); a filter set elsewhere (a chart click, a link)
+    moves the radio; leaving compare mode clears the group. A link's group waits for compare mode: it is
+    kept while the picked run is still being resolved.
 
     Returns:
         ``(filter store, radio value, first page)``; ``no_update`` where nothing changes.
     """
+    trigger = triggered()[0]
     flt = inputs.explorer_filter(current)
     on = compare_doc(compare) is not None
     value = inputs.choice(value, [ALL_OBJECTS, *(g.value for g in CompareGroup)], "compare group")
-    group = CompareGroup(value) if on and value != ALL_OBJECTS else None
+    shown = flt.compare.value if on and flt.compare is not None else ALL_OBJECTS
+    radio = no_update if shown == value else shown
+    if trigger == ids.COMPARE and not on and flt.compare is not None:
+        return replace(flt, compare=None).to_dict(), ALL_OBJECTS, 1
+    if trigger != ids.EXPLORER_COMPARE or not on:
+        return no_update, radio, no_update
+    group = None if value == ALL_OBJECTS else CompareGroup(value)
     if group == flt.compare:
-        return no_update, (no_update if on else ALL_OBJECTS), no_update
-    from dataclasses import replace
-
-    new = replace(flt, compare=group)
-    return new.to_dict(), (no_update if on else ALL_OBJECTS), 1
+        return no_update, no_update, no_update
+    return replace(flt, compare=group).to_dict(), no_update, 1
 
 
 def register(app, queries) -> None:
@@ -257,7 +267,7 @@ def register(app, queries) -> None:
     app.callback(Output(ids.EXPLORER_FILTER, "data", allow_duplicate=True),
                  Output(ids.EXPLORER_COMPARE, "value"),
                  Output(ids.EXPLORER_PAGES, "active_page", allow_duplicate=True),
-                 Input(ids.EXPLORER_COMPARE, "value"), Input(ids.COMPARE, "data"), State(ids.EXPLORER_FILTER, "data"),
+                 Input(ids.EXPLORER_COMPARE, "value"), Input(ids.COMPARE, "data"), Input(ids.EXPLORER_FILTER, "data"),
                  prevent_initial_call=True)(set_compare_group)
 
 

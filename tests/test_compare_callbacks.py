@@ -138,16 +138,26 @@ def test_nothing_runs_outside_compare_mode(pair, call):
         call(pair.queries)
 
 
-@pytest.mark.parametrize("compare_on, value, expected", [
-    (True, CompareGroup.FIXED.value, CompareGroup.FIXED.value),
-    (True, ALL_OBJECTS, None),
-    (False, CompareGroup.FIXED.value, None),  # leaving compare mode clears the group
+FIXED, BROKEN = CompareGroup.FIXED.value, CompareGroup.BROKEN.value
+
+
+@pytest.mark.parametrize("trigger, on, radio, group, expected", [
+    # (what changed, compare mode on, the radio's value, the filter's group) -> (filter, radio, page)
+    (ids.EXPLORER_COMPARE, True, FIXED, BROKEN, (FIXED, no_update, 1)),
+    (ids.EXPLORER_COMPARE, True, ALL_OBJECTS, BROKEN, (None, no_update, 1)),
+    (ids.EXPLORER_COMPARE, True, FIXED, FIXED, (no_update, no_update, no_update)),
+    (ids.EXPLORER_COMPARE, False, FIXED, None, (no_update, ALL_OBJECTS, no_update)),  # no group outside compare mode
+    (ids.EXPLORER_FILTER, True, FIXED, None, (no_update, ALL_OBJECTS, no_update)),  # a chart click reset it
+    (ids.EXPLORER_FILTER, True, ALL_OBJECTS, BROKEN, (no_update, BROKEN, no_update)),  # a link set it
+    (ids.EXPLORER_FILTER, False, ALL_OBJECTS, BROKEN, (no_update, no_update, no_update)),  # kept for compare mode
+    (ids.COMPARE, False, BROKEN, BROKEN, (None, ALL_OBJECTS, 1)),  # leaving compare mode clears it
+    (ids.COMPARE, True, ALL_OBJECTS, BROKEN, (no_update, BROKEN, no_update)),  # entering it shows the link's
 ])
-def test_the_compare_radio_edits_the_filter(pair, compare_on, value, expected):
-    current = ExplorerFilter(compare=CompareGroup.BROKEN).to_dict()
-    store, radio, page = compare_mode.set_compare_group(value, compare_store(pair) if compare_on else None, current)
-    assert store["compare"] == expected and page == 1
-    assert radio == (no_update if compare_on else ALL_OBJECTS)
+def test_the_compare_radio_and_the_filter_keep_in_step(pair, trigger, on, radio, group, expected):
+    current = ExplorerFilter(compare=group).to_dict()
+    store, shown, page = call_triggered(compare_mode.set_compare_group, trigger, None, radio,
+                                        compare_store(pair) if on else None, current, prop="value")
+    assert (store if store is no_update else store["compare"], shown, page) == expected
 
 
 @pytest.mark.parametrize("group", list(CompareGroup))
