@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Output
+from dash import Input, Output
 
 from detlens.callbacks import inputs
 from detlens.callbacks.common import DEFAULT_MODE, DEFAULT_RULE, error_alert, view_inputs
@@ -38,8 +38,6 @@ def show_thresholds(queries, key, classes, iou, min_score, rule=DEFAULT_RULE, mo
 
 def register(app, queries) -> None:
     """Wire the mode's callbacks to ``app``, answering from ``queries``."""
-    from dash import Input
-
     app.callback(Output(ids.MIN_SCORE, "disabled"), Input(ids.MIN_SCORE_MODE, "value"))(slider_disabled)
 
     @app.callback(Output(ids.THRESHOLDS_TABLE, "children"), *view_inputs())
