@@ -54,7 +54,12 @@ def _add_serve_parser(sub) -> None:
 
     sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
     sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
-    sv.add_argument("--predictions", default=None, help="predictions (as for evaluate)")
+    sv.add_argument("--predictions", default=None, action="append", metavar="[NAME=]PATH",
+                    help="predictions (as for evaluate); repeat it for several runs of these labels, each "
+                         "NAME=PATH (a bare PATH is named after its file)")
+    sv.add_argument("--workspace", default=None, metavar="FILE",
+                    help="a TOML file listing datasets and their runs (instead of --labels/--predictions); "
+                         "read again when it changes")
     sv.add_argument("--images", default=None, help="folder with the image files (pixel metrics)")
     sv.add_argument("--format", default="auto", choices=["auto", "coco", "yolo", "voc", "txt"])
     sv.add_argument("--box-format", default="xyxy", choices=["xyxy", "xywh"])
@@ -433,18 +438,24 @@ def run_serve(args: argparse.Namespace) -> int:
     from detlens.app.security import check_exposure
     from detlens.app.server import serve
     from detlens.app.source import DataSource
+    from detlens.app.workspace import Workspace, parse_runs, read_workspace
 
+    if args.workspace and (args.labels or args.predictions):
+        raise ValueError("give --workspace, or --labels and --predictions, not both")
     if bool(args.labels) != bool(args.predictions):
         raise ValueError("give both --labels and --predictions, or neither to serve the embedded demo")
     if args.broker:  # before anything is written
         celery_jobs().check_broker(args.broker)
-    source = None
+    workspace = read_workspace(args.workspace) if args.workspace else None  # its runs: errors shown on the page
     if args.labels:
-        load_data(args)  # bad input: one line and exit 2 before anything is bound (the preparation reads it again)
-        source = DataSource(labels=args.labels, predictions=args.predictions, images=args.images, fmt=args.format,
+        runs = parse_runs(args.predictions)
+        for _, path in runs:  # bad input: one line and exit 2 before anything is bound (prepared again later)
+            load_data(argparse.Namespace(**{**vars(args), "predictions": path}))
+        source = DataSource(labels=args.labels, predictions=runs[0][1], images=args.images, fmt=args.format,
                             box_format=args.box_format, names=args.names, clip=not args.no_clip,
                             pred_names=args.pred_names)
-    config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), source=source, host=args.host,
+        workspace = Workspace.of_runs(source, runs)
+    config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), workspace=workspace, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
                          results_cache_mb=args.results_cache_mb, ap_method=args.ap_method, match_method=args.match,

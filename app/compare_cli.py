@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 from detlens.app.cli import (JSON_HELP, add_data_args, add_metric_args, add_rule_args, by_metric_name, json_output,
                              load_data, metric_tables, write_json)
+from detlens.app import workspace
 
 RUNS = 2  # runs a comparison takes: A and B
 
@@ -43,29 +43,15 @@ def add_compare_parser(sub) -> None:
 
 
 def parse_runs(values: list[str]) -> list[tuple[str, str]]:
-    """``(name, path)`` of each ``--predictions`` value: ``NAME=PATH``, or a bare path named after its file.
-
-    A value that is an existing file or folder is a bare path even when it holds a ``=``.
+    """``(name, path)`` of each ``--predictions`` value (:func:`detlens.app.workspace.parse_runs`): two runs.
 
     Raises:
         ValueError: not exactly two runs, an empty name or path around ``=``, or a name given twice.
     """
-    runs = []
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or Path(value).exists():
-            name, path = Path(value).stem, value
-        elif not name.strip():
-            raise ValueError(f"--predictions {value!r}: the run's name before '=' is empty (NAME=PATH)")
-        elif not path:
-            raise ValueError(f"--predictions {value!r}: no file after '=' (NAME=PATH)")
-        runs.append((name.strip(), path))
+    runs = workspace.parse_runs(values)
     if len(runs) != RUNS:
         raise ValueError(f"compare takes exactly two runs (--predictions A=PATH --predictions B=PATH), "
                          f"got {len(runs)}")
-    if runs[0][0] == runs[1][0]:
-        raise ValueError(f"both runs are named {runs[0][0]!r}: name them, e.g. --predictions A=PATH "
-                         "--predictions B=PATH")
     return runs
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from detlens.app.source import DataSource
+from detlens.app.workspace import Workspace, read_workspace
 from detlens.core.ap import AP_METHODS
 from detlens.core.ap_rule import APRule
 from detlens.core.matching import MATCH_METHODS
@@ -40,7 +41,8 @@ class ServeConfig:
 
     Attributes:
         cache_dir: the folder every server process and background job shares.
-        source: the data to show; None for the embedded demo.
+        source: one data source to show (becomes :attr:`workspace`, one dataset with one run); None: see workspace.
+        workspace: the datasets and runs to show; None (and no source) for the embedded demo.
         host, port: where ``detlens serve`` listens (host ``WSGI_HOST`` when a WSGI server binds).
         precompute: pre-compute every IoU slider value after the preparation.
         workers: web worker processes.
@@ -56,6 +58,7 @@ class ServeConfig:
 
     cache_dir: Path
     source: DataSource | None = None
+    workspace: Workspace | None = None
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     precompute: bool = True
@@ -70,6 +73,10 @@ class ServeConfig:
     ap_method: str = "coco101"
     match_method: str = "coco"
     pixel_plus_one: bool = False
+
+    def __post_init__(self):
+        if self.source is not None and self.workspace is None:  # one code path: a one-dataset one-run workspace
+            object.__setattr__(self, "workspace", Workspace.of_runs(self.source))
 
     @property
     def rule(self) -> APRule:
@@ -87,7 +94,8 @@ class ServeConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "ServeConfig":
-        """The WSGI entry's configuration: ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
+        """The WSGI entry's configuration: ``DETLENS_WORKSPACE`` (a workspace TOML file, see
+        :mod:`detlens.app.workspace`) or ``DETLENS_LABELS``, ``DETLENS_PREDICTIONS`` (both, or neither
         for the demo), ``DETLENS_IMAGES``, ``DETLENS_FORMAT``, ``DETLENS_NAMES`` and ``DETLENS_PRED_NAMES``
         (class names files of the labels and of the predictions), ``DETLENS_CACHE_DIR`` and ``DETLENS_BROKER``
         (a Redis URL: background jobs and the preparation run on ``detlens worker`` processes),
@@ -96,9 +104,13 @@ class ServeConfig:
         Login and proxies: see :func:`login_settings`. The listening address is the WSGI server's (``WSGI_HOST``).
 
         Raises:
-            ValueError: only one of labels and predictions is set, or a login or AP rule setting is malformed.
+            ValueError: only one of labels and predictions is set, both they and a workspace are, the workspace
+                file is invalid, or a login or AP rule setting is malformed.
         """
         labels, predictions = environ.get("DETLENS_LABELS"), environ.get("DETLENS_PREDICTIONS")
+        workspace_file = environ.get("DETLENS_WORKSPACE")
+        if workspace_file and (labels or predictions):
+            raise ValueError("set DETLENS_WORKSPACE or DETLENS_LABELS and DETLENS_PREDICTIONS, not both")
         if bool(labels) != bool(predictions):
             raise ValueError("set both DETLENS_LABELS and DETLENS_PREDICTIONS, or neither for the demo")
         source = None if not labels else DataSource(
@@ -108,9 +120,10 @@ class ServeConfig:
         rule = APRule(setting(environ, "DETLENS_AP_METHOD", AP_METHODS, APRule().ap_method),
                       setting(environ, "DETLENS_MATCH", MATCH_METHODS, APRule().match_method),
                       flag(environ, "DETLENS_PIXEL_PLUS_ONE"))
-        return cls(cache_dir=default_cache_dir(environ), source=source, broker=environ.get("DETLENS_BROKER") or None,
-                   host=WSGI_HOST, ap_method=rule.ap_method, match_method=rule.match_method,
-                   pixel_plus_one=rule.pixel_plus_one, **login_settings(environ))
+        workspace = read_workspace(workspace_file) if workspace_file else None
+        return cls(cache_dir=default_cache_dir(environ), source=source, workspace=workspace,
+                   broker=environ.get("DETLENS_BROKER") or None, host=WSGI_HOST, ap_method=rule.ap_method,
+                   match_method=rule.match_method, pixel_plus_one=rule.pixel_plus_one, **login_settings(environ))
 
 
 def setting(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

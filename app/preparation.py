@@ -236,20 +236,64 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="detlens-parent-watch", daemon=True).start()
 
 
-def _prepare_process(cache_dir: str, source: DataSource, show_progress: bool, precompute: bool,
+def _prepare_process(cache_dir: str, sources: list[DataSource], show_progress: bool, precompute: bool,
                      parent_pid: int) -> None:
+    """Prepare ``sources`` one after the other (in order), then pre-compute the thresholds of each."""
     os.setpgid(0, 0)  # lead a group: every process the preparation starts joins it and is stopped with it
     signal.signal(signal.SIGTERM, _stop_own_group)
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # may draw progress on the terminal from outside its foreground
     _watch_parent(parent_pid)
     queries = Queries(SharedCache(cache_dir))
-    try:
-        key = prepare(queries, source, text_progress() if show_progress else None)
-    except Exception as exc:  # the page shows it from the status; the terminal too
-        print(f"\ndetlens: error: {exc}", file=sys.stderr)
-        return
+    keys = []
+    with QueuedHeartbeat(queries.cache, [source.source_id() for source in sources]) as queue:
+        for source in sources:
+            queue.take(source.source_id())
+            try:
+                keys.append(prepare(queries, source, text_progress() if show_progress else None))
+            except Exception as exc:  # the page shows it from the status; the terminal too
+                print(f"\ndetlens: error: {exc}", file=sys.stderr)
     if precompute:
-        warm_thresholds(queries, key)
+        for key in keys:
+            warm_thresholds(queries, key)
+
+
+class QueuedHeartbeat:
+    """Keeps the "waiting" statuses of the sources a preparation process has yet to start alive.
+
+    Their statuses name this process; without a heartbeat they would read as a
+    dead preparation (:meth:`PreparationStatus.has_died`) while an earlier source
+    takes longer than ``HEARTBEAT_STALE_S``. A daemon thread renews each queued
+    source's status every ``HEARTBEAT_S`` while it is still this process's
+    "waiting" one; :meth:`take` leaves a source to :func:`prepare`'s own reporter.
+    """
+
+    def __init__(self, cache: SharedCache, source_ids: list[str]):
+        self.cache, self.queued = cache, list(source_ids)
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="detlens-queue-heartbeat", daemon=True)
+
+    def take(self, source_id: str) -> None:
+        """``source_id`` is being prepared now: its status is no longer renewed here."""
+        with self.lock:
+            if source_id in self.queued:
+                self.queued.remove(source_id)
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_S):
+            with self.lock, contextlib.suppress(CacheNotWritable):
+                for source_id in self.queued:
+                    status = read_status(self.cache, source_id)
+                    if status.state == "waiting" and status.pid == os.getpid():
+                        write_status(self.cache, source_id, replace(status, heartbeat=time.time()))
+
+    def __enter__(self) -> "QueuedHeartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def stop_leftovers(status: PreparationStatus) -> None:
@@ -275,35 +319,51 @@ def _stop_at_exit(process, starter: int) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def start_preparation(cache: SharedCache, source: DataSource, show_progress: bool = False, precompute: bool = True):
-    """Prepare ``source`` (then pre-compute the other IoU thresholds) in a separate process; return it.
+def start_preparation(cache: SharedCache, sources: DataSource | list[DataSource], show_progress: bool = False,
+                      precompute: bool = True):
+    """Prepare ``sources`` one after the other in a separate process, then pre-compute the other IoU thresholds
+    of each; return the process.
 
     A process, not a thread: the server forks background jobs, and a fork while
     another thread is inside SQLite (diskcache) deadlocks the child. Failures are
     recorded in the status, which the page shows. The process is stopped with the
     server that started it, whichever way that ends (see the module docstring).
-    Returns None, starting nothing, when a live process is already preparing
-    ``source`` (another web worker started it).
+    Sources a live process is already preparing (another web worker started it)
+    are left to it; returns None, starting nothing, when that is all of them.
+    The sources after the first wait in order, their status saying so.
     """
     import atexit
     import multiprocessing
 
-    source_id = source.source_id()
-    remember_source(cache, source, precompute)
-    with cache.exclusive(f"start/{source_id}", expire=60):
-        status = read_status(cache, source_id)
-        if status.running and status.pid is not None and not status.has_died():
+    sources = [sources] if isinstance(sources, DataSource) else list(sources)
+    ids = [source.source_id() for source in sources]
+    for source in sources:
+        remember_source(cache, source, precompute)
+    with contextlib.ExitStack() as locks:
+        for source_id in sorted(set(ids)):  # one order in every process: no deadlock
+            locks.enter_context(cache.exclusive(f"start/{source_id}", expire=60))
+        statuses = {source_id: read_status(cache, source_id) for source_id in ids}
+        todo = list({source_id: source for source, source_id in zip(sources, ids)  # each source once, in order
+                     if not (statuses[source_id].running and statuses[source_id].pid is not None
+                             and not statuses[source_id].has_died())}.items())
+        if not todo:
             return None
-        stop_leftovers(status)
+        for source_id, _ in todo:
+            stop_leftovers(statuses[source_id])
         # not a daemon: the pixel pass starts worker processes of its own
         process = multiprocessing.get_context("spawn").Process(
-            target=_prepare_process, args=(str(cache.cache_dir), source, show_progress, precompute, os.getpid()),
-            name="detlens-prepare")
+            target=_prepare_process, name="detlens-prepare",
+            args=(str(cache.cache_dir), [source for _, source in todo], show_progress, precompute, os.getpid()))
         process.start()
-        if not (status.state == "ready" and Queries(cache).is_prepared(status.key)):
+        prepared = Queries(cache)
+        for number, (source_id, _) in enumerate(todo):
+            status = statuses[source_id]
+            if status.state == "ready" and prepared.is_prepared(status.key):
+                continue
+            text = "Starting" if number == 0 else f"Waiting: {number} other run{'s' if number > 1 else ''} first"
             with cache.data.transact():  # unless the new process has already written its own
                 if read_status(cache, source_id).pid != process.pid:
-                    write_status(cache, source_id, PreparationStatus("waiting", 0.0, "Starting", None, process.pid,
+                    write_status(cache, source_id, PreparationStatus("waiting", 0.0, text, None, process.pid,
                                                                      HOST, time.time()))
     atexit.register(_stop_at_exit, process, os.getpid())
     return process

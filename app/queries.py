@@ -115,10 +115,13 @@ class Queries:
 
     Args:
         cache: the shared cache (its handles are safe to use after a fork).
+        workspace: the server's :class:`~detlens.app.workspace.LiveWorkspace`: the only data sources a page may
+            ask for; None outside a server (any source this cache remembers).
     """
 
-    def __init__(self, cache: SharedCache):
+    def __init__(self, cache: SharedCache, workspace=None):
         self.cache = cache
+        self.workspace = workspace
 
     @cached_property
     def explorer(self):

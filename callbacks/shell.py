@@ -1,8 +1,9 @@
-"""Callbacks of the page frame: preparation progress and supervision, dataset header, filter value labels."""
+"""Callbacks of the page frame: workspace pickers, preparation progress and supervision, dataset header, filter
+value labels."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, callback_context, no_update
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
@@ -33,6 +34,75 @@ POLL_OUTPUTS = {
     "options": (ids.CLASSES, "options"),
     "classes": (ids.CLASSES, "value"),
 }
+
+
+# what sync_pickers returns, by name: (component id, property)
+PICKER_OUTPUTS = {
+    "datasets": (ids.DATASET_PICKER, "options"),
+    "dataset": (ids.DATASET_PICKER, "value"),
+    "run_options": (ids.RUN_PICKER, "options"),
+    "run": (ids.RUN_PICKER, "value"),
+    "runs": (ids.RUNS, "data"),
+    "source": (ids.SOURCE, "data"),
+    "alert": (ids.WORKSPACE_ALERT, "children"),
+}
+NOT_SERVED = "The page asked for a data source this server does not show: reload the page."
+
+
+def picker_state(workspace, dataset: str | None = None, run: str | None = None) -> dict:
+    """The pickers' state for ``workspace`` (a :class:`~detlens.app.workspace.Workspace`), ``dataset`` and its
+    ``run`` selected (None, or not in it: the first): ``{"datasets": [name], "dataset", "runs": [{"name",
+    "source"}], "run", "shown", "reloadable"}`` (see :func:`detlens.layouts.shell.pickers`)."""
+    names = workspace.dataset_names()
+    dataset = dataset if dataset in names else names[0]
+    runs = workspace.run_choices(dataset)
+    run = run if any(r["name"] == run for r in runs) else runs[0]["name"]
+    return {"datasets": names, "dataset": dataset, "runs": runs, "run": run, "shown": workspace.has_choices,
+            "reloadable": workspace.file is not None}
+
+
+def served(queries, source_id) -> bool:
+    """True when ``source_id`` (anything the page sent) is a run of the server's workspace (any remembered
+    source outside a server: ``queries.workspace`` None)."""
+    if queries.workspace is None:
+        return isinstance(source_id, str) and len(source_id) <= inputs.MAX_TEXT
+    return queries.workspace.current().find(source_id) is not None
+
+
+def sync_pickers(queries, reload_clicks, dataset, run, shown_datasets, shown_runs, source_id) -> dict:
+    """Keep the dataset and run pickers, the ``RUNS`` store and the page's ``SOURCE`` in step with the workspace.
+
+    Called on every status poll (the workspace file is read again when it changed: one ``stat``), on the reload
+    button (read again in any case) and when either picker changes. A dataset picked shows its runs, the run of
+    the same name selected if it has one, else its first; the source follows the run. An invalid workspace file
+    keeps the previous workspace and shows its one-line error. Values the page sent that are not names of the
+    workspace (any type) select the first dataset or run.
+
+    Returns:
+        ``{name: value}`` for every output of :data:`PICKER_OUTPUTS` (``no_update`` where unchanged).
+    """
+    live = queries.workspace
+    if live is None:
+        raise PreventUpdate
+    reload = callback_context.triggered_id == ids.WORKSPACE_RELOAD and bool(reload_clicks)
+    workspace = live.current(force=reload)
+    wanted = dataset
+    if wanted not in workspace.dataset_names():  # any type: list membership compares, never hashes
+        found = workspace.find(source_id)
+        wanted = found[0] if found else None
+    state = picker_state(workspace, wanted, run)
+    values = {"datasets": [{"label": n, "value": n} for n in state["datasets"]], "dataset": state["dataset"],
+              "run_options": [{"label": r["name"], "value": r["name"]} for r in state["runs"]], "run": state["run"],
+              "runs": state["runs"], "source": workspace.run(state["dataset"], state["run"]).source_id,
+              "alert": alert(f"The workspace file was not read again: {live.error}", "danger") if live.error else None}
+    current = {"datasets": shown_datasets, "dataset": dataset, "run": run, "runs": shown_runs, "source": source_id,
+               "run_options": [{"label": r["name"], "value": r["name"]} for r in shown_runs]
+               if isinstance(shown_runs, list) and all(isinstance(r, dict) and "name" in r for r in shown_runs)
+               else None}
+    changed = {name: value for name, value in values.items() if name == "alert" or current.get(name) != value}
+    if not reload and live.error is None and set(changed) == {"alert"}:
+        raise PreventUpdate  # the usual poll: nothing changed
+    return {name: changed.get(name, no_update) for name in PICKER_OUTPUTS}
 
 
 def _shown(**values) -> dict:
@@ -66,6 +136,8 @@ def poll_preparation(queries, n_intervals, source_id, shown_key=None) -> dict:
     """
     if not isinstance(source_id, str) or len(source_id) > inputs.MAX_TEXT:
         return _failed("The page sent an invalid data source: reload the page.")
+    if not served(queries, source_id):
+        return _failed(NOT_SERVED)
     status = queries.supervisor.status(source_id)
     cache_alert = None if queries.cache.is_writable() else alert(READ_ONLY_NOTE, "warning")
     if status.state == "ready" and status.key == shown_key:
@@ -114,7 +186,7 @@ def header_counts(summary: dict) -> str:
 
 def retry_preparation(queries, n_clicks, source_id) -> None:
     """The retry button: start the preparation of the page's data source again (the poll shows its progress)."""
-    if not n_clicks or not inputs.is_dataset_key(source_id):
+    if not n_clicks or not inputs.is_dataset_key(source_id) or not served(queries, source_id):
         raise PreventUpdate
     queries.supervisor.restart(source_id)
 
@@ -146,9 +218,21 @@ def show_min_score(min_score, mode=MinScoreMode.GLOBAL.value):
 def register(app, queries) -> None:
     """Wire the page frame's callbacks to ``app``, answering from ``queries``."""
     @app.callback(
+        output={name: Output(*target) for name, target in PICKER_OUTPUTS.items()},
+        inputs=dict(n_intervals=Input(ids.STATUS_INTERVAL, "n_intervals"),
+                    reload_clicks=Input(ids.WORKSPACE_RELOAD, "n_clicks"),
+                    dataset=Input(ids.DATASET_PICKER, "value"), run=Input(ids.RUN_PICKER, "value")),
+        state=dict(shown_datasets=State(ids.DATASET_PICKER, "options"), shown_runs=State(ids.RUNS, "data"),
+                   source_id=State(ids.SOURCE, "data")),
+    )
+    def _sync_pickers(n_intervals, reload_clicks, dataset, run, shown_datasets, shown_runs, source_id):
+        return sync_pickers(queries, reload_clicks, dataset, run, shown_datasets, shown_runs, source_id)
+
+    @app.callback(
         output={name: Output(*target) for name, target in POLL_OUTPUTS.items()},
-        inputs=dict(n_intervals=Input(ids.STATUS_INTERVAL, "n_intervals")),
-        state=dict(source_id=State(ids.SOURCE, "data"), shown_key=State(ids.DATA_KEY, "data")),
+        # the source as an input: a run picked is polled at once (its progress, or its data when ready)
+        inputs=dict(n_intervals=Input(ids.STATUS_INTERVAL, "n_intervals"), source_id=Input(ids.SOURCE, "data")),
+        state=dict(shown_key=State(ids.DATA_KEY, "data")),
     )
     def _poll_preparation(n_intervals, source_id, shown_key):
         return poll_preparation(queries, n_intervals, source_id, shown_key)

@@ -14,11 +14,34 @@ REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST,
                   ids.ERRORS_REQUEST, ids.PERF_ERRORS_REQUEST)
 
 
-def header(logout: bool = False) -> html.Div:
-    """Product name, dataset name and counts (filled in once the data are ready); a logout link when
-    ``logout`` (the server requires login)."""
+def pickers(state: dict | None = None) -> html.Div:
+    """The workspace's dataset and run pickers and its reload button.
+
+    ``state``: ``{"datasets": [name], "dataset": name, "runs": [{"name", "source"}], "run": name,
+    "shown": bool, "reloadable": bool}`` (see :func:`detlens.callbacks.shell.picker_state`); the pickers are
+    hidden unless ``shown`` (one dataset with one run), the reload button unless ``reloadable`` (a workspace file).
+    """
+    state = state or {"datasets": [], "dataset": None, "runs": [], "run": None, "shown": False, "reloadable": False}
+    hidden = {"display": "none"}
+    return html.Div(className="d-flex flex-wrap align-items-center gap-2",
+                    style=None if state["shown"] else hidden, children=[
+        dcc.Dropdown(id=ids.DATASET_PICKER, value=state["dataset"], clearable=False, searchable=False,
+                     options=[{"label": n, "value": n} for n in state["datasets"]], style={"minWidth": "12rem"},
+                     placeholder="Dataset"),
+        dcc.Dropdown(id=ids.RUN_PICKER, value=state["run"], clearable=False, searchable=False,
+                     options=[{"label": r["name"], "value": r["name"]} for r in state["runs"]],
+                     style={"minWidth": "12rem"}, placeholder="Run"),
+        dbc.Button("Reload workspace", id=ids.WORKSPACE_RELOAD, size="sm", color="secondary", outline=True,
+                   style=None if state["reloadable"] else hidden),
+    ])
+
+
+def header(logout: bool = False, picker_state: dict | None = None) -> html.Div:
+    """Product name, the workspace's dataset and run pickers (``picker_state``, see :func:`pickers`), dataset name
+    and counts (filled in once the data are ready); a logout link when ``logout`` (the server requires login)."""
     return html.Div(className="d-flex flex-wrap align-items-baseline gap-3 py-3 mb-3 border-bottom", children=[
         html.Span("detlens", className="h4 m-0 fw-bold text-primary"),
+        pickers(picker_state),
         html.Span(id=ids.DATASET_NAME, className="h5 m-0"),
         html.Span(id=ids.DATASET_COUNTS, className="text-muted"),
         *([html.A("Log out", href="/logout", className="ms-auto btn btn-sm btn-outline-secondary")]  # app/login.py
@@ -73,11 +96,12 @@ def filters(rule: APRule = APRule()) -> dbc.Card:
     ]), html.Div(id=ids.THRESHOLDS_TABLE)]), className="mb-3 shadow-sm")
 
 
-def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.Container:
+def build(source_id: str, logout: bool = False, rule: APRule = APRule(), pickers: dict | None = None) -> dbc.Container:
     """The whole page for the data source ``source_id`` (``logout``: with a logout link; ``rule``: the AP rule
-    selected at first, the server's default)."""
+    selected at first, the server's default; ``pickers``: the workspace pickers' first state, see :func:`pickers`)."""
     return dbc.Container(fluid=True, className="px-4 pb-5", children=[
         dcc.Store(id=ids.SOURCE, data=source_id),
+        dcc.Store(id=ids.RUNS, data=(pickers or {}).get("runs", [])),
         dcc.Store(id=ids.DATA_KEY),
         # the view in the address bar: a link reproduces it, back and forward move between views
         dcc.Location(id=ids.URL, refresh=False),
@@ -85,7 +109,8 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule()) -> dbc.
         # what each background callback computes, written only while its tab is shown (see callbacks/common.py)
         *(dcc.Store(id=request) for request in REQUEST_STORES),
         dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
-        header(logout),
+        header(logout, pickers),
+        html.Div(id=ids.WORKSPACE_ALERT),
         progress_box(),
         html.Div(id=ids.SHELL_ALERT),
         dbc.Button("Prepare the data again", id=ids.PREP_RETRY, color="primary", className="mb-3",

@@ -18,7 +18,8 @@ from detlens.app.config import ServeConfig
 from detlens.app.errors import BAD_CALLBACK_MESSAGE
 from detlens.app.queries import Queries
 from detlens.app.server import create_app
-from detlens.app.source import DataSource, PreparationStatus, write_status
+from detlens.app.source import DataSource, PreparationStatus, read_status, write_status
+from detlens.callbacks.shell import NOT_SERVED
 from detlens.layouts import ids
 from tests.dash_requests import DISPATCH, call, gate_of, prepared_app, request_body, request_inputs
 
@@ -211,14 +212,34 @@ def test_a_status_message_with_a_server_path_shows_only_the_file_name(served, de
     client, app, key, secrets = served
     cache_dir = secrets[0]
     queries = Queries(SharedCache(cache_dir))
-    write_status(queries.cache, "0123456789abcdef0123", PreparationStatus(
+    source_id = demo.source.source_id()  # the served workspace's one run
+    before = read_status(queries.cache, source_id)
+    write_status(queries.cache, source_id, PreparationStatus(
         "error", 0.0, f"Cannot read the dataset: [Errno 13] Permission denied: '{cache_dir}/demo/labels.json'"))
-    output = next(o for o in app.callback_map if f"{ids.DATA_KEY}." in o and "status-interval" in o)
-    body = request_body(app, key, demo.classes, output)
-    body["state"][0]["value"] = "0123456789abcdef0123"
-    response = call(client, body)
+    try:
+        output = next(o for o in app.callback_map if f"{ids.DATA_KEY}." in o and "status-interval" in o)
+        response = call(client, request_body(app, key, demo.classes, output))
+    finally:
+        write_status(queries.cache, source_id, before)
     text = assert_safe(response, secrets)
     assert response.status_code == 200 and "Permission denied: 'labels.json'" in text
+
+
+@pytest.mark.parametrize("source_id", ["0123456789abcdef01234567", "0123456789abcdef0123", "../../etc/passwd",
+                                       "/etc/passwd", "", "a" * 400])
+def test_a_crafted_source_id_is_refused_in_one_line(served, demo, source_id):
+    """Only the workspace's runs are served: any other source id (even one the cache might know) is refused."""
+    client, app, key, secrets = served
+    output = next(o for o in app.callback_map if f"{ids.DATA_KEY}." in o and "status-interval" in o)
+    index = [d["id"] for d in request_inputs(app, output)].index(ids.SOURCE)
+    response = call(client, request_body(app, key, demo.classes, output, {index: source_id}))
+    text = assert_safe(response, secrets)
+    assert response.status_code == 200 and NOT_SERVED in text and "Traceback" not in text
+    retry = next(o for o in app.callback_map if app.callback_map[o]["inputs"][0]["id"] == ids.PREP_RETRY)
+    index = [d["id"] for d in request_inputs(app, retry)].index(ids.SOURCE)
+    response = call(client, request_body(app, key, demo.classes, retry, {0: 1, index: source_id}))
+    assert_safe(response, secrets)
+    assert response.status_code == 204  # nothing started
 
 
 @pytest.mark.parametrize("url", [
