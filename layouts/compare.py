@@ -23,12 +23,12 @@ NO_RUN_TEXT = "none (one run)"
 
 def compare_picker() -> html.Div:
     """The "Compare with" run picker (cleared: normal mode), the compare store and why compare mode is off."""
-    return html.Div(id=ids.COMPARE_PICKER_BOX, className="d-flex align-items-center gap-2 mb-3", style=HIDDEN,
+    return html.Div(id=ids.COMPARE_PICKER_BOX, className="d-flex align-items-center gap-2", style=HIDDEN,
                     children=[
         dcc.Store(id=ids.COMPARE),
         dbc.Label("Compare with", html_for=ids.COMPARE_PICKER, className="fw-semibold m-0 small"),
         dcc.Dropdown(id=ids.COMPARE_PICKER, options=[], value=None, clearable=True, searchable=False,
-                     placeholder=NO_RUN_TEXT, style={"minWidth": "180px"}),
+                     placeholder=NO_RUN_TEXT, style={"minWidth": "12rem"}),
         html.Div(id=ids.COMPARE_ALERT, className="small"),
     ])
 

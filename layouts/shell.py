@@ -31,6 +31,7 @@ def pickers(state: dict | None = None) -> html.Div:
         dcc.Dropdown(id=ids.RUN_PICKER, value=state["run"], clearable=False, searchable=False,
                      options=[{"label": r["name"], "value": r["name"]} for r in state["runs"]],
                      style={"minWidth": "12rem"}, placeholder="Run"),
+        compare.compare_picker(),  # compare mode's run B, shown when the dataset has another run
         dbc.Button("Reload workspace", id=ids.WORKSPACE_RELOAD, size="sm", color="secondary", outline=True,
                    style=None if state["reloadable"] else hidden),
     ])
@@ -119,7 +120,6 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule(), pickers
         html.Div(id=ids.URL_NOTICE),
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
             filters(rule),
-            compare.compare_picker(),
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
                 dbc.Tab([compare.metrics_part(), metrics_tab.build()], label="Metrics", tab_id=ids.TAB_METRICS),
                 dbc.Tab([performance_tab.build(), compare.performance_part()], label="Performance by metric",
