@@ -14,13 +14,14 @@ import pytest
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import error_figures, explorer_links as links
+from detlens.callbacks.common import DEFAULT_RULE
 from detlens.callbacks.errors_tab import confusion_part, update_bucket_errors, update_errors
 from detlens.callbacks.explorer_tab import chips_of
 from detlens.callbacks.inputs import InvalidInput, explorer_filter
 from detlens.core.ap_rule import RULES_BY_CODE
 from detlens.core.explorer import ExplorerFilter
 from detlens.core.settings import CONFUSION_HEATMAP_MAX_CLASSES
-from detlens.core.vocabulary import ErrorType, OutcomeGroup, TideOracle
+from detlens.core.vocabulary import ErrorType, MinScoreMode, OutcomeGroup, TideOracle
 from detlens.layouts import ids
 from tests.dash_context import call_triggered
 from tests.hotcoco_reference import hotcoco_eval
@@ -228,3 +229,22 @@ def test_bucket_errors_problems_are_alerts(demo, metric, n_buckets, method, expe
     fig, note = update_bucket_errors(demo.queries, demo.key, ALL, 0.5, 0, metric, n_buckets, method,
                                      ids.TAB_PERFORMANCE)
     assert expected in str(note) and fig["data"] == []
+
+
+def test_the_per_class_f1_mode_shows_tide_on_the_kept_predictions_and_says_why_no_confusion(demo, tmp_path):
+    mode = MinScoreMode.PER_CLASS_F1.value
+    tide_fig, confusion_fig, reliability_fig, note = update_errors(demo.queries, demo.key, ALL, 0.5, 0,
+                                                                   ids.TAB_METRICS, DEFAULT_RULE, mode)
+    assert "one minimum confidence for every class" in str(note) and confusion_fig["data"] == []
+    view = demo.queries.view(demo.key, ALL, 0.5, None, mode=mode)
+    minimum = {name: point["score"] for name, point in demo.queries.class_thresholds(view).items()}
+    labels = json.loads(open(demo.source.labels).read())
+    name_of = {c["id"]: c["name"] for c in labels["categories"]}
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps([p for p in json.loads(open(demo.source.predictions).read())
+                                if minimum[name_of[p["category_id"]]] is None
+                                or p["score"] >= minimum[name_of[p["category_id"]]]]))
+    theirs = hotcoco_eval(demo.source.labels, kept, 0.5).tide_errors(pos_thr=0.5, bg_thr=0.1)
+    assert [c[1] for c in tide_fig["data"][0]["customdata"]] == [theirs["counts"][e] for e in ErrorType]
+    assert list(tide_fig["data"][0]["y"]) == pytest.approx([theirs["delta_ap"][e] for e in ErrorType], abs=1e-12)
+    assert reliability_fig["data"]

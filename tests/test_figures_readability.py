@@ -128,7 +128,8 @@ def _graphs(component) -> list:
 def test_every_graph_starts_computing_not_with_empty_axes():
     graphs = [g for tab in (metrics_tab, performance_tab, explorer_tab) for g in _graphs(tab.build())]
     assert {g.id for g in graphs} == {ids.AP_AR_GRAPH, ids.PR_GRAPH, ids.IMPORTANCE_GRAPH, ids.CORRELATION_GRAPH,
-                                      ids.PERF_GRAPH, ids.EXPLORER_HISTOGRAM}
+                                      ids.PERF_GRAPH, ids.EXPLORER_HISTOGRAM, ids.TIDE_GRAPH, ids.CONFUSION_GRAPH,
+                                      ids.RELIABILITY_GRAPH, ids.PERF_ERRORS_GRAPH}
     for graph in graphs:
         layout = graph.figure["layout"]
         assert [a["text"] for a in layout["annotations"]] == [COMPUTING]
