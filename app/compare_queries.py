@@ -192,6 +192,10 @@ class CompareQueries:
             raise ValueError("Error-type and confusion filters show one run: leave compare mode to use them.")
         return self.queries.explorer.filtered(cv.explorer(), flt, sort_by, descending, table_of or self.table_of(cv))
 
+    def selection(self, cv: CompareView, flt: ExplorerFilter) -> pd.DataFrame:
+        """The filtered rows of the compare table, in row order (for the downloads)."""
+        return self.objects(cv).iloc[self.filtered(cv, flt, "row", False)["rows"]]
+
     def page(self, cv: CompareView, rows: np.ndarray, number: int, value_column: str | None,
              table_of: Callable[[], pd.DataFrame] | None = None) -> list[dict]:
         """:meth:`ExplorerQueries.page <detlens.app.explorer_queries.ExplorerQueries.page>` of the compare

@@ -51,18 +51,25 @@ def open_detail(queries, clicks, key, classes, iou, min_score, rule=DEFAULT_RULE
     return True, f"{doc['file_name']} · image id {doc['object']['image_id']}", detail_view(doc, src, fmt_metric)
 
 
-def coco_zip(labels: dict, predictions: list) -> bytes:
-    """``labels.json`` and ``predictions.json`` in one zip archive."""
+def coco_zip(labels: dict, predictions: list, predictions_b: list | None = None) -> bytes:
+    """``labels.json`` and ``predictions.json`` in one zip archive; with ``predictions_b`` (compare mode)
+    ``predictions_A.json`` and ``predictions_B.json`` instead."""
     buffer = io.BytesIO()
+    runs = {"predictions.json": predictions} if predictions_b is None else {
+        "predictions_A.json": predictions, "predictions_B.json": predictions_b}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("labels.json", json.dumps(labels))
-        archive.writestr("predictions.json", json.dumps(predictions))
+        for name, results in runs.items():
+            archive.writestr(name, json.dumps(results))
     return buffer.getvalue()
 
 
 def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc,
-             max_rows: int = EXPORT_MAX_ROWS, rule=DEFAULT_RULE, mode=DEFAULT_MODE):
+             max_rows: int = EXPORT_MAX_ROWS, rule=DEFAULT_RULE, mode=DEFAULT_MODE, compare=None):
     """The filtered objects as CSV (one row per object), or their images' COCO labels and predictions (zip).
+
+    In compare mode (``compare``: the ``COMPARE`` store) the rows are both runs' (with their ``run`` and
+    ``change`` columns) and the zip holds each run's predictions of the rows' images.
 
     Registered as a background callback, so the export is built in a job's
     process, not the web server's. More than ``max_rows`` filtered objects are
@@ -74,19 +81,21 @@ def download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, fil
     try:
         view = queries.view(*inputs.view(key, classes, iou, min_score, rule, mode))
         flt = inputs.explorer_filter(filter_doc)
-        count = len(queries.explorer.filtered(view, flt, "row", False)["rows"])
+        explorer, target = explorer_of(queries, view, compare)
+        count = len(explorer.filtered(target, flt, "row", False)["rows"])
         if count == 0:
             return None, alert("No objects match these filters: nothing to download.")
         if count > max_rows:
             return None, alert(f"These filters keep {count:,} objects, more than the {max_rows:,} an export may "
                                "hold: narrow them (outcome, class, metric or confidence range) and download again.")
-        rows = queries.explorer.selection(view, flt)
+        rows = explorer.selection(target, flt)
         if which == ids.EXPLORER_CSV:
             return dcc.send_string(to_csv(rows), "detlens-objects.csv"), None
         labels, predictions = coco_subset(queries.dataset(view.key), rows)
+        predictions_b = None if target is view else coco_subset(queries.dataset(target.b.key), rows)[1]
     except Exception as exc:
         return None, error_alert(exc)
-    return dcc.send_bytes(coco_zip(labels, predictions), "detlens-subset-coco.zip"), None
+    return dcc.send_bytes(coco_zip(labels, predictions, predictions_b), "detlens-subset-coco.zip"), None
 
 
 def register(app, queries) -> None:
@@ -110,9 +119,10 @@ def register(app, queries) -> None:
         Input(ids.EXPLORER_COCO, "n_clicks"),
         *view_inputs(State),
         State(ids.EXPLORER_FILTER, "data"),
+        State(ids.COMPARE, "data"),
         prevent_initial_call=True,
         **background(ids.EXPLORER_RUNNING),
     )
-    def _download(csv_clicks, coco_clicks, key, classes, iou, min_score, rule, mode, filter_doc):
+    def _download(csv_clicks, coco_clicks, key, classes, iou, min_score, rule, mode, filter_doc, compare):
         return download(queries, csv_clicks, coco_clicks, key, classes, iou, min_score, filter_doc, rule=rule,
-                        mode=mode)
+                        mode=mode, compare=compare)

@@ -7,9 +7,13 @@ store a request only in compare mode on their tab.
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 import json
+import zipfile
 
+import pandas as pd
 import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
@@ -18,7 +22,7 @@ from detlens.app.preparation import prepare
 from detlens.app.source import DataSource
 from detlens.callbacks import compare_mode
 from detlens.callbacks.common import DEFAULT_RULE
-from detlens.callbacks.explorer_detail import open_detail
+from detlens.callbacks.explorer_detail import download, open_detail
 from detlens.callbacks.explorer_tab import update_grid
 from detlens.core.explorer import ExplorerFilter
 from detlens.core.vocabulary import CompareGroup
@@ -184,11 +188,31 @@ def test_the_detail_draws_both_runs(pair):
     assert is_open and "prediction of run B (small)" in text and "data-run='B'" in text
 
 
+def test_downloads_in_compare_mode_hold_both_runs(pair):
+    cv = compare_mode.compare_view(pair.queries, compare_store(pair), view_values(pair))
+    flt = ExplorerFilter(compare=CompareGroup.BROKEN)
+    kept = pair.queries.compare.selection(cv, flt)
+    args = (pair.queries, 1, None, pair.key_a, list(pair.classes), 0.5, 0, flt.to_dict())
+    sent, note = call_triggered(functools.partial(download, compare=compare_store(pair)), ids.EXPLORER_CSV, 1, *args)
+    table = pd.read_csv(io.StringIO(sent["content"]), keep_default_na=False)
+    assert note is None and len(table) == len(kept) and set(table["change"]) == {"broken"}
+    assert set(table["run"]) == {"", "B"}  # broken labels and B's false positives
+    sent, note = call_triggered(functools.partial(download, compare=compare_store(pair)), ids.EXPLORER_COCO, 1, *args)
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(sent["content"]))) as archive:
+        files = {name: json.loads(archive.read(name)) for name in archive.namelist()}
+    assert set(files) == {"labels.json", "predictions_A.json", "predictions_B.json"}
+    images = {i["id"] for i in files["labels.json"]["images"]}
+    assert images == set(kept["image_id"])
+    run_b = [p for p in json.loads(pair.predictions_b.read_text()) if p["image_id"] in images]
+    assert len(files["predictions_B.json"]) == len(run_b)
+    assert sorted(p["bbox"] for p in files["predictions_B.json"]) == sorted(p["bbox"] for p in run_b)
+
+
 def test_a_compare_group_without_compare_mode_is_a_readable_warning(pair):
     flt = ExplorerFilter(compare=CompareGroup.FIXED).to_dict()
     _, _, _, _, note = update_grid(pair.queries, pair.key_a, list(pair.classes), 0.5, 0, flt, "score", "desc", 1,
                                    ids.TAB_EXPLORER, DEFAULT_RULE)
-    assert "all objects" in str(note.children)
+    assert "Compare with" in str(note.children)
 
 
 # ----- the gates ---------------------------------------------------------------------------------------------

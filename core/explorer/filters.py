@@ -206,8 +206,7 @@ def filter_mask(table: pd.DataFrame, flt: ExplorerFilter, classes: list[str] | N
     if flt.compare is None:
         keep = outcome_mask(table, flt.outcomes)
     elif COMPARE_COLUMN not in table.columns:
-        raise ValueError("A compare group needs compare mode's table of both runs (downloads hold one run): "
-                         "pick 'all objects' under Compare.")
+        raise ValueError("A compare group needs a run to compare with: pick one under 'Compare with'.")
     else:
         keep = table[COMPARE_COLUMN].to_numpy() == flt.compare.value
     if flt.needs_errors and "error" not in table.columns:
