@@ -6,17 +6,20 @@ output of one callback, not of two), so no update runs in a circle:
 * a control moved by the user (or by another callback, e.g. a chart click opening the
   Explorer): the view is written to the query string (defaults left out,
   :func:`detlens.layouts.view_query.encode`) and the browser gets a new history entry;
-* a query string loaded (the page opened from a link, the back or forward button) or
-  the data becoming ready (the class and metric choices arrive only after
-  preparation, with ``DATA_KEY``): the query string is read
+* a query string the controls do not show yet (the page opened from a link, the back or
+  forward button; read once the data are ready, since the class and metric choices
+  arrive only after preparation): the query string is read
   (:func:`~detlens.layouts.view_query.decode`) and each control that differs is set;
   values the page cannot show are dropped with one notice line each.
 
-``dcc.Location`` re-sends the query string it was just given; the ``URL_SHOWN`` store
-(the query string the controls show) tells that echo from a real move through history.
-The workspace's pickers (dataset, run, compared run) and the minimum-confidence mode
-join the URL when the page has them (:data:`PICKERS`); a dataset or run picked by a
-link is set first, and the rest of the link applies once that data is shown.
+The ``URL_SHOWN`` store holds the query string the controls show. While it differs from
+the URL's, every change reads the URL (a link applies in steps, as its dataset, run and
+choices arrive); afterwards every change of a control's value writes it. Dash merges the
+changes of one user action with those its callbacks make (a dataset picked arrives with
+its runs and new data), so the trigger alone cannot tell a link from a move. The
+workspace's pickers (dataset, run, compared run) and the minimum-confidence mode join
+the URL when the page has them (:data:`PICKERS`); a dataset or run named by a link is
+set first, and the rest of the link applies once its data are shown.
 """
 
 from __future__ import annotations
@@ -59,9 +62,8 @@ FILTER_CONTROLS = {"filter_outcomes": (ids.EXPLORER_OUTCOMES, "value"),
                    "filter_score": (ids.EXPLORER_SCORE, "value")}
 OUTPUTS = {"search": (ids.URL, "search"), "shown": (ids.URL_SHOWN, "data"), "notice": (ids.URL_NOTICE, "children"),
            **CONTROLS, **FILTER_CONTROLS}
-# a change of these reads the URL again (its values can only be checked against them); any other control writes it
-READ_TRIGGERS = {f"{ids.URL}.search", f"{ids.DATA_KEY}.data",
-                 *(f"{component}.options" for component in (*CHOICE_LISTS.values(), *PICKERS.values()))}
+NOT_MOVES = {f"{ids.URL}.search", f"{ids.DATA_KEY}.data"}  # with any "<id>.options": changes no control made
+DATA_DEPENDENT = ("classes", "metric", "filter", "sort")  # a dataset picked by the user starts them afresh
 
 
 def option_value(option: object) -> object:
@@ -113,9 +115,16 @@ def notice(lines: list[str]):
                      color="warning", dismissable=True, className="mb-2")
 
 
-def write_url(search, shown, values: dict, choices: Choices) -> dict:
-    """A control moved: the view's query string, pushed when it differs from the one shown."""
-    new = view_query.encode(current_view(values), choices)
+def write_url(search, values: dict, choices: Choices) -> dict:
+    """A control moved: the view's query string, pushed when it differs from the one shown.
+
+    After the user picked another dataset, its classes, metric, Explorer filter and sort start at their
+    defaults (the old dataset's would be refused when its data arrive).
+    """
+    view = current_view(values)
+    if "dataset" in choices.pickers and view.get("dataset") != view_query.decode(search, choices)[0]["dataset"]:
+        view.update({name: value for name, value in view_query.defaults(choices).items() if name in DATA_DEPENDENT})
+    new = view_query.encode(view, choices)
     if new == normal(search):
         raise PreventUpdate
     return {**{name: no_update for name in OUTPUTS | dict.fromkeys(choices.pickers)}, "search": new, "shown": new}
@@ -165,12 +174,11 @@ def sync_view(search, shown, key, values: dict, options: dict, defaults: dict) -
     choices = choices_of(options, defaults)
     if not (choices.classes and choices.metrics and choices.sort_columns):
         raise PreventUpdate  # the choices arrive after the dataset key: read the link once they are here
-    triggers = set(ctx.triggered_prop_ids)
-    if not triggers & READ_TRIGGERS:
-        return write_url(search, shown, values, choices)
-    if triggers == {f"{ids.URL}.search"} and normal(search) == normal(shown):
-        raise PreventUpdate  # dcc.Location repeating the query string this callback wrote
-    return read_url(search, values, choices)
+    if normal(search) != normal(shown):
+        return read_url(search, values, choices)  # a link, back or forward (in steps: dataset, run, the rest)
+    if all(t in NOT_MOVES or t.endswith(".options") for t in ctx.triggered_prop_ids):
+        raise PreventUpdate  # dcc.Location's echo of a write, new choices: the view is what the URL says
+    return write_url(search, values, choices)  # a move, by the user or a callback (a chart click, new data)
 
 
 def in_layout(layout, component_id: str) -> bool:

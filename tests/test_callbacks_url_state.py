@@ -3,8 +3,12 @@ the data becoming ready sets the controls, an echo of the URL just written chang
 
 from __future__ import annotations
 
+from contextvars import copy_context
+
 import pytest
 from dash import no_update
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks.explorer_tab import fill_explorer_choices
@@ -15,7 +19,6 @@ from detlens.core.ap_rule import APRule
 from detlens.core.explorer import ExplorerFilter
 from detlens.core.settings import BUCKETS_DEFAULT, IOU_DEFAULT
 from detlens.layouts import ids, shell, view_query
-from tests.dash_context import call_triggered
 
 RULE = APRule().code
 DEFAULTS = {"rule": RULE}
@@ -37,9 +40,15 @@ def page(demo):
 
 
 def sync(trigger, search, shown, key, values, options, defaults=DEFAULTS):
-    """``sync_view`` as Dash calls it after ``trigger`` = ``(component id, property)`` changed."""
-    component, prop = trigger
-    return call_triggered(sync_view, component, None, search, shown, key, values, options, defaults, prop=prop)
+    """``sync_view`` as Dash calls it after ``trigger`` = ``(component id, property)`` changed (or a list of them:
+    one call after several changes)."""
+    triggers = trigger if isinstance(trigger, list) else [trigger]
+
+    def run():
+        context_value.set(AttributeDict(triggered_inputs=[{"prop_id": f"{c}.{p}", "value": None}
+                                                          for c, p in triggers]))
+        return sync_view(search, shown, key, values, options, defaults)
+    return copy_context().run(run)
 
 
 def changed(out: dict) -> dict:
@@ -104,12 +113,12 @@ def test_back_to_the_plain_page_restores_every_default(demo, page):
                    "filter_metric": None, "filter_score": [0, 1], "shown": "", "notice": None}
 
 
-def test_the_data_becoming_ready_again_reapplies_the_link(demo, page):
-    # the preparation sets every class when a dataset key arrives; the link's classes win
+def test_new_data_after_a_link_was_applied_write_what_the_controls_show(demo, page):
+    # the preparation selects every class when new data arrive: the URL follows (a new history entry)
     values, options = page
-    out = changed(sync(DATA_READY, f"?classes={demo.classes[0]}", f"?classes={demo.classes[0]}", demo.key, values,
-                       options))
-    assert out["classes"] == [demo.classes[0]]
+    link = f"?classes={demo.classes[0]}"
+    out = changed(sync([DATA_READY, (ids.CLASSES, "value")], link, link, demo.key, values, options))
+    assert out == {"search": "", "shown": ""}
 
 
 def test_a_link_to_another_dataset_sets_the_dataset_first(demo, page):
@@ -136,6 +145,45 @@ def test_a_link_without_a_run_keeps_the_run_shown_for_its_dataset(demo, page):
     out = changed(sync(URL_SEARCH, "?dataset=voc", "?dataset=voc&run=c&compare=c", demo.key, values, options,
                        defaults))
     assert out == {"compare": None, "shown": "?dataset=voc", "notice": None}  # run "a" is coco's: "c" stays
+
+
+@pytest.mark.parametrize("triggers, shown, expected", [
+    ([(ids.URL, "search")], None, "read"),  # a link opened, back or forward
+    ([(ids.IOU, "value")], None, "read"),  # while a link is being applied, its view wins
+    ([(ids.URL, "search")], "?run=a", "none"),  # dcc.Location repeating what was written
+    ([(ids.EXPLORER_METRIC, "options"), (ids.EXPLORER_SORT, "options")], "?run=a", "none"),  # choices refilled
+    ([(ids.DATASET_PICKER, "options"), (ids.RUN_PICKER, "options")], "?run=a", "none"),  # the pickers polled
+    ([(ids.IOU, "value")], "?run=a", "write"),
+    ([(ids.CLASSES, "value")], "?run=a", "write"),
+    ([(ids.PERF_METRIC, "value")], "?run=a", "write"),
+    ([(ids.DATA_KEY, "data"), (ids.CLASSES, "options"), (ids.CLASSES, "value")], "?run=a", "write"),  # new data
+    ([(ids.DATASET_PICKER, "value"), (ids.DATASET_PICKER, "options"), (ids.RUN_PICKER, "options"),
+      (ids.RUN_PICKER, "value"), (ids.DATA_KEY, "data")], "?run=a", "write"),  # a pick, merged with its data
+    ([(ids.EXPLORER_FILTER, "data"), (ids.TABS, "active_tab"), (ids.EXPLORER_PAGES, "active_page")], "?run=a",
+     "write"),  # a chart click opening the Explorer
+])
+def test_a_move_writes_the_url_and_a_link_reads_it(demo, page, triggers, shown, expected):
+    values, options = page
+    defaults = {**DEFAULTS, "dataset": "coco", "run": "a"}
+    options = {**options, "dataset": ["coco", "voc"], "run": ["a"]}
+    moved = {**values, "iou": 0.6, "run": "a", "dataset": "coco"}
+    if expected == "none":
+        with pytest.raises(PreventUpdate):
+            sync(triggers, "?run=a", shown, demo.key, moved, options, defaults)
+        return
+    out = changed(sync(triggers, "?run=a", shown, demo.key, moved, options, defaults))
+    assert out == ({"iou": IOU_DEFAULT, "shown": "?run=a", "notice": None} if expected == "read"
+                   else {"search": "?iou=0.6", "shown": "?iou=0.6"})
+
+
+def test_a_dataset_picked_by_the_user_starts_its_classes_and_metric_afresh(demo, page):
+    values, options = page
+    defaults = {**DEFAULTS, "dataset": "coco"}
+    options = {**options, "dataset": ["coco", "voc"]}
+    moved = {**values, "dataset": "voc", "classes": [demo.classes[0]], "iou": 0.6}
+    out = changed(sync((ids.DATASET_PICKER, "value"), f"?classes={demo.classes[0]}&iou=0.6",
+                       f"?classes={demo.classes[0]}&iou=0.6", demo.key, moved, options, defaults))
+    assert out == {"search": "?iou=0.6&dataset=voc", "shown": "?iou=0.6&dataset=voc"}
 
 
 def test_a_moved_picker_is_written_to_the_url(demo, page):
