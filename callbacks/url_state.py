@@ -52,7 +52,8 @@ CONTROLS = {
 # selectors in the URL when the page has them (URL name: component id, its "value" and "options")
 PICKERS = {"dataset": ids.DATASET_PICKER, "run": ids.RUN_PICKER, "compare": ids.COMPARE_PICKER,
            "score_mode": ids.MIN_SCORE_MODE}
-STAGED = ("dataset", "run")  # pickers that change the data: set alone, the rest of a link waits for their data
+# a link's parameters checked against the dataset's own choices (they wait for another dataset's data)
+DATA_PARAMS = ("classes", "metric", "sort", *view_query.FILTER_PARAMS)
 # Choices field: the dropdown whose options are its values
 CHOICE_LISTS = {"classes": ids.CLASSES, "metrics": ids.PERF_METRIC, "explorer_metrics": ids.EXPLORER_METRIC,
                 "sort_columns": ids.EXPLORER_SORT}
@@ -131,7 +132,12 @@ def write_url(search, values: dict, choices: Choices) -> dict:
 
 
 def read_url(search, values: dict, choices: Choices) -> dict:
-    """A query string arrived: every control that differs from the link's view set to it, and the notice."""
+    """A query string arrived: every control that differs from the link's view set to it, and the notice.
+
+    A link to another dataset sets the dataset, the run it names (the workspace's picker takes the
+    dataset's first run for one it lacks) and the settings that do not depend on the data; its classes,
+    metric, Explorer filter and sort are read once that dataset's data are shown.
+    """
     view, lines = view_query.decode(search, choices)
     now = current_view(values)
     out = {name: no_update for name in OUTPUTS | dict.fromkeys(choices.pickers)}
@@ -141,13 +147,17 @@ def read_url(search, values: dict, choices: Choices) -> dict:
     for name, (allowed, _) in choices.pickers.items():
         # a picker's first value that this dataset lacks (the first dataset's run) keeps the one shown
         if not view_query.same(name, view[name], now.get(name)) and (view[name] is None or view[name] in allowed):
-            if name in STAGED:
-                return {**{n: no_update for n in out}, name: view[name]}  # the rest once this data is shown
             out[name] = view[name]
     if not view_query.same("filter", view["filter"], now["filter"]):
         flt = view_query.with_url_part(now["filter"], view["filter"])
         out.update(filter=flt.to_dict(), filter_outcomes=[o.value for o in flt.outcomes], filter_metric=flt.metric,
                    filter_score=[flt.score_low or 0, flt.score_high or 1])
+    if out.get("dataset", no_update) is not no_update:
+        given = dict(view_query.split(normal(search))[0])
+        out.update({name: no_update for name in (*DATA_DEPENDENT, *FILTER_CONTROLS)},
+                   run=(given.get("run") or [no_update])[0])
+        waits = any(name in given for name in DATA_PARAMS)
+        return {**out, "shown": no_update if waits else normal(search), "notice": None}
     return {**out, "shown": normal(search), "notice": notice(lines)}
 
 

@@ -130,3 +130,48 @@ def test_a_link_opens_the_explorer_with_its_filter_sort_and_page(page, server):
     assert page.evaluate("() => location.search") == EXPLORER_LINK
     screenshot(page, "url_state_explorer")
     assert page.console_errors == []
+
+
+def test_links_name_the_workspace_dataset_and_run(page, browser, tmp_path):
+    from tests.browser.test_workspace import pick, shown_map, write_workspace
+    from tests.cli_server import detlens_serve
+
+    root = write_workspace(tmp_path / "data").parent
+    full, half = (shown_map(root, "shapes/labels.json", f"shapes/{name}.json") for name in ("predictions", "half"))
+    small = shown_map(root, "small/labels.json", "small/predictions.json")
+    with detlens_serve("--workspace", root / "workspace.toml", "--cache-dir", tmp_path / "cache", "--no-precompute",
+                       log=tmp_path / "serve.log", ready_path="") as url:
+        page.goto(url + "?run=half")
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, half], timeout=LOAD_TIMEOUT_MS)
+        assert page.inner_text(f"#{ids.RUN_PICKER}").strip() == "half"
+        pick_run = page.evaluate("() => history.length")
+        page.click(f"#{ids.RUN_PICKER}")
+        page.get_by_role("option", name="full", exact=True).click()
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, full], timeout=UPDATE_TIMEOUT_MS)
+        page.wait_for_function("() => location.search === ''", timeout=UPDATE_TIMEOUT_MS)  # the first run: default
+        assert page.evaluate("() => history.length") == pick_run + 1
+        page.go_back()
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, half], timeout=UPDATE_TIMEOUT_MS)
+        assert page.inner_text(f"#{ids.RUN_PICKER}").strip() == "half"
+
+        pick(page, ids.DATASET_PICKER, "small shapes")
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, small], timeout=UPDATE_TIMEOUT_MS)
+        page.wait_for_function("() => location.search === '?dataset=small+shapes&run=only'", timeout=UPDATE_TIMEOUT_MS)
+        small_url = page.url
+        page.go_back()  # to the other dataset, and the run the link names
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, half], timeout=UPDATE_TIMEOUT_MS)
+        assert page.inner_text(f"#{ids.DATASET_PICKER}").strip() == "shapes"
+        assert page.inner_text(f"#{ids.RUN_PICKER}").strip() == "half"
+        page.go_forward()
+        page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, small], timeout=UPDATE_TIMEOUT_MS)
+        assert page.inner_text(f"#{ids.DATASET_PICKER}").strip() == "small shapes"
+        other = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            second = other.new_page()
+            second.goto(small_url)
+            second.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, small], timeout=LOAD_TIMEOUT_MS)
+            assert second.inner_text(f"#{ids.DATASET_PICKER}").strip() == "small shapes"
+            assert second.inner_text(f"#{ids.RUN_PICKER}").strip() == "only"
+        finally:
+            other.close()
+        assert page.console_errors == []
