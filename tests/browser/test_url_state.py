@@ -35,6 +35,21 @@ def evaluated_map(server, iou: float, min_score: float, classes: list[str], rule
     return map_text(json.loads(out.read_text())["mAP"])
 
 
+def in_second_browser(browser, url: str, expected_map: str, controls: list[str], picture: str | None = None) -> list:
+    """Open ``url`` in a new browser context (no shared state), wait for the mAP card to show ``expected_map``;
+    the text of each of ``controls``."""
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        second = other.new_page()
+        second.goto(url)
+        second.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, expected_map], timeout=LOAD_TIMEOUT_MS)
+        if picture:
+            screenshot(second, picture)
+        return [second.inner_text(f"#{control}").strip() for control in controls]
+    finally:
+        other.close()
+
+
 def check_linked_controls(page) -> None:
     """The controls show every setting of :data:`LINKED`."""
     page.wait_for_function(ACTIVE_TAB_IS, arg="Performance by metric", timeout=LOAD_TIMEOUT_MS)
@@ -75,16 +90,8 @@ def test_a_link_sets_the_view_back_returns_and_a_second_browser_agrees(page, bro
     assert page.url == server.url + LINKED
     assert page.console_errors == []
 
-    other = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        second = other.new_page()
-        second.goto(metrics_url)
-        second.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, voc_map], timeout=LOAD_TIMEOUT_MS)
-        assert second.inner_text(f"#{ids.IOU_VALUE}").strip() == "IoU ≥ 0.70"
-        assert second.inner_text(f"#{ids.AP_RULE}").strip() == VOC11.title
-        screenshot(second, "url_state_second_browser")
-    finally:
-        other.close()
+    shown = in_second_browser(browser, metrics_url, voc_map, [ids.IOU_VALUE, ids.AP_RULE], "url_state_second_browser")
+    assert shown == ["IoU ≥ 0.70", VOC11.title]
 
 
 def test_a_link_with_bad_values_says_what_it_left_out(page, server):
@@ -165,13 +172,6 @@ def test_links_name_the_workspace_dataset_and_run(page, browser, tmp_path):
         page.go_forward()
         page.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, small], timeout=UPDATE_TIMEOUT_MS)
         assert page.inner_text(f"#{ids.DATASET_PICKER}").strip() == "small shapes"
-        other = browser.new_context(viewport={"width": 1400, "height": 1000})
-        try:
-            second = other.new_page()
-            second.goto(small_url)
-            second.wait_for_function(TEXT_IS, arg=[ids.MAP_VALUE, small], timeout=LOAD_TIMEOUT_MS)
-            assert second.inner_text(f"#{ids.DATASET_PICKER}").strip() == "small shapes"
-            assert second.inner_text(f"#{ids.RUN_PICKER}").strip() == "only"
-        finally:
-            other.close()
+        shown = in_second_browser(browser, small_url, small, [ids.DATASET_PICKER, ids.RUN_PICKER])
+        assert shown == ["small shapes", "only"]
         assert page.console_errors == []
