@@ -410,7 +410,11 @@ def test_runs_wait_their_turn_alive_behind_a_long_preparation_and_then_are_prepa
         time.sleep(0.2)
     supervisor = Queries(cache).supervisor
     assert supervisor.status(queued.source_id()).state == "waiting"
+    # a pixel worker may be blocked opening the pipe already: our end opened read-write counts as its writer, so
+    # closing it gives that worker an end of file (an unreadable image) while later readers find the real image
+    held = os.open(stuck.pipe, os.O_RDWR | os.O_NONBLOCK)
     unblock(stuck)
+    os.close(held)
     process.join(180)
     assert not process.is_alive()
     multiprocessing.active_children()
