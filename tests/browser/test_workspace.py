@@ -7,7 +7,6 @@ import contextlib
 import json
 from pathlib import Path
 
-import pytest
 
 from detlens.callbacks.metrics_tab import map_text
 from detlens.core.demo import DemoConfig, write_demo
@@ -99,8 +98,6 @@ def served_workspace(page, tmp_path: Path):
         yield workspace
 
 
-@pytest.mark.xfail(strict=True, reason="callbacks/url_state.py: the picked run's data key arrives in the same call as "
-                   "the run picker's change, so the URL (without the run) is read and sets the first run back")
 def test_a_picked_run_stays_picked(page, tmp_path):
     with served_workspace(page, tmp_path) as workspace:
         half = shown_map(workspace.parent, "shapes/labels.json", "shapes/half.json")
