@@ -7,7 +7,6 @@ import contextlib
 import json
 from pathlib import Path
 
-
 from detlens.callbacks.metrics_tab import map_text
 from detlens.core.demo import DemoConfig, write_demo
 from detlens.core.evaluation import Evaluator
