@@ -72,7 +72,7 @@ def served(queries, source_id) -> bool:
 def sync_pickers(queries, reload_clicks, dataset, run, shown_datasets, shown_runs, source_id) -> dict:
     """Keep the dataset and run pickers, the ``RUNS`` store and the page's ``SOURCE`` in step with the workspace.
 
-    Called on every status poll (the workspace file is read again when it changed: one ``stat``), on the reload
+    Called every ``WORKSPACE_POLL_MS`` when the workspace has a file (read again when it changed: one ``stat``), on the reload
     button (read again in any case) and when either picker changes. A dataset picked shows its runs, the run of
     the same name selected if it has one, else its first; the source follows the run. An invalid workspace file
     keeps the previous workspace and shows its one-line error. Values the page sent that are not names of the
@@ -219,7 +219,7 @@ def register(app, queries) -> None:
     """Wire the page frame's callbacks to ``app``, answering from ``queries``."""
     @app.callback(
         output={name: Output(*target) for name, target in PICKER_OUTPUTS.items()},
-        inputs=dict(n_intervals=Input(ids.STATUS_INTERVAL, "n_intervals"),
+        inputs=dict(n_intervals=Input(ids.WORKSPACE_INTERVAL, "n_intervals"),
                     reload_clicks=Input(ids.WORKSPACE_RELOAD, "n_clicks"),
                     dataset=Input(ids.DATASET_PICKER, "value"), run=Input(ids.RUN_PICKER, "value")),
         state=dict(shown_datasets=State(ids.DATASET_PICKER, "options"), shown_runs=State(ids.RUNS, "data"),

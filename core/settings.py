@@ -53,7 +53,9 @@ EXPLORER_RANGE_STEPS = 200  # steps of the metric range slider
 EXPORT_MAX_ROWS = 200_000  # objects in one CSV or COCO-pair download (more: narrow the filters)
 
 # Polling (milliseconds)
-STATUS_POLL_MS = 300  # preparation progress
+STATUS_POLL_MS = 1000  # preparation progress: longer than a busy server takes to answer (Dash drops an answer when
+# the timer has asked again: at 300 ms, ten pages opened at once on 2 cores never saw theirs)
+WORKSPACE_POLL_MS = 2000  # a workspace file's changes; its own timer, so the progress poll never waits for it
 BACKGROUND_POLL_MS = 100  # a background callback's result
 
 # Comparing two runs (detlens compare): paired bootstrap over images

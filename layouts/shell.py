@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from detlens.core.ap_rule import APRule, every_rule
 from detlens.core.settings import (IOU_DEFAULT, IOU_MARKS, IOU_MAX, IOU_MIN, IOU_STEP, SCORE_MARKS, SCORE_MAX,
-                                   SCORE_STEP, STATUS_POLL_MS)
+                                   SCORE_STEP, STATUS_POLL_MS, WORKSPACE_POLL_MS)
 from detlens.layouts import compare, explorer_tab, ids, metrics_tab, min_score_mode, performance_tab
 
 REQUEST_STORES = (ids.METRICS_REQUEST, ids.IMPORTANCE_REQUEST, ids.PERF_REQUEST, ids.EXPLORER_REQUEST,
@@ -110,6 +110,10 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule(), pickers
         # what each background callback computes, written only while its tab is shown (see callbacks/common.py)
         *(dcc.Store(id=request) for request in REQUEST_STORES),
         dcc.Interval(id=ids.STATUS_INTERVAL, interval=STATUS_POLL_MS),
+        # not the status poll's timer: the poll's source is this callback's output, and Dash holds a callback
+        # back while another one writing its inputs runs, so sharing a timer starved the poll under load
+        dcc.Interval(id=ids.WORKSPACE_INTERVAL, interval=WORKSPACE_POLL_MS,
+                     disabled=not (pickers or {}).get("reloadable", False)),
         header(logout, pickers),
         html.Div(id=ids.WORKSPACE_ALERT),
         progress_box(),

@@ -330,7 +330,7 @@ def test_a_run_added_to_the_file_appears_after_the_next_poll(served, files):
     client = app.server.test_client()
     path = files / "workspace.toml"
     rewrite(path, GOOD.replace('B = "one/b.json"', 'B = "one/b.json"\nC = "one/b.json"'))
-    picked = answer(call(client, picker_request(app, {}, ids.STATUS_INTERVAL)))
+    picked = answer(call(client, picker_request(app, {}, ids.WORKSPACE_INTERVAL)))
     assert [o["value"] for o in picked[ids.RUN_PICKER]["options"]] == ["A", "B", "C"]
     assert [r["name"] for r in picked[ids.RUNS]["data"]] == ["A", "B", "C"]
     assert ids.SOURCE not in picked  # the page stays on its run
@@ -356,7 +356,7 @@ def test_the_pickers_callback_refreshes_nothing_on_an_unchanged_poll(files):
     from dash.exceptions import PreventUpdate
 
     with pytest.raises(PreventUpdate):
-        call_triggered(sync_pickers, ids.STATUS_INTERVAL, 1, queries, None, "first", "A", options,
+        call_triggered(sync_pickers, ids.WORKSPACE_INTERVAL, 1, queries, None, "first", "A", options,
                        workspace.run_choices("first"), workspace.first.source_id, prop="n_intervals")
     out = call_triggered(sync_pickers, ids.RUN_PICKER, "B", queries, None, "first", "B", options,
                          workspace.run_choices("first"), workspace.first.source_id, prop="value")
