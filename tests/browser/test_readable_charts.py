@@ -40,17 +40,27 @@ setInterval(() => {
 
 def test_no_chart_shows_empty_axes_before_its_first_result(page, server):
     page.add_init_script(FIRST_RENDER)
-    open_dashboard(page, server)
+    # A view no other test computes, so every chart waits for a fresh job rather than a cached result.
+    page.goto(f"{server.url}?iou=0.35")
+    page.wait_for_function(f"() => /\\d/.test(document.getElementById('{ids.MAP_VALUE}')?.innerText || '')",
+                           timeout=LOAD_TIMEOUT_MS)
     for tab in ("Performance by metric", "Explorer"):
         page.click(f"#{ids.TABS} .nav-link:has-text('{tab}')")
         page.wait_for_timeout(300)
     page.wait_for_function(f"() => Object.keys(window.firstRenders).length === {len(GRAPHS)}",
                            timeout=UPDATE_TIMEOUT_MS)
     first = page.evaluate("() => window.firstRenders")
+    placeholders = 0
     for graph in GRAPHS:
-        assert first[graph]["notes"] == [COMPUTING] and first[graph]["traces"] == 0, (graph, first[graph])
-        # plotly's default axes (-1..6) are never drawn: the placeholder's axes are hidden
-        assert first[graph]["xVisible"] is False, (graph, first[graph])
+        shown = first[graph]
+        # plotly's default axes (-1..6) are never drawn: first comes the placeholder with its axes hidden, or,
+        # when plotly's lazily loaded bundle arrives after the job (a busy machine), the result itself
+        if shown["traces"] == 0:
+            assert shown["notes"] == [COMPUTING] and shown["xVisible"] is False, (graph, shown)
+            placeholders += 1
+        else:
+            assert COMPUTING not in shown["notes"], (graph, shown)
+    assert placeholders > 0, first  # the placeholder is drawn at all
     assert page.console_errors == []
 
 
