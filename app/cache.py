@@ -62,6 +62,7 @@ class Entry(enum.StrEnum):
     OTHER_CLASS = "other_class"
     ORDERS = "orders"
     TABLES = "tables"
+    SHARED_METRICS = "shared_metrics"  # metrics of a dataset's images and labels, shared by its runs
     WARMED = "warmed"  # every IoU slider value pre-computed
     SUMMARY = "summary"
     MATCH = "match"

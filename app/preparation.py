@@ -146,16 +146,23 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
 
 
 def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress):
-    from detlens.core.metrics.tables import compute_metric_tables
+    """The dataset's metric tables; what runs of one dataset share is computed by the first of them."""
+    from detlens.core.metrics.tables import compute_metric_tables, compute_shared_metrics, shared_metrics_key
 
     def on_images(done: int, total: int) -> None:
         report(done / max(total, 1), f"Computing image metrics: {done:,} of {total:,} images")
 
     report(0.0, "Computing quality metrics")
+    shared_key = cache_key(Entry.SHARED_METRICS, shared_metrics_key(ds))
+    shared = cache.data.get(shared_key)
+    if shared is None:
+        shared = compute_shared_metrics(ds)
+        cache.data.set(shared_key, shared)
     if images is not None:
         cache.folder("pixels").close()  # checked (a damaged database is moved aside) before the pixel pass opens it
-        return compute_metric_tables(ds, images, cache_dir=cache.cache_dir / "pixels", progress=on_images)
-    return compute_metric_tables(ds, None)
+        return compute_metric_tables(ds, images, cache_dir=cache.cache_dir / "pixels", progress=on_images,
+                                     shared=shared)
+    return compute_metric_tables(ds, None, shared=shared)
 
 
 def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SLIDER_VALUES,

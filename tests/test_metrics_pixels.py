@@ -290,6 +290,42 @@ def test_cache_second_run_decodes_nothing_and_touch_recomputes_one(folder, tmp_p
     _assert_same(first, third)
 
 
+def test_another_run_of_the_dataset_reuses_image_and_label_values(folder, tmp_path_factory):
+    root, arrays = folder
+    names = ["img0.png", "img1.png", "img2.png", "img3.png"]
+    sizes = [(arrays[n].shape[1], arrays[n].shape[0]) for n in names]
+    labels = [[[1, 2, 10, 12], [20.5, 3, 15, 20]] for _ in names]
+    run_a = _dataset(names, arrays)  # predictions on images 1 and 3
+    run_b = make_dataset(names, sizes, labels, [[[5, 5, 10, 10]], [[2, 1, 30, 20], [0, 0, 4, 4]], [], []])
+    cache = tmp_path_factory.mktemp("cache")
+    compute_pixel_metrics(run_a, root, cache_dir=cache, workers=1)
+    b = compute_pixel_metrics(run_b, root, cache_dir=cache, workers=1)
+    # images 0 and 1 are decoded for run B's predictions only; 2 and 3 have none: nothing to decode
+    assert (b.decoded, b.shared, b.cached) == (2, 2, 2)
+    _assert_same(b, compute_pixel_metrics(run_b, root, workers=1))
+    again = compute_pixel_metrics(run_b, root, cache_dir=cache, workers=1)
+    assert (again.decoded, again.shared, again.cached) == (0, 0, 4)
+    _assert_same(b, again)
+    other_labels = make_dataset(names, sizes, [[[3, 3, 9, 9]] for _ in names], [[[5, 5, 10, 10]], [], [], []])
+    c = compute_pixel_metrics(other_labels, root, cache_dir=cache, workers=1)
+    assert (c.decoded, c.shared, c.cached) == (4, 0, 0)  # other labels: the image parts do not apply
+    _assert_same(c, compute_pixel_metrics(other_labels, root, workers=1))
+
+
+def test_a_shared_image_part_keeps_the_size_warning(folder, tmp_path_factory):
+    root, arrays = folder
+    names = ["img0.png", "img1.png"]
+    labels = [[[1, 2, 10, 12]] for _ in names]
+    sizes = [(2 * arrays[n].shape[1], 2 * arrays[n].shape[0]) for n in names]  # the files are half the size
+    cache = tmp_path_factory.mktemp("cache")
+    compute_pixel_metrics(make_dataset(names, sizes, labels, [[], []]), root, cache_dir=cache, workers=1)
+    run_b = make_dataset(names, sizes, labels, [[[4, 4, 20, 20]], []])
+    b = compute_pixel_metrics(run_b, root, cache_dir=cache, workers=1)
+    fresh = compute_pixel_metrics(run_b, root, workers=1)
+    assert (b.shared, b.cached) == (1, 1) and b.warnings == fresh.warnings and "2 images differ" in b.warnings[0]
+    _assert_same(b, fresh)
+
+
 def test_two_workers_same_as_one_and_progress(folder):
     root, arrays = folder
     names = ["img0.png", "img1.png", "img2.png", "img3.png", "img4.png", "photo.jpg", "corrupt.jpg"]

@@ -363,6 +363,35 @@ def test_the_pickers_callback_refreshes_nothing_on_an_unchanged_poll(files):
     assert out["source"] == workspace.run("first", "B").source_id
 
 
+def test_runs_of_one_dataset_share_its_image_and_label_metrics(served, files):
+    """The second run takes the first run's frame and label geometry (label-to-label IoUs included) from the
+    cache: a value planted in that entry shows up in a run prepared after it, and only there."""
+    from detlens.app.cache import Entry, cache_key
+    from detlens.core.metrics.tables import compute_metric_tables, shared_metrics_key
+
+    app, workspace, runs = served
+    queries = Queries(SharedCache(files / "cache"))
+    a, b = (queries.tables(runs[name][2]) for name in ("A", "B"))
+    fresh_b = compute_metric_tables(queries.dataset(runs["B"][2]))
+    for part in ("frame", "labels"):
+        assert getattr(a, part).keys() == getattr(fresh_b, part).keys()
+        for name, values in getattr(fresh_b, part).items():
+            np.testing.assert_array_equal(getattr(b, part)[name], values, err_msg=name)
+            np.testing.assert_array_equal(getattr(a, part)[name], values, err_msg=name)
+    ds = queries.dataset(runs["A"][2])
+    key = cache_key(Entry.SHARED_METRICS, shared_metrics_key(ds))
+    assert shared_metrics_key(queries.dataset(runs["B"][2])) == shared_metrics_key(ds) != ds.fingerprint
+    planted = queries.cache.data.get(key)
+    planted.labels["Max Overlap (L)"][:] = 0.123
+    queries.cache.data.set(key, planted)
+    (files / "one/c.json").write_text(json.dumps(runs["B"][1][:-1]))  # a third run: one prediction fewer
+    c_key = prepare(queries, DataSource(labels=str(files / "one/labels.json"), predictions=str(files / "one/c.json")))
+    c = queries.tables(c_key)
+    assert (c.labels["Max Overlap (L)"] == 0.123).all()
+    np.testing.assert_array_equal(c.predictions["Max Overlap (P)"], compute_metric_tables(
+        queries.dataset(c_key)).predictions["Max Overlap (P)"])
+
+
 def test_a_new_run_is_prepared_after_the_file_changes(files):
     """The server's on-change hook starts the new run's preparation in the background (and only the new one)."""
     from detlens.app.server import prepare_runs

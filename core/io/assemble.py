@@ -266,11 +266,14 @@ def clip_boxes(boxes: np.ndarray, img: np.ndarray, widths: np.ndarray, heights: 
     return res, int((excess > CLIP_NOISE).sum())
 
 
-def compute_fingerprint(images: ImageTable, category_ids: np.ndarray, category_names: np.ndarray, labels: BoxTable, predictions: BoxTable) -> str:
+def compute_fingerprint(images: ImageTable, category_ids: np.ndarray, category_names: np.ndarray, labels: BoxTable,
+                        predictions: BoxTable | None) -> str:
     """SHA-256 hex digest over all content arrays (images, categories, both box tables).
 
-    Numeric arrays are hashed as raw bytes (with shape and dtype), strings as
-    NUL-joined UTF-8; cost is linear and dominated by memory bandwidth.
+    ``predictions`` None hashes what the dataset's runs share (images, categories,
+    labels); that digest never equals a whole dataset's. Numeric arrays are hashed as
+    raw bytes (with shape and dtype), strings as NUL-joined UTF-8; cost is linear and
+    dominated by memory bandwidth.
     """
     h = hashlib.sha256()
 
@@ -289,7 +292,9 @@ def compute_fingerprint(images: ImageTable, category_ids: np.ndarray, category_n
     arr(images.heights)
     arr(category_ids)
     strs(category_names)
-    for t in (labels, predictions):
+    if predictions is None:
+        h.update(b"labels only")
+    for t in (labels,) if predictions is None else (labels, predictions):
         for a in (t.ids, t.image_index, t.category_index, t.boxes, t.scores, t.iscrowd, t.areas):
             arr(a)
         for k in sorted(t.extra):

@@ -4,6 +4,18 @@ Each image is decoded once (Pillow, full resolution); its frame metrics, its
 descriptor and the object metrics of all its labels and predictions come from
 that decode (:mod:`detlens.core.metrics.pixels`). Images are spread over processes in
 chunks; results can be kept in a disk cache so a second run decodes nothing.
+
+The cache keeps two parts per image, so runs of one dataset share what depends on
+the dataset alone:
+
+* the *image part* (frame metrics, descriptor, label metrics, decoded size), keyed by
+  the file (path, size, mtime), the image's label boxes and its dataset size;
+* the *prediction part* (prediction metrics), keyed by the file, the image's
+  prediction boxes and its dataset size.
+
+Another run of the same dataset finds every image part: it decodes an image only
+for its own predictions' metrics (pixels are needed for those), skips the
+frame-only work, and decodes nothing for an image without predictions.
 """
 
 from __future__ import annotations
@@ -39,7 +51,9 @@ class PixelMetrics:
         labels: ``{name: (n_labels,) float64}`` for :data:`OBJECT_METRICS` (no level suffix).
         predictions: ``{name: (n_predictions,) float64}``, same names.
         decoded: images decoded by this call.
-        cached: images whose values came from the disk cache.
+        cached: images whose values all came from the disk cache.
+        shared: images whose frame and label values came from the disk cache (another run of
+            the dataset) while their prediction values were computed.
         failed: images that could not be read (their values are NaN).
         warnings: human-readable, counted notes (unreadable files, size mismatches).
     """
@@ -49,6 +63,7 @@ class PixelMetrics:
     predictions: dict[str, np.ndarray]
     decoded: int
     cached: int
+    shared: int
     failed: int
     warnings: tuple[str, ...]
 
@@ -57,7 +72,7 @@ class PixelMetrics:
         n = len(next(iter(self.frame.values()))) if self.frame else 0
         return {"images": n, "labels": len(self.labels[OBJECT_METRICS[0]]),
                 "predictions": len(self.predictions[OBJECT_METRICS[0]]), "decoded": self.decoded,
-                "cached": self.cached, "failed": self.failed, "warnings": list(self.warnings),
+                "cached": self.cached, "shared": self.shared, "failed": self.failed, "warnings": list(self.warnings),
                 "metric_version": METRIC_VERSION}
 
 
@@ -70,8 +85,13 @@ def is_safe_file_name(name: object) -> bool:
     return ".." not in name.replace("\\", "/").split("/")
 
 
-def _process_image(path: str, label_boxes: np.ndarray, pred_boxes: np.ndarray, size: tuple[float, float]) -> dict:
-    """Decode one file and compute everything; ``{"error": reason}`` when unreadable."""
+def _process_image(path: str, label_boxes: np.ndarray | None, pred_boxes: np.ndarray,
+                   size: tuple[float, float]) -> dict:
+    """Decode one file and compute its metrics; ``{"error": reason}`` when unreadable.
+
+    ``label_boxes`` None computes only the prediction part (the image part is cached):
+    ``{"predictions", "size"}``; otherwise also ``"frame"``, ``"descriptor"`` and ``"labels"``.
+    """
     try:
         with Image.open(path) as im:
             im.load()
@@ -89,25 +109,34 @@ def _process_image(path: str, label_boxes: np.ndarray, pred_boxes: np.ndarray, s
     sy = h / size[1] if np.isfinite(size[1]) and size[1] > 0 else 1.0
     scale = np.array([sx, sy, sx, sy])
     if sx != 1.0 or sy != 1.0:
-        label_boxes, pred_boxes = label_boxes * scale, pred_boxes * scale
+        pred_boxes = pred_boxes * scale
+        label_boxes = None if label_boxes is None else label_boxes * scale
+    if label_boxes is None:
+        _, (pred,) = dec.analyse(pred_boxes, with_frame=False)
+        return {"predictions": pred, "size": (w, h)}
     frame, (lab, pred) = dec.analyse(label_boxes, pred_boxes)
     return {"frame": frame, "descriptor": dec.descriptor(), "labels": lab, "predictions": pred, "size": (w, h)}
 
 
 def _run_chunk(tasks: list[tuple]) -> list[tuple[int, dict]]:
-    """Worker entry point: ``[(image index, path, label boxes, pred boxes, size)]``."""
+    """Worker entry point: ``[(image index, path, label boxes or None, pred boxes, size)]``."""
     return [(i, _process_image(path, lb, pb, size)) for i, path, lb, pb, size in tasks]
 
 
-def _cache_key(path: str, stat: os.stat_result, lb: np.ndarray, pb: np.ndarray, size) -> tuple:
-    h = hashlib.sha1(np.ascontiguousarray(lb, np.float64).tobytes())
+def _part_key(part: str, path: str, stat: os.stat_result, boxes: np.ndarray, size) -> tuple:
+    """Cache key of an image's ``"image"`` part (given its label boxes) or ``"predictions"`` part."""
+    h = hashlib.sha1(np.ascontiguousarray(boxes, np.float64).tobytes())
     h.update(b"|")
-    h.update(np.ascontiguousarray(pb, np.float64).tobytes())
     h.update(np.array(size, np.float64).tobytes())
-    return ("pixel", path, stat.st_size, stat.st_mtime_ns, METRIC_VERSION, h.hexdigest())
+    return ("pixel-" + part, path, stat.st_size, stat.st_mtime_ns, METRIC_VERSION, h.hexdigest())
 
 
-def _summarise(what: str, items: list[str]) -> str:
+def _image_part(res: dict) -> dict:
+    return {k: res[k] for k in ("frame", "descriptor", "labels", "size")}
+
+
+def _summarise(what: str, notes: list[tuple[int, str]]) -> str:
+    items = [note for _, note in sorted(notes)]
     more = ", ..." if len(items) > _SHOW else ""
     return f"{len(items)} image{'s' if len(items) != 1 else ''} {what}: {', '.join(items[:_SHOW])}{more}"
 
@@ -125,8 +154,9 @@ def compute_pixel_metrics(
     Args:
         dataset: images, labels and predictions (boxes in the dataset's pixel units).
         images_dir: folder the dataset's relative ``file_name``s are resolved against.
-        cache_dir: optional :class:`diskcache.Cache` folder; an image is recomputed
-            only when its path, size, mtime, its boxes or :data:`METRIC_VERSION` change.
+        cache_dir: optional :class:`diskcache.Cache` folder; an image's part (see the module
+            docstring) is recomputed only when its path, size, mtime, its boxes or
+            :data:`METRIC_VERSION` change.
         workers: processes; default ``os.cpu_count()``; ``1`` runs in this process.
         progress: ``progress(done, total)`` called as images complete (``total`` = images).
 
@@ -142,53 +172,65 @@ def compute_pixel_metrics(
     desc = np.full((n, _DIM), np.nan, np.float32)
     lab_out = np.full((len(labels), len(OBJECT_METRICS)), np.nan)
     pred_out = np.full((len(preds), len(OBJECT_METRICS)), np.nan)
-    failures: list[str] = []
-    resized: list[str] = []
+    failures: list[tuple[int, str]] = []  # (image index, note): listed in image order
+    resized: list[tuple[int, str]] = []
     cache = _open_cache(cache_dir)
-    todo, keys = [], {}
-    done = cached = decoded = 0
+    todo, keys, shared_images = [], {}, {}
+    done = cached = decoded = shared = 0
     names = dataset.images.file_names
 
     def store(i: int, res: dict) -> None:
+        """Keep an image's values: a full result, or a cached image part merged with a prediction part."""
         if "error" in res:
-            failures.append(f"{names[i]} ({res['error']})")
+            failures.append((i, f"{names[i]} ({res['error']})"))
             return
         frame[i], desc[i] = res["frame"], res["descriptor"]
         lab_out[lab_groups[i]], pred_out[pred_groups[i]] = res["labels"], res["predictions"]
         ds_w, ds_h = dataset.images.widths[i], dataset.images.heights[i]
         if np.isfinite(ds_w) and np.isfinite(ds_h) and (ds_w, ds_h) != tuple(map(float, res["size"])):
-            resized.append(f"{names[i]} (dataset {ds_w:g}x{ds_h:g}, file {res['size'][0]}x{res['size'][1]})")
+            resized.append((i, f"{names[i]} (dataset {ds_w:g}x{ds_h:g}, file {res['size'][0]}x{res['size'][1]})"))
 
     try:
         for i in range(n):
             name = names[i]
             if not is_safe_file_name(name):
-                failures.append(f"{name!r} (rejected file name)")
+                failures.append((i, f"{name!r} (rejected file name)"))
                 continue
             path = str(root / name)
             lb, pb = labels.boxes[lab_groups[i]], preds.boxes[pred_groups[i]]
             size = (float(dataset.images.widths[i]), float(dataset.images.heights[i]))
             if cache is not None:
                 try:
-                    key = _cache_key(path, os.stat(path), lb, pb, size)
+                    stat = os.stat(path)
                 except OSError:
-                    key = None
-                hit = cache.get(key) if key is not None else None
-                if hit is not None:
-                    store(i, hit)
-                    cached += 1
-                    continue
-                keys[i] = key
+                    stat = None
+                if stat is not None:
+                    keys[i] = (_part_key("image", path, stat, lb, size), _part_key("predictions", path, stat, pb, size))
+                    image = cache.get(keys[i][0])
+                    if image is not None:
+                        found = cache.get(keys[i][1]) if len(pb) else {"predictions": np.empty((0, len(OBJECT_METRICS)))}
+                        if found is not None:
+                            store(i, {**image, "predictions": found["predictions"]})
+                            cached += 1
+                            continue
+                        shared_images[i] = image  # kept until its predictions are computed: nothing half-stored
+                        todo.append((i, path, None, pb, size))
+                        continue
             todo.append((i, path, lb, pb, size))
         done = n - len(todo)
         if progress is not None:
             progress(done, n)
         for results in _execute(todo, workers):
             for i, res in results:
-                store(i, res)
+                image = shared_images.pop(i, None)
+                store(i, res if image is None or "error" in res else {**image, "predictions": res["predictions"]})
                 decoded += "error" not in res
-                if cache is not None and keys.get(i) is not None and "error" not in res:
-                    cache.set(keys[i], res)
+                shared += image is not None and "error" not in res
+                if cache is not None and i in keys and "error" not in res:
+                    if image is None:
+                        cache.set(keys[i][0], _image_part(res))
+                    if len(pred_groups[i]):
+                        cache.set(keys[i][1], {"predictions": res["predictions"]})
             done += len(results)
             if progress is not None:
                 progress(done, n)
@@ -207,7 +249,7 @@ def compute_pixel_metrics(
         frame=out_frame,
         labels={name: lab_out[:, j].copy() for j, name in enumerate(OBJECT_METRICS)},
         predictions={name: pred_out[:, j].copy() for j, name in enumerate(OBJECT_METRICS)},
-        decoded=decoded, cached=cached, failed=len(failures), warnings=tuple(warnings),
+        decoded=decoded, cached=cached, shared=shared, failed=len(failures), warnings=tuple(warnings),
     )
 
 

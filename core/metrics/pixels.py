@@ -119,15 +119,16 @@ class DecodedImage:
         keep &= (mid - mn) <= (mx - mid)
         return [float(sat.sum(dtype=np.float32))] + [np.count_nonzero(keep & (top == mx)) for top in (r, g, b)]
 
-    def analyse(self, *box_sets: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    def analyse(self, *box_sets: np.ndarray, with_frame: bool = True) -> tuple[np.ndarray | None, list[np.ndarray]]:
         """All pixel metrics of the image.
 
         Args:
             box_sets: ``(N_k, 4)`` float64 ``[x, y, w, h]`` boxes in this image's pixels.
+            with_frame: False skips the frame-only work (the colour counts) when only boxes are wanted.
 
         Returns:
-            ``(8,)`` float64 frame values in :data:`FRAME_METRICS` order, and per box
-            set an ``(N_k, 3)`` float64 array in :data:`OBJECT_METRICS` order.
+            ``(8,)`` float64 frame values in :data:`FRAME_METRICS` order (None without
+            ``with_frame``), and per box set an ``(N_k, 3)`` float64 array in :data:`OBJECT_METRICS` order.
         """
         w, h = self.width, self.height
         parts = [np.array([[0, 0, w, h]], np.int64)] + [box_crops(bs, w, h) for bs in box_sets]
@@ -148,7 +149,8 @@ class DecodedImage:
         for ya in range(0, h, BAND_ROWS):
             yb = min(ya + BAND_ROWS, h)
             r, g, b = self.r[ya:yb], self.g[ya:yb], self.b[ya:yb]
-            colour += self._colour_band(r, g, b)
+            if with_frame:
+                colour += self._colour_band(r, g, b)
             s = r.astype(np.int16)
             s += g
             s += b
@@ -187,10 +189,13 @@ class DecodedImage:
             out[:, 2] = np.where(ok, raw / (raw + SHARPNESS_K), np.nan)
         out[empty] = np.nan
 
+        bounds = np.cumsum([len(p) for p in parts])
+        objects = [out[i:j] for i, j in zip(bounds[:-1], bounds[1:])]
+        if not with_frame:
+            return None, objects
         bright, contrast, sharp = out[0]
         frame = np.array([bright, contrast, sharp, 1.0 - sharp, *(colour / (w * h))], np.float64)
-        bounds = np.cumsum([len(p) for p in parts])
-        return frame, [out[i:j] for i, j in zip(bounds[:-1], bounds[1:])]
+        return frame, objects
 
     def descriptor(self) -> np.ndarray:
         """``(256,)`` float32 in [0, 1]: the 16x16 grey thumbnail."""

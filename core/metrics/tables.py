@@ -83,6 +83,31 @@ class MetricTables:
         return out
 
 
+@dataclass(frozen=True, eq=False)
+class SharedMetrics:
+    """The metrics that depend on a dataset's images and labels alone, shared by all its runs.
+
+    Attributes:
+        frame: ``{name: (n_images,) float64}`` geometry ``(F)`` metrics.
+        labels: ``{name: (L,) float64}`` geometry ``(L)`` metrics (label-to-label IoUs included).
+    """
+
+    frame: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+
+
+def shared_metrics_key(dataset: Dataset) -> str:
+    """Content hash of what :class:`SharedMetrics` depends on (images, categories, labels)."""
+    from detlens.core.io.assemble import compute_fingerprint
+
+    return compute_fingerprint(dataset.images, dataset.category_ids, dataset.category_names, dataset.labels, None)
+
+
+def compute_shared_metrics(dataset: Dataset) -> SharedMetrics:
+    """The geometry metrics every run of ``dataset`` shares (see :class:`SharedMetrics`)."""
+    return SharedMetrics(frame=frame_geometry(dataset), labels=object_geometry(dataset, dataset.labels, LABEL))
+
+
 def read_frame_csv(path: Path, dataset: Dataset) -> dict[str, np.ndarray]:
     """Custom frame metrics from a CSV with a ``file_name`` column and numeric columns.
 
@@ -121,6 +146,7 @@ def compute_metric_tables(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     frame_csv: str | Path | None = None,
+    shared: SharedMetrics | None = None,
 ) -> MetricTables:
     """Compute every metric available for the dataset.
 
@@ -131,13 +157,15 @@ def compute_metric_tables(
         workers: processes for the pixel pass (default: all cores).
         progress: ``progress(done, total)`` called as images are processed.
         frame_csv: optional CSV of custom frame metrics keyed by ``file_name``.
+        shared: :func:`compute_shared_metrics` of a dataset with the same :func:`shared_metrics_key`
+            (another run's), used instead of computing them again.
 
     Returns:
         :class:`MetricTables`.
     """
-    frame = frame_geometry(dataset)
+    shared = shared or compute_shared_metrics(dataset)
+    frame, labels = dict(shared.frame), dict(shared.labels)
     preds = object_geometry(dataset, dataset.predictions, PREDICTION)
-    labels = object_geometry(dataset, dataset.labels, LABEL)
     warnings: list[str] = []
     if images_dir is not None:
         from detlens.core.metrics.pixel_pass import compute_pixel_metrics
