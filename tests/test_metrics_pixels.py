@@ -326,6 +326,22 @@ def test_a_shared_image_part_keeps_the_size_warning(folder, tmp_path_factory):
     _assert_same(b, fresh)
 
 
+def test_damaged_cache_entries_are_dropped_and_recomputed(folder, tmp_path_factory):
+    import sqlite3
+
+    root, arrays = folder
+    ds = _dataset(["img0.png", "img1.png", "img2.png"], arrays)
+    cache = tmp_path_factory.mktemp("cache")
+    first = compute_pixel_metrics(ds, root, cache_dir=cache, workers=1)
+    with sqlite3.connect(cache / "cache.db") as db:  # every stored value becomes bytes that do not unpickle
+        assert db.execute("UPDATE Cache SET value = x'80049500' WHERE mode = 4").rowcount == 4  # 3 image parts, 1 run
+    second = compute_pixel_metrics(ds, root, cache_dir=cache, workers=1)
+    assert (second.decoded, second.cached) == (3, 0)
+    _assert_same(first, second)
+    third = compute_pixel_metrics(ds, root, cache_dir=cache, workers=1)
+    assert (third.decoded, third.cached) == (0, 3)  # stored again
+
+
 def test_two_workers_same_as_one_and_progress(folder):
     root, arrays = folder
     names = ["img0.png", "img1.png", "img2.png", "img3.png", "img4.png", "photo.jpg", "corrupt.jpg"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import sqlite3
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -131,6 +132,26 @@ def _part_key(part: str, path: str, stat: os.stat_result, boxes: np.ndarray, siz
     return ("pixel-" + part, path, stat.st_size, stat.st_mtime_ns, METRIC_VERSION, h.hexdigest())
 
 
+def _cached(cache, key: tuple) -> dict | None:
+    """The cached part under ``key``; None when absent or damaged (a damaged entry is dropped, then recomputed)."""
+    try:
+        return cache.get(key)
+    except Exception:  # a truncated or unreadable value file: any unpickling error
+        try:
+            cache.delete(key)
+        except Exception:  # a read-only cache: recomputed each time, never stored
+            pass
+        return None
+
+
+def _store(cache, key: tuple, value: dict) -> None:
+    """Cache ``value``; a cache that cannot be written (read-only, disk full) only costs a recomputation later."""
+    try:
+        cache.set(key, value)
+    except (OSError, sqlite3.Error):
+        pass
+
+
 def _image_part(res: dict) -> dict:
     return {k: res[k] for k in ("frame", "descriptor", "labels", "size")}
 
@@ -206,9 +227,9 @@ def compute_pixel_metrics(
                     stat = None
                 if stat is not None:
                     keys[i] = (_part_key("image", path, stat, lb, size), _part_key("predictions", path, stat, pb, size))
-                    image = cache.get(keys[i][0])
+                    image = _cached(cache, keys[i][0])
                     if image is not None:
-                        found = cache.get(keys[i][1]) if len(pb) else {"predictions": np.empty((0, len(OBJECT_METRICS)))}
+                        found = _cached(cache, keys[i][1]) if len(pb) else {"predictions": np.empty((0, len(OBJECT_METRICS)))}
                         if found is not None:
                             store(i, {**image, "predictions": found["predictions"]})
                             cached += 1
@@ -228,9 +249,9 @@ def compute_pixel_metrics(
                 shared += image is not None and "error" not in res
                 if cache is not None and i in keys and "error" not in res:
                     if image is None:
-                        cache.set(keys[i][0], _image_part(res))
+                        _store(cache, keys[i][0], _image_part(res))
                     if len(pred_groups[i]):
-                        cache.set(keys[i][1], {"predictions": res["predictions"]})
+                        _store(cache, keys[i][1], {"predictions": res["predictions"]})
             done += len(results)
             if progress is not None:
                 progress(done, n)
