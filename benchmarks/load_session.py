@@ -281,8 +281,9 @@ class Session:
         return True
 
     def status_callback(self) -> str:
-        """The output of the callback the status interval drives (the preparation poll)."""
-        return next(o for o, cb in self.callbacks.items() if (ids.STATUS_INTERVAL, "n_intervals") in cb.inputs)
+        """The output of the preparation poll: the callback the status interval drives that sets the dataset key."""
+        return next(o for o, cb in self.callbacks.items()
+                    if (ids.STATUS_INTERVAL, "n_intervals") in cb.inputs and f"{ids.DATA_KEY}.data" in o)
 
     def tick(self, output: str, action: Action) -> None:
         """One tick of the status interval."""

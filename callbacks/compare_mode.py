@@ -65,21 +65,24 @@ def picker_options(runs, run_name, picked) -> tuple[list[dict], str | None, dict
 
 
 def resolve_compare(queries, picked, runs, run_name, key_a, shown=None) -> tuple:
-    """``(COMPARE store, alert)`` for the picked run B (polled: B may still be preparing).
+    """``(COMPARE store, alert, poll off)`` for the picked run B.
 
-    None while nothing is picked, A is not ready, B is preparing (the alert shows its progress) or B is
-    not on A's dataset (the alert says why, in one line). Unchanged values are ``no_update``.
+    The store is None while nothing is picked, A is not ready, B is preparing (the alert shows its
+    progress) or B is not on A's dataset (the alert says why, in one line); an unchanged store is
+    ``no_update``. The third value disables the compare poll: it runs only while B is being prepared
+    (A's readiness arrives as the dataset key, an input of its own).
     """
     picked, run_name = inputs.text(picked, "run name"), inputs.text(run_name, "run name")
     key_a = inputs.dataset_key(key_a)
     shown = compare_doc(shown)
     source = {r["name"]: r["source"] for r in run_list(runs)}.get(picked)
-    doc, note = None, None
+    doc, note, preparing = None, None, False
     if picked and key_a and source is None:
         note = alert(f"There is no run {picked!r} in this dataset.", "warning")
     elif picked and key_a:
         status = queries.supervisor.status(source)
         if status.state != "ready":
+            preparing = status.state not in ("error", "died")
             note = alert(f"Run {picked} is being prepared ({round(100 * status.fraction)}%): compare mode starts "
                          "when it is ready." if status.state not in ("error", "died") else
                          f"Run {picked} cannot be prepared: {status.text}", "info")
@@ -89,7 +92,7 @@ def resolve_compare(queries, picked, runs, run_name, key_a, shown=None) -> tuple
                 note = alert(f"Cannot compare with {picked}: {problem}.", "warning")
             else:
                 doc = {"key": status.key, "a": run_name, "b": picked}
-    return (no_update if doc == shown else doc), note
+    return (no_update if doc == shown else doc), note, not preparing
 
 
 def show_parts(compare) -> tuple:
@@ -225,9 +228,12 @@ def register(app, queries) -> None:
     def _picker_options(runs, run_name, key, picked):
         return picker_options(runs, run_name, picked)
 
+    # its own timer, on only while run B is prepared: a poll of every open page's status timer cost a
+    # request per page and second
     @app.callback(Output(ids.COMPARE, "data"), Output(ids.COMPARE_ALERT, "children"),
+                  Output(ids.COMPARE_INTERVAL, "disabled"),
                   Input(ids.COMPARE_PICKER, "value"), Input(ids.DATA_KEY, "data"),
-                  Input(ids.STATUS_INTERVAL, "n_intervals"), State(ids.RUNS, "data"), State(ids.RUN_PICKER, "value"),
+                  Input(ids.COMPARE_INTERVAL, "n_intervals"), State(ids.RUNS, "data"), State(ids.RUN_PICKER, "value"),
                   State(ids.COMPARE, "data"))
     def _resolve_compare(picked, key_a, n_intervals, runs, run_name, shown):
         return resolve_compare(queries, picked, runs, run_name, key_a, shown)

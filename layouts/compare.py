@@ -9,6 +9,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from detlens.core.settings import STATUS_POLL_MS
 from detlens.core.vocabulary import CompareGroup
 from detlens.layouts import ids
 from detlens.layouts.metrics_tab import GRAPH_CONFIG, running_badge
@@ -26,6 +27,7 @@ def compare_picker() -> html.Div:
     return html.Div(id=ids.COMPARE_PICKER_BOX, className="d-flex align-items-center gap-2", style=HIDDEN,
                     children=[
         dcc.Store(id=ids.COMPARE),
+        dcc.Interval(id=ids.COMPARE_INTERVAL, interval=STATUS_POLL_MS, disabled=True),
         dbc.Label("Compare with", html_for=ids.COMPARE_PICKER, className="fw-semibold m-0 small"),
         dcc.Dropdown(id=ids.COMPARE_PICKER, options=[], value=None, clearable=True, searchable=False,
                      placeholder=NO_RUN_TEXT, style={"minWidth": "12rem"}),

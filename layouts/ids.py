@@ -16,6 +16,7 @@ COMPARE_ALERT = "compare-alert"      # why compare mode is off (B being prepared
 COMPARE_PICKER_BOX = "compare-picker-box"  # the picker with its label, shown when the dataset has another run
 DATA_KEY = "data-key"               # dcc.Store: dataset fingerprint once prepared, else None
 STATUS_INTERVAL = "status-interval"  # dcc.Interval polling preparation progress
+COMPARE_INTERVAL = "compare-interval"  # dcc.Interval polling run B's preparation (on only while it runs)
 WORKSPACE_INTERVAL = "workspace-interval"  # dcc.Interval looking for changes of the workspace file
 PROGRESS_BOX = "progress-box"
 PROGRESS_BAR = "progress-bar"

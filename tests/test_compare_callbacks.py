@@ -30,7 +30,7 @@ from detlens.layouts import ids
 from detlens.layouts.compare import ALL_OBJECTS, HIDDEN, SHOWN
 from tests.compare_pair import prepare_pair
 from tests.dash_context import call_triggered
-from tests.dash_requests import DISPATCH, prepared_app, request_body
+from tests.dash_requests import DISPATCH, layout_values, prepared_app, request_body
 from tests.test_tab_gates import COMPARE_GATES
 
 AREA = "Object Area - Relative (L)"
@@ -61,21 +61,21 @@ def test_the_picker_lists_the_other_runs(pair):
 
 
 def test_the_compare_store_follows_the_picked_run(pair):
-    doc, note = compare_mode.resolve_compare(pair.queries, "small", runs_of(pair), "base", pair.key_a)
-    assert doc == compare_store(pair) and note is None
+    doc, note, poll_off = compare_mode.resolve_compare(pair.queries, "small", runs_of(pair), "base", pair.key_a)
+    assert doc == compare_store(pair) and note is None and poll_off is True
     again = compare_mode.resolve_compare(pair.queries, "small", runs_of(pair), "base", pair.key_a, doc)
-    assert again == (no_update, None)  # polled: unchanged
-    assert compare_mode.resolve_compare(pair.queries, None, runs_of(pair), "base", pair.key_a, doc)[0] is None
-    doc, note = compare_mode.resolve_compare(pair.queries, "nope", runs_of(pair), "base", pair.key_a,
-                                             compare_store(pair))
-    assert doc is None and "no run 'nope'" in str(note.children)
+    assert again == (no_update, None, True)  # unchanged
+    assert compare_mode.resolve_compare(pair.queries, None, runs_of(pair), "base", pair.key_a, doc)[::2] == (None, True)
+    doc, note, poll_off = compare_mode.resolve_compare(pair.queries, "nope", runs_of(pair), "base", pair.key_a,
+                                                       compare_store(pair))
+    assert doc is None and "no run 'nope'" in str(note.children) and poll_off is True
 
 
 def test_a_run_still_preparing_or_of_other_labels_leaves_compare_mode_off(pair, tmp_path):
     waiting = {"name": "later", "source": "f" * 24}  # never prepared: its status is "waiting"
-    doc, note = compare_mode.resolve_compare(pair.queries, "later", [*runs_of(pair), waiting], "base", pair.key_a,
-                                             compare_store(pair))
-    assert doc is None and "being prepared" in str(note.children)
+    doc, note, poll_off = compare_mode.resolve_compare(pair.queries, "later", [*runs_of(pair), waiting], "base",
+                                                       pair.key_a, compare_store(pair))
+    assert doc is None and "being prepared" in str(note.children) and poll_off is False  # polled until it is ready
     gt = json.loads(pair.labels.read_text())
     gt["annotations"] = gt["annotations"][1:]
     labels = tmp_path / "labels.json"
@@ -83,9 +83,11 @@ def test_a_run_still_preparing_or_of_other_labels_leaves_compare_mode_off(pair, 
     other = DataSource(str(labels), str(pair.predictions_a))
     prepare(pair.queries, other)
     runs = [*runs_of(pair), {"name": "other", "source": other.source_id()}]
-    doc, note = compare_mode.resolve_compare(pair.queries, "other", runs, "base", pair.key_a, compare_store(pair))
+    doc, note, poll_off = compare_mode.resolve_compare(pair.queries, "other", runs, "base", pair.key_a,
+                                                       compare_store(pair))
     text = str(note.children)
     assert doc is None and "Cannot compare with other" in text and "differ" in text and "\n" not in text
+    assert poll_off is True
 
 
 def test_the_delta_card_shows_the_comparison(pair):
@@ -238,3 +240,16 @@ def test_a_compare_gate_stores_its_request_only_in_compare_mode_on_its_tab(serve
         return
     assert response.status_code == 200
     assert response.get_json()["response"][store]["data"][0] == compare_store(pair)
+
+
+def test_only_a_run_b_being_prepared_is_polled(pair, tmp_path_factory):
+    """The compare store's callback has its own timer, off on the page as served; the status poll's timer does
+    not drive it (one request per open page and second was its cost)."""
+    app, _ = prepared_app(pair.source_a, tmp_path_factory.mktemp("compare-poll"))
+    output = next(o for o in app.callback_map if f"{ids.COMPARE}.data" in o)
+    callback = app.callback_map[output]
+    assert f"{ids.COMPARE_INTERVAL}.disabled" in output
+    assert {d["id"] for d in callback["inputs"]} == {ids.COMPARE_PICKER, ids.DATA_KEY, ids.COMPARE_INTERVAL}
+    assert layout_values(app)[(ids.COMPARE_INTERVAL, "disabled")] is True
+    assert not any(d["id"] == ids.STATUS_INTERVAL for o, cb in app.callback_map.items() if ids.DATA_KEY not in o
+                   for d in cb["inputs"])
