@@ -27,7 +27,12 @@ name            value in the URL                                default (left ou
 ``ex_*``        the Explorer's filter: ``ex_outcomes``,         the default filter
                 ``ex_classes``, ``ex_metric``, ``ex_low``,
                 ``ex_high``, ``ex_high_open=1``,
-                ``ex_score_low``, ``ex_score_high``
+                ``ex_score_low``, ``ex_score_high``, TIDE
+                types ``ex_errors`` (``Loc,Dupe``), a confusion
+                cell ``ex_cell`` (label class, predicted class;
+                ``background`` for none), a compare group
+                ``ex_change`` (``fixed``, ``broken``,
+                ``both_wrong``)
 ``sort``        the Explorer's sort column                      ``score``
 ``order``       ``asc`` or ``desc``                             ``desc``
 ``page``        the Explorer's page (1 and up)                  1
@@ -47,7 +52,8 @@ from detlens.core.ap_rule import OWN_MATCH, APRule, every_rule
 from detlens.core.explorer import ExplorerFilter, expand_fp
 from detlens.core.settings import (BUCKET_METHODS, BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC,
                                    IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES)
-from detlens.core.vocabulary import OutcomeGroup
+from detlens.core.confusion import BACKGROUND
+from detlens.core.vocabulary import CompareGroup, ErrorType, OutcomeGroup
 from detlens.layouts import ids
 
 TABS = {"metrics": ids.TAB_METRICS, "perf": ids.TAB_PERFORMANCE, "explorer": ids.TAB_EXPLORER}  # URL name: tab id
@@ -60,8 +66,9 @@ SAFE = "():'/"  # left as they are in a value: readable, and not separators of a
 AP_METHOD_NAMES = {"coco101": "coco", "voc_all_point": "voc", "voc_11_point": "voc11"}
 PLUS_ONE_NAME = "plus1"
 FILTER_PARAMS = ("ex_outcomes", "ex_classes", "ex_metric", "ex_low", "ex_high", "ex_high_open", "ex_score_low",
-                 "ex_score_high")
-URL_FILTER_FIELDS = ("outcomes", "classes", "metric", "low", "high", "high_closed", "score_low", "score_high")
+                 "ex_score_high", "ex_errors", "ex_cell", "ex_change")
+URL_FILTER_FIELDS = ("outcomes", "classes", "metric", "low", "high", "high_closed", "score_low", "score_high",
+                     "error_types", "confusion", "compare")
 VIEW_PARAMS = ("classes", "iou", "score", "rule", "tab", "metric", "buckets", "edges", "filter", "sort", "order",
                "page")
 
@@ -125,11 +132,7 @@ def canonical_filter(flt: ExplorerFilter) -> ExplorerFilter:
 
 
 def url_part(flt: ExplorerFilter) -> tuple:
-    """The fields of :data:`URL_FILTER_FIELDS` of ``flt`` (canonical): what a link holds of a filter.
-
-    Other fields (an error type or confusion cell picked in the Errors section, a compare
-    group) are not in the link: a link's filter keeps the page's own (see :func:`with_url_part`).
-    """
+    """The fields of :data:`URL_FILTER_FIELDS` of ``flt`` (canonical): what a link holds of a filter."""
     flt = canonical_filter(flt)
     return tuple(getattr(flt, name) for name in URL_FILTER_FIELDS)
 
@@ -178,6 +181,12 @@ def filter_params(flt: ExplorerFilter) -> dict[str, str]:
             out[name] = number_text(value)
     if not flt.high_closed:
         out["ex_high_open"] = "1"
+    if flt.error_types is not None:
+        out["ex_errors"] = words(*[e.value for e in flt.error_types])
+    if flt.confusion is not None:
+        out["ex_cell"] = words(*flt.confusion)
+    if flt.compare is not None:
+        out["ex_change"] = words(flt.compare.value)
     return out
 
 
@@ -374,6 +383,10 @@ def read_filter(given: dict[str, list[str]], choices: Choices) -> tuple[Explorer
         "ex_high_open": lambda v: ("high_closed", member(one(v), ("1", "0"), "1 or 0") != "1"),
         "ex_score_low": lambda v: ("score_low", confidence(v)),
         "ex_score_high": lambda v: ("score_high", confidence(v)),
+        "ex_errors": lambda v: ("error_types", tuple(names(v, tuple(e.value for e in ErrorType), "a TIDE error type"))),
+        "ex_cell": lambda v: ("confusion", confusion_cell(v, choices.classes)),
+        "ex_change": lambda v: ("compare", member(one(v), tuple(g.value for g in CompareGroup),
+                                                  "a compare group (fixed, broken, both_wrong)")),
     }
     for name in FILTER_PARAMS:
         if name in given:
@@ -392,6 +405,14 @@ def read_filter(given: dict[str, list[str]], choices: Choices) -> tuple[Explorer
                 notices.append(f"ex_{key if key != 'high_closed' else 'high_open'}: needs ex_metric; left out.")
                 fields.pop(key)
     return canonical_filter(ExplorerFilter(**fields)), notices
+
+
+def confusion_cell(values: list[str], classes: tuple[str, ...]) -> tuple[str, str]:
+    """A confusion-matrix cell: a label class and a predicted class, each a class or ``background``."""
+    if len(values) != 2:
+        raise BadValue("needs a label class and a predicted class")
+    names(values, (*classes, BACKGROUND), "a class of this dataset or background")
+    return values[0], values[1]
 
 
 def confidence(values: list[str]) -> float:

@@ -82,6 +82,18 @@ def test_a_link_to_an_explorer_filter_sets_the_filter_and_its_controls(demo, pag
                    "filter_metric": "Object Aspect Ratio", "filter_score": [0, 0.8], "shown": link, "notice": None}
 
 
+def test_a_link_to_an_error_cell_or_a_compare_group_sets_the_filter_and_a_click_writes_it(demo, page):
+    values, options = page
+    label_class = demo.classes[0]
+    link = f"?tab=explorer&ex_errors=Loc&ex_cell={label_class},background&ex_change=broken"
+    out = changed(sync(URL_SEARCH, link, None, demo.key, values, options))
+    flt = ExplorerFilter.from_dict(out["filter"])
+    assert (flt.error_types, flt.confusion, flt.compare) == (("Loc",), (label_class, "background"), "broken")
+    clicked = {**values, "filter": ExplorerFilter(confusion=(label_class, demo.classes[1])).to_dict()}
+    out = changed(sync((ids.EXPLORER_FILTER, "data"), "", None, demo.key, clicked, options))
+    assert out["search"] == f"?ex_cell={label_class},{demo.classes[1]}"
+
+
 def test_a_bad_link_sets_what_it_can_and_names_the_rest(demo, page):
     values, options = page
     out = changed(sync(DATA_READY, "?iou=2&score=0.3&metric=Nope", None, demo.key, values, options))

@@ -52,6 +52,10 @@ def assert_same_view(a: dict, b: dict) -> None:
      "&ex_high_open=1"),
     (dict(filter=ExplorerFilter(metric="Image Brightness", low=0.1 + 0.2)),
      "?ex_metric=Image+Brightness&ex_low=0.30000000000000004"),  # exact float
+    (dict(filter=ExplorerFilter(error_types=("Loc", "Dupe"))), "?ex_errors=Loc,Dupe"),
+    (dict(filter=ExplorerFilter(confusion=("cat", "background"))), "?ex_cell=cat,background"),
+    (dict(filter=ExplorerFilter(confusion=("dog", "dog"))), "?ex_cell=dog,dog"),
+    (dict(filter=ExplorerFilter(compare="fixed")), "?ex_change=fixed"),
     (dict(sort="iou", order="asc", page=3), "?sort=iou&order=asc&page=3"),
     (dict(dataset="voc", score_mode="per_class_f1"), "?dataset=voc&score_mode=per_class_f1"),
     (dict(classes=["cat"], iou=0.7, score=0.3, rule="voc_11_point:voc:0", tab=ids.TAB_PERFORMANCE,
@@ -137,6 +141,12 @@ def test_the_default_metric_is_the_first_when_the_dataset_lacks_the_usual_one():
     ("?ex_metric=Image+Brightness&ex_high_open=yes", "ex_high_open", "is not 1 or 0"),
     ("?ex_score_low=2", "ex_score_low", "confidence from 0 to 1"),
     ("?ex_score_low=0.8&ex_score_high=0.2", "ex_score_low", "is above ex_score_high"),
+    ("?ex_errors=Loc,Oops", "ex_errors", "'Oops' is not a TIDE error type"),
+    ("?ex_cell=cat", "ex_cell", "needs a label class and a predicted class"),
+    ("?ex_cell=cat,dog,cat", "ex_cell", "needs a label class and a predicted class"),
+    ("?ex_cell=zebra,cat", "ex_cell", "'zebra' is not a class of this dataset or background"),
+    ("?ex_change=better", "ex_change", "'better' is not a compare group"),
+    ("?ex_change=fixed,broken", "ex_change", "needs exactly one value"),
     ("?colour=red", "'colour'", "is not a setting of this page"),
     ("?run=b", "'run'", "is not a setting of this page"),  # a picker this page does not have
     ("?%ZZ=1", "'%ZZ'", "is not a setting"),
