@@ -162,9 +162,10 @@ class CompareQueries:
             match_a, match_b = q.match(ev.a), q.match(ev.b)
             changes = object_changes(ds_a, match_a, ds_b, match_b, ev.a.iou, ev.a.pixel_plus_one)
             n_pa, n_pb, n_l = len(ds_a.predictions), len(ds_b.predictions), len(ds_a.labels)
-            a = q.explorer.objects(ev.a).copy(deep=False)
-            b = q.explorer.objects(ev.b).iloc[:n_pb].copy()
-            label_b = q.explorer.objects(ev.b)["outcome"].to_numpy()[n_pb:]
+            a = q.explorer.objects(ev.a)
+            table_b = q.explorer.objects(ev.b)
+            b = table_b.iloc[:n_pb].copy()
+            label_b = table_b["outcome"].to_numpy()[n_pb:]
             a[RUN_COLUMN] = np.array([RunSide.A.value] * n_pa + [""] * n_l, dtype=object)
             a[COMPARE_COLUMN] = np.concatenate([changes.predictions_a, changes.labels]).astype(object)
             a[OUTCOME_B_COLUMN] = np.concatenate([np.full(n_pa, "", object), label_b]).astype(object)

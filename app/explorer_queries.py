@@ -1,8 +1,10 @@
 """The Explorer's queries, memoised in the shared cache like every other result.
 
 The object table (one row per prediction and label, see :mod:`detlens.core.explorer`)
-is built once per dataset, IoU threshold and minimum confidence and kept in the
-results cache; a filtered view keeps only the ordered row numbers. The browser
+is never built whole for a view: :class:`~detlens.core.explorer.table.ObjectColumns`
+reads the columns a filter and its order need from the dataset and the view's match
+(the metric tables only for a metric), and every column of a page's rows only. A
+filtered view keeps only the ordered row numbers, in the results cache. The browser
 receives one page of rows at a time, never the table.
 """
 
@@ -16,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from detlens.app.cache import Entry, cache_key
-from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, object_table, outcome_counts,
-                                   sort_objects, with_errors, with_outcomes)
+from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, outcome_counts, sort_objects,
+                                   with_errors)
+from detlens.core.explorer.filters import COMPARE_COLUMN
+from detlens.core.explorer.table import ObjectColumns, as_columns
 from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -70,47 +74,49 @@ class ExplorerQueries:
         self.queries = queries
         self.cache = queries.cache
 
-    def objects(self, view: "ViewParams") -> pd.DataFrame:
-        """The :func:`detlens.core.explorer.object_table` at the view's threshold (computed once, then cached).
-
-        At a minimum confidence, or each class's own (a per-class mode), the table without one with the
-        outcome columns of the view's match (:func:`~detlens.core.explorer.with_outcomes`): a moment's work,
-        where storing a table per minimum (100 MB at 500k predictions) took longer than building it.
-        """
+    def columns(self, view: "ViewParams") -> ObjectColumns:
+        """The object table of the view, read column by column (see the module docstring); at a minimum
+        confidence, or each class's own, the outcomes are those of the view's match."""
         view = view.all_classes().outcomes()
         q = self.queries
-        if view.min_score is not None or view.per_class:
-            base = self.objects(view.without_minimum())
-            return with_outcomes(base, q.dataset(view.key), q.match(view))
-        return self.cache.memo(cache_key(Entry.OBJECTS, view), lambda: object_table(
-            q.dataset(view.key), q.match(view), q.tables(view.key)))
+        return ObjectColumns(q.dataset(view.key), q.match(view), functools.cache(lambda: q.tables(view.key)),
+                             list(q.summary(view.key)["metrics"]))
+
+    def objects(self, view: "ViewParams") -> pd.DataFrame:
+        """The whole :func:`detlens.core.explorer.object_table` of the view (compare mode's table starts from
+        it; the Explorer itself reads :meth:`columns`)."""
+        columns = self.columns(view)
+        return columns.frame(columns.names)
 
     def metric_extent(self, key: str, column: str) -> tuple[float, float] | None:
         """``(min, max)`` of a metric column over all objects (threshold-independent), None without values."""
         from detlens.app.queries import ViewParams
 
         def compute():
-            values = self.objects(ViewParams.of(key))[column].to_numpy(np.float64)
+            values = self.columns(ViewParams.of(key)).values(column).astype(np.float64)
             values = values[~np.isnan(values)]
             return (float(values.min()), float(values.max())) if values.size else None
         return self.cache.memo(cache_key(Entry.EXTENT, key, column), compute)
 
-    def table_of(self, view: "ViewParams") -> Callable[[], pd.DataFrame]:
-        """``objects(view)`` read at most once, and only when first called: pass it to :meth:`filtered` and
-        :meth:`page` answering one request (a grid reads the table for both; at 500k each read is 0.2 s)."""
-        return functools.cache(lambda: self.objects(view))
+    def table_of(self, view: "ViewParams") -> Callable[[], ObjectColumns]:
+        """``columns(view)`` made at most once, and only when first called: pass it to :meth:`filtered` and
+        :meth:`page` answering one request (a grid reads the dataset and the match for both)."""
+        return functools.cache(lambda: self.columns(view))
 
     def filtered(self, view: "ViewParams", flt: ExplorerFilter, sort_by: str, descending: bool,
-                 table_of: Callable[[], pd.DataFrame] | None = None) -> dict:
+                 table_of: Callable[[], "ObjectColumns | pd.DataFrame"] | None = None) -> dict:
         """The filtered, sorted rows: ``{"rows": (K,) int64 row numbers, "counts": outcome_counts,
         "histogram": Histogram.to_dict() of the filter's metric over the rows kept without its range}``.
-        ``table_of``: see :meth:`table_of` (default: the table is read when needed).
+        ``table_of``: see :meth:`table_of` (compare mode passes its own table).
 
         Raises:
             ValueError: unknown metric or sort column.
         """
         def compute() -> dict:
-            table = (table_of or self.table_of(view))()
+            columns = as_columns((table_of or self.table_of(view))())
+            # only what the filter and the order read (an unknown metric or sort column is refused below)
+            wanted = ["row", "kind", "class", "outcome", "reason", "score", COMPARE_COLUMN, flt.metric, sort_by]
+            table = columns.frame([c for c in dict.fromkeys(wanted) if c in columns.names])
             if flt.needs_errors:  # each object's TIDE type and confusion cell at this view
                 table = with_errors(table, self.queries.errors.object_errors(
                     view, tide=flt.error_types is not None, confusion=flt.confusion is not None))
@@ -126,43 +132,55 @@ class ExplorerQueries:
         return self.cache.memo(cache_key(Entry.EXPLORER_VIEW, view, flt, sort_by, bool(descending)), compute)
 
     def page(self, view: "ViewParams", rows: np.ndarray, number: int, value_column: str | None,
-             table_of: Callable[[], pd.DataFrame] | None = None) -> list[dict]:
+             table_of: Callable[[], "ObjectColumns | pd.DataFrame"] | None = None) -> list[dict]:
         """Page ``number`` (from 1) of ``rows`` as small dicts for the thumbnail grid.
 
         Each: ``object_box`` fields plus ``image_index``, ``width``, ``height``,
         ``iou``, ``value`` (of ``value_column``, or None) and ``others`` (the
         image's other objects, at most ``EXPLORER_MAX_OTHER_BOXES``). ``table_of``: see :meth:`table_of`.
+        Only the rows of the page's images are read.
         """
-        table = (table_of or self.table_of(view))()
+        columns = as_columns((table_of or self.table_of(view))())
         images = self.queries.images(view.key)
         start = (max(int(number), 1) - 1) * EXPLORER_PAGE_SIZE
-        shown = rows[start:start + EXPLORER_PAGE_SIZE]
-        of_images = rows_by_image(table["image_index"].to_numpy(), table["image_index"].to_numpy()[shown])
+        shown = np.asarray(rows[start:start + EXPLORER_PAGE_SIZE], np.int64)
+        image_of = columns.values("image_index")
+        of_images = rows_by_image(image_of, image_of[shown])
+        at = np.unique(np.concatenate([shown, *of_images.values()]))
+        names = [*BOX_COLUMNS, "image_index", "iou"]
+        if value_column in columns.names and value_column not in names:
+            names.append(value_column)
+        table = columns.frame(names, at)
         out = []
         for r in shown.tolist():
-            row = table.iloc[r]
+            row = table.iloc[int(np.searchsorted(at, r))]
             i = int(row.image_index)
             item = object_box(row)
             value = float(row[value_column]) if value_column in table.columns else float("nan")
-            others = [b for b in boxes_at(table, of_images[i], EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
+            near = np.searchsorted(at, of_images[i])
+            others = [b for b in boxes_at(table, near, EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
             item.update(image_index=i, width=images["widths"][i], height=images["heights"][i],
                         iou=float(row.iou), value=None if np.isnan(value) else value,
                         others=others[:EXPLORER_MAX_OTHER_BOXES])
             out.append(item)
         return out
 
-    def detail(self, view: "ViewParams", row: int, table_of: Callable[[], pd.DataFrame] | None = None) -> dict:
+    def detail(self, view: "ViewParams", row: int, table_of: Callable[[], "ObjectColumns | pd.DataFrame"] | None = None
+               ) -> dict:
         """The selected object, every box of its image and every metric value of both (``table_of``: see
-        :meth:`table_of`; compare mode passes its own table).
+        :meth:`table_of`; compare mode passes its own table). Only the rows of the object's image are read.
 
         Returns:
             ``{"object": object_box + "image_index", "width", "height", "file_name", "boxes": [...],
             "object_metrics": {column: value}, "image_metrics": {"(F)" name: value}}`` (NaN as None).
         """
-        table = (table_of or self.table_of(view))()
+        columns = as_columns((table_of or self.table_of(view))())
         images = self.queries.images(view.key)
-        r = table.iloc[int(row)]
-        i = int(r.image_index)
+        image_of = columns.values("image_index")
+        i = int(image_of[int(row)])
+        at = np.flatnonzero(image_of == i)
+        table = columns.frame(columns.names, at)
+        r = table.iloc[int(np.searchsorted(at, int(row)))]
         # metrics are the float columns after the base ones (compare mode adds text columns)
         metric_cols = [c for c in table.columns if c not in BASE_COLUMNS and pd.api.types.is_float_dtype(table[c])]
         frame = {c: r[c] for c in metric_cols if c.endswith(" (F)")}
@@ -172,12 +190,13 @@ class ExplorerQueries:
         item.update(image_index=i, object_id=int(r.object_id), image_id=int(r.image_id),
                     matched_id=int(r.matched_id))
         return {"object": item, "width": images["widths"][i], "height": images["heights"][i],
-                "file_name": images["file_names"][i], "boxes": image_boxes(table, i),
+                "file_name": images["file_names"][i], "boxes": boxes_at(table, np.arange(len(at))),
                 "object_metrics": _json_numbers(obj), "image_metrics": _json_numbers(frame)}
 
     def selection(self, view: "ViewParams", flt: ExplorerFilter) -> pd.DataFrame:
         """The filtered objects' rows of the table, in row order (for the downloads)."""
-        return self.objects(view).iloc[self.filtered(view, flt, "row", False)["rows"]]
+        columns = self.columns(view)
+        return columns.frame(columns.names, self.filtered(view, flt, "row", False)["rows"])
 
 
 def _json_numbers(values: dict) -> dict:

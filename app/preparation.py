@@ -37,7 +37,8 @@ from detlens.app.cache import CacheNotWritable, Entry, SharedCache, cache_key, p
 from detlens.app.queries import Queries, ViewParams
 from detlens.app.source import (HEARTBEAT_S, HOST, DataSource, PreparationStatus, read_status, remember_source,
                                 remembered_source, write_status)
-from detlens.core.settings import IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
+from detlens.core.explorer import ExplorerFilter
+from detlens.core.settings import EXPLORER_SORT_DEFAULT, IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
 from detlens.core.vocabulary import Side
 
 Progress = Callable[[float, str], None]  # progress(fraction 0..1, text)
@@ -169,7 +170,7 @@ def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SL
                     min_scores: tuple[float, ...] = SCORE_SLIDER_VALUES) -> None:
     """Pre-compute the headline evaluation and the prediction-side ranking of every IoU slider threshold,
     then mAP@[.50:.95] at every minimum-confidence slider value (default AP rule), then the Explorer's
-    object table at the default IoU (the tables at any minimum confidence derive from it).
+    first view (the default filter and order at the default IoU: its sorted rows).
 
     Run once per dataset after :func:`prepare` (nearest values to the defaults
     first), so moving either slider finds these cached. mAP@[.50:.95] does not
@@ -180,7 +181,8 @@ def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SL
     cache = queries.cache
     steps = {"thresholds": lambda: _warm_ious(queries, key, ious),
              "min_scores": lambda: _warm_min_scores(queries, key, min_scores),
-             "explorer": lambda: queries.explorer.objects(ViewParams.of(key, iou=IOU_DEFAULT))}
+             "explorer": lambda: queries.explorer.filtered(ViewParams.of(key, iou=IOU_DEFAULT), ExplorerFilter(),
+                                                           EXPLORER_SORT_DEFAULT, True)}
     for name, warm in steps.items():
         done = warmed_key(key, name)
         if done in cache.data:

@@ -47,6 +47,7 @@ CALIBRATION_BINS = 10  # equal-width confidence bins of the reliability diagram
 
 # Explorer
 EXPLORER_PAGE_SIZE = 24  # thumbnails per page
+EXPLORER_SORT_DEFAULT = "score"  # the Explorer's first order: by confidence, highest first
 EXPLORER_HISTOGRAM_BINS = 40
 EXPLORER_MAX_OTHER_BOXES = 40  # faint boxes drawn per thumbnail besides its object
 EXPLORER_RANGE_STEPS = 200  # steps of the metric range slider

@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from detlens.core.explorer import ExplorerFilter, expand_fp
+from detlens.core.settings import EXPLORER_SORT_DEFAULT
 from detlens.core.vocabulary import OutcomeGroup
 from detlens.layouts import ids
 from detlens.layouts.placeholders import computing_figure

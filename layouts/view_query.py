@@ -51,14 +51,14 @@ from urllib.parse import quote_plus, unquote_plus
 from detlens.core.ap_rule import OWN_MATCH, APRule, every_rule
 from detlens.core.explorer import ExplorerFilter, expand_fp
 from detlens.core.settings import (BUCKET_METHODS, BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN, DEFAULT_METRIC,
-                                   IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES)
+                                   EXPLORER_SORT_DEFAULT, IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES)
 from detlens.core.confusion import BACKGROUND
 from detlens.core.vocabulary import CompareGroup, ErrorType, OutcomeGroup
 from detlens.layouts import ids
 
 TABS = {"metrics": ids.TAB_METRICS, "perf": ids.TAB_PERFORMANCE, "explorer": ids.TAB_EXPLORER}  # URL name: tab id
 ORDERS = ("asc", "desc")
-DEFAULT_SORT = "score"
+DEFAULT_SORT = EXPLORER_SORT_DEFAULT
 MAX_PAGE = 10**9  # larger page numbers are not a page of any table
 MAX_QUERY_CHARS = 200_000  # a longer query string is not read at all (one notice)
 MAX_SHOWN_CHARS = 40  # of a value quoted in a notice

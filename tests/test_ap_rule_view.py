@@ -17,6 +17,7 @@ from detlens.callbacks.explorer_tab import update_grid
 from detlens.callbacks.metrics_tab import map_text, update_importance, update_summary
 from detlens.callbacks.performance_tab import update_performance
 from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule, every_rule
+from detlens.core.explorer import ExplorerFilter
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IOU_DEFAULT, SCORE_SLIDER_VALUES
 from detlens.layouts import ids
@@ -131,7 +132,8 @@ def test_preparation_warms_the_range_map_at_every_minimum_confidence(coco_val):
     for min_score in SCORE_SLIDER_VALUES:
         view = ViewParams.of(key, iou=0.0, min_score=min_score)
         assert cache_key(Entry.EVALUATION, view, "ap_by_iou") in queries.cache.results
-    assert cache_key(Entry.OBJECTS, ViewParams.of(key, iou=IOU_DEFAULT)) in queries.cache.results  # the Explorer's
+    explorer_view = cache_key(Entry.EXPLORER_VIEW, ViewParams.of(key, iou=IOU_DEFAULT), ExplorerFilter(), "score", True)
+    assert explorer_view in queries.cache.results  # the Explorer's first view
 
 
 @pytest.fixture(scope="module")

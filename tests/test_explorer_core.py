@@ -222,3 +222,34 @@ def test_coco_subset_of_nothing_is_empty(hand_built):
 def test_histogram(values, lo, hi, bins, edges, counts):
     doc = histogram(np.array(values), lo, hi, bins).to_dict()
     assert doc == {"edges": edges, "counts": counts}
+
+
+@pytest.mark.parametrize("min_score", [None, 0.4])
+def test_object_columns_at_any_rows_equal_the_whole_table(tmp_path, min_score):
+    """The Explorer reads columns at some rows (a page, an image) without the whole table: every column at any
+    rows, in any order and with repeats, equals the whole table's rows, dtype included; the metric tables are
+    read only for a metric column."""
+    from detlens.core.demo import DemoConfig, write_demo
+    from detlens.core.explorer.table import ObjectColumns
+
+    paths = write_demo(tmp_path, DemoConfig.preset("default", n_images=40), render_images=False)
+    ds = load_dataset(paths.labels, paths.predictions)
+    match = Evaluator(ds).match(0.5, min_score=min_score)
+    tables = compute_metric_tables(ds)
+    whole = object_table(ds, match, tables)
+    reads = []
+    columns = ObjectColumns(ds, match, lambda: reads.append(1) or tables, list(tables.info))
+    assert columns.names == list(whole.columns) and len(columns) == len(whole)
+    rng = np.random.default_rng(3)
+    n_p = len(ds.predictions)
+    base = ["row", "kind", "class", "outcome", "reason", "matched_id", "iou", "x", "score", "image_id", "file_name"]
+    for rows in (rng.integers(0, len(whole), 50), np.arange(n_p - 3, n_p + 3), np.array([5, 5, 0]),
+                 np.array([len(whole) - 1]), np.array([], np.int64)):
+        pd.testing.assert_frame_equal(columns.frame(base, rows), whole.iloc[rows][base], check_index_type=False)
+    assert reads == []
+    for rows in (rng.integers(0, len(whole), 50), np.arange(n_p - 3, n_p + 3), np.array([5, 5, 0])):
+        pd.testing.assert_frame_equal(columns.frame(columns.names, rows), whole.iloc[rows], check_index_type=False)
+    assert reads == [1]  # once, whatever the number of metric columns read
+    pd.testing.assert_frame_equal(columns.frame(columns.names), whole)
+    with pytest.raises(KeyError):
+        columns.values("nope")
