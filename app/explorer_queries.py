@@ -23,6 +23,7 @@ from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, hi
 from detlens.core.explorer.filters import COMPARE_COLUMN
 from detlens.core.explorer.table import ObjectColumns, as_columns
 from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
+from detlens.core.vocabulary import ObjectKind
 
 if TYPE_CHECKING:
     from detlens.app.queries import Queries, ViewParams
@@ -49,13 +50,14 @@ def image_boxes(table: pd.DataFrame, image_index: int, limit: int | None = None)
 
 def boxes_at(table: pd.DataFrame, at: np.ndarray, limit: int | None = None) -> list[dict]:
     """:func:`image_boxes` of the rows at positions ``at`` (``(K,)`` int, the rows of one image)."""
-    rows = table.iloc[at, table.columns.get_indexer(BOX_COLUMNS)]
-    rows = rows.sort_values(["kind", "score"], ascending=[True, False], kind="stable")  # "label" < "prediction"
-    if limit is not None:
-        rows = rows.head(limit)
+    at = np.asarray(at, np.int64)
+    kind, score = table["kind"].to_numpy()[at], table["score"].to_numpy(np.float64)[at]
+    # labels ("label" < "prediction") first, then by score, highest first; stable; NaN scores last
+    at = at[np.lexsort((-score, kind != ObjectKind.LABEL.value))][:limit]
+    values = [table[c].to_numpy()[at].tolist() for c in BOX_COLUMNS]
     return [{"row": int(row), "kind": kind, "class": name, "outcome": outcome, "reason": reason,
              "box": [float(x), float(y), float(w), float(h)], "score": None if np.isnan(score) else float(score)}
-            for row, kind, name, outcome, reason, x, y, w, h, score in zip(*(rows[c].tolist() for c in BOX_COLUMNS))]
+            for row, kind, name, outcome, reason, x, y, w, h, score in zip(*values)]
 
 
 def rows_by_image(image_index: np.ndarray, images: np.ndarray) -> dict[int, np.ndarray]:
