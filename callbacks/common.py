@@ -28,7 +28,7 @@ def background(running_id: str) -> dict:
     return dict(background=True, interval=BACKGROUND_POLL_MS, running=[(Output(running_id, "style"), VISIBLE, HIDDEN)])
 
 
-def tab_gate(app, tab: str, request_id: str, inputs: list):
+def tab_gate(app, tab: str, request_id: str, inputs: list, shown_by: str | None = None):
     """Gate a background callback behind its tab: returns the one ``Input`` the background callback takes.
 
     Registers a plain callback that copies the values of ``inputs`` (the first one
@@ -39,13 +39,22 @@ def tab_gate(app, tab: str, request_id: str, inputs: list):
     gate answers that in the web worker, at once; opening the tab writes the
     store and the job runs then. The background callback unpacks the list with
     :func:`detlens.callbacks.inputs.request`.
+
+    ``shown_by``: the id of a switch (``value`` True or False) that must be on too: a part of the
+    tab the user opens on demand. The switch's value is not part of the request.
     """
     from dash import Input, Output
     from dash.exceptions import PreventUpdate
 
-    @app.callback(Output(request_id, "data"), *inputs, Input(ids.TABS, "active_tab"))
+    switch = [Input(shown_by, "value")] if shown_by else []
+
+    @app.callback(Output(request_id, "data"), *inputs, *switch, Input(ids.TABS, "active_tab"))
     def _store_request(*values):
         *values, active_tab = values
+        if shown_by:
+            *values, on = values
+            if on is not True:
+                raise PreventUpdate
         if active_tab != tab or not values[0]:
             raise PreventUpdate
         return list(values)

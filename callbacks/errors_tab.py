@@ -102,12 +102,15 @@ def update_bucket_errors(queries, key, classes, iou, min_score, metric, n_bucket
 
 def register(app, queries) -> None:
     """Wire the error analysis' callbacks to ``app``, answering from ``queries``."""
+    for switch, body in ((ids.ERRORS_SHOW, ids.ERRORS_BODY), (ids.PERF_ERRORS_SHOW, ids.PERF_ERRORS_BODY)):
+        # in the browser: opening a card needs no request (its gate starts the job)
+        app.clientside_callback("(on) => on === true", Output(body, "is_open"), Input(switch, "value"))
     @app.callback(
         Output(ids.TIDE_GRAPH, "figure"),
         Output(ids.CONFUSION_GRAPH, "figure"),
         Output(ids.RELIABILITY_GRAPH, "figure"),
         Output(ids.ERRORS_ALERT, "children"),
-        tab_gate(app, ids.TAB_METRICS, ids.ERRORS_REQUEST, view_inputs()),
+        tab_gate(app, ids.TAB_METRICS, ids.ERRORS_REQUEST, view_inputs(), shown_by=ids.ERRORS_SHOW),
         prevent_initial_call=True,
         **background(ids.ERRORS_RUNNING),
     )
@@ -120,7 +123,7 @@ def register(app, queries) -> None:
         Output(ids.PERF_ERRORS_ALERT, "children"),
         tab_gate(app, ids.TAB_PERFORMANCE, ids.PERF_ERRORS_REQUEST, [
             *view_inputs(), Input(ids.PERF_METRIC, "value"), Input(ids.PERF_BUCKETS, "value"),
-            Input(ids.PERF_METHOD, "value")]),
+            Input(ids.PERF_METHOD, "value")], shown_by=ids.PERF_ERRORS_SHOW),
         prevent_initial_call=True,
         **background(ids.PERF_ERRORS_RUNNING),
     )

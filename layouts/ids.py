@@ -63,6 +63,8 @@ IMPORTANCE_ALERT = "importance-alert"
 IMPORTANCE_GRAPH = "importance-graph"
 HIDE_CONFIDENCE = "importance-hide-confidence"  # switch: leave Model Confidence (P) out of the ranking
 CORRELATION_GRAPH = "correlation-graph"
+ERRORS_BODY = "errors-body"  # dbc.Collapse of the error analysis, open while ERRORS_SHOW is on
+ERRORS_SHOW = "errors-show"  # dbc.Switch: the error analysis is computed and shown only when on
 ERRORS_REQUEST = "errors-request"    # the error analysis job's inputs, stored while the Metrics tab is shown
 ERRORS_RUNNING = "errors-running"
 ERRORS_ALERT = "errors-alert"
@@ -96,6 +98,8 @@ PERF_PANEL_CLASSES = "perf-panel-classes"  # multi-select: the classes drawn as 
 PERF_PANEL_BOX = "perf-panel-box"        # the panel picker's column, shown in the per-class view
 PERF_PANELS_TEXT = "perf-panels-text"    # "k of n classes"
 PERF_MIN_COUNT = "perf-min-count"        # buckets under this many objects are grey, not used for findings
+PERF_ERRORS_BODY = "perf-errors-body"  # dbc.Collapse of errors per bucket, open while PERF_ERRORS_SHOW is on
+PERF_ERRORS_SHOW = "perf-errors-show"  # dbc.Switch: errors per bucket, computed and shown only when on
 PERF_ERRORS_REQUEST = "perf-errors-request"  # the per-bucket TIDE job's inputs, stored while the tab is shown
 PERF_ERRORS_RUNNING = "perf-errors-running"
 PERF_ERRORS_ALERT = "perf-errors-alert"
@@ -135,3 +139,6 @@ EXPLORER_DETAIL = "explorer-detail"
 EXPLORER_CSV = "explorer-csv"
 EXPLORER_COCO = "explorer-coco"
 EXPLORER_DOWNLOAD = "explorer-download"
+
+# switches that open a part of a tab computed on demand (its job's gate waits for them: callbacks/common.py)
+GATE_SWITCHES = (ERRORS_SHOW, PERF_ERRORS_SHOW)

@@ -60,12 +60,22 @@ ERRORS_LEGEND = ("TIDE (Bolya et al. 2020, as hotcoco): ΔAP is the AP gained by
                  "predictions, colour the share of the row. Click a bar or a cell to open its objects in the Explorer.")
 
 
+def on_demand_header(title: str, switch_id: str, running_id: str, hint: str) -> dbc.CardHeader:
+    """A card header with a switch that opens the card's body (computed only while open) and its running badge."""
+    return dbc.CardHeader(className="d-flex align-items-center gap-3", children=[
+        html.Span(title, className="fw-semibold"),
+        dbc.Switch(id=switch_id, value=False, label="Show", className="m-0 small"),
+        html.Span(hint, className="small text-muted"),
+        running_badge(running_id)])
+
+
 def errors_card() -> dbc.Card:
-    """TIDE ΔAP per error type, the confusion heatmap (or most confused pairs) and the reliability diagram."""
+    """TIDE ΔAP per error type, the confusion heatmap (or most confused pairs) and the reliability diagram,
+    computed and shown once its switch is on (TIDE takes seconds at millions of predictions)."""
     return dbc.Card(className="shadow-sm mt-3", children=[
-        dbc.CardHeader(className="d-flex align-items-center", children=[
-            html.Span("Errors", className="fw-semibold"), running_badge(ids.ERRORS_RUNNING)]),
-        dbc.CardBody([
+        on_demand_header("Errors", ids.ERRORS_SHOW, ids.ERRORS_RUNNING,
+                         "TIDE error types, confusion matrix and calibration, at this view"),
+        dbc.Collapse(id=ids.ERRORS_BODY, is_open=False, children=dbc.CardBody([
             html.Div(id=ids.ERRORS_ALERT),
             dbc.Row([
                 dbc.Col(dcc.Graph(id=ids.TIDE_GRAPH, config=GRAPH_CONFIG, figure=computing_figure()), lg=6),
@@ -73,7 +83,7 @@ def errors_card() -> dbc.Card:
             ]),
             dcc.Graph(id=ids.CONFUSION_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(420)),
             html.Div(ERRORS_LEGEND, className="small text-muted"),
-        ]),
+        ])),
     ])
 
 

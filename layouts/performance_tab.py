@@ -9,7 +9,7 @@ from dash import dcc, html
 from detlens.core.settings import (BUCKETS_DEFAULT, BUCKETS_MAX, BUCKETS_MIN, PERF_MIN_COUNT_DEFAULT,
                                    PERF_MIN_COUNT_MAX, PERF_PANELS_DEFAULT)
 from detlens.layouts import ids
-from detlens.layouts.metrics_tab import GRAPH_CONFIG, running_badge
+from detlens.layouts.metrics_tab import GRAPH_CONFIG, on_demand_header, running_badge
 from detlens.layouts.placeholders import computing_figure
 
 PANEL_BOX_STYLES = {False: {"display": "none"}, True: {}}  # the panel picker, by "per-class view shown"
@@ -79,14 +79,14 @@ def build() -> html.Div:
             dcc.Graph(id=ids.PERF_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(460)),
         ])),
         dbc.Card(className="shadow-sm mt-3", children=[
-            dbc.CardHeader(className="d-flex align-items-center", children=[
-                html.Span("Errors per bucket", className="fw-semibold"), running_badge(ids.PERF_ERRORS_RUNNING)]),
-            dbc.CardBody([
+            on_demand_header("Errors per bucket", ids.PERF_ERRORS_SHOW, ids.PERF_ERRORS_RUNNING,
+                             "TIDE error types in each bucket of this metric"),
+            dbc.Collapse(id=ids.PERF_ERRORS_BODY, is_open=False, children=dbc.CardBody([
                 html.Div(id=ids.PERF_ERRORS_ALERT),
                 dcc.Graph(id=ids.PERF_ERRORS_GRAPH, config=GRAPH_CONFIG, figure=computing_figure(420)),
                 html.Div("TIDE error types of the bucket's false positives (by their own value) and missed labels "
                          "(by theirs); hover a segment for the AP gained by fixing only those errors, click it to "
                          "open them in the Explorer.", className="small text-muted"),
-            ]),
+            ])),
         ]),
     ])

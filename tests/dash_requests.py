@@ -65,10 +65,10 @@ def gate_of(app, output: str) -> dict | None:
 
 def request_inputs(app, output: str) -> list[dict]:
     """The inputs and states the page sends for ``output``, in order; for a gated background callback, those
-    of its gate (without the active tab): the values its request store holds."""
+    of its gate (without the active tab and a switch that opens the part): the values its request store holds."""
     gate = gate_of(app, output)
     if gate is not None:
-        return [d for d in gate["inputs"] if d["id"] != ids.TABS]
+        return [d for d in gate["inputs"] if d["id"] not in (ids.TABS, *ids.GATE_SWITCHES)]
     callback = app.callback_map[output]
     return callback["inputs"] + callback["state"]
 

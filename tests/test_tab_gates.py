@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detlens.layouts import ids
-from tests.dash_requests import DISPATCH, gate_of, prepared_app, request_body
+from tests.dash_requests import DISPATCH, gate_of, layout_values, prepared_app, request_body
 
 GATES = {ids.METRICS_REQUEST: ids.TAB_METRICS, ids.IMPORTANCE_REQUEST: ids.TAB_METRICS,
          ids.PERF_REQUEST: ids.TAB_PERFORMANCE, ids.EXPLORER_REQUEST: ids.TAB_EXPLORER,
@@ -41,9 +41,26 @@ def test_a_gate_stores_its_request_only_while_its_tab_is_shown(served, demo, sto
     if tab != GATES[store]:
         assert response.status_code == 204
         return
+    switched = [i for i, d in enumerate(body["inputs"]) if d["id"] in ids.GATE_SWITCHES]
+    if switched:  # a part opened on demand: nothing while its switch is off (as the page is served)
+        assert response.status_code == 204
+        body["inputs"][switched[0]]["value"] = True
+        response = client.post(DISPATCH, json=body)
     assert response.status_code == 200
     stored = response.get_json()["response"][store]["data"]
-    assert stored == [d["value"] for d in body["inputs"][:-1]] and stored[0] == key
+    assert stored == [d["value"] for i, d in enumerate(body["inputs"][:-1]) if i not in switched] and stored[0] == key
+
+
+@pytest.mark.parametrize("store, switch", [(ids.ERRORS_REQUEST, ids.ERRORS_SHOW),
+                                           (ids.PERF_ERRORS_REQUEST, ids.PERF_ERRORS_SHOW)])
+def test_the_error_analysis_waits_for_its_switch_which_starts_off(served, demo, store, switch):
+    client, app, key = served
+    assert layout_values(app)[(switch, "value")] is False
+    body = request_body(app, key, demo.classes, f"{store}.data")
+    at = next(i for i, d in enumerate(body["inputs"]) if d["id"] == switch)
+    for value, status in ((False, 204), (None, 204), ("yes", 204), (True, 200)):
+        body["inputs"][at]["value"] = value
+        assert client.post(DISPATCH, json=body).status_code == status, value
 
 
 def test_a_gate_without_a_dataset_stores_nothing(served, demo):

@@ -37,8 +37,16 @@ def wait_for_count(page, count: int) -> None:
                            arg=f"{count:,} object", timeout=UPDATE_TIMEOUT_MS)
 
 
+def show_errors(page, switch: str, graph: str) -> None:
+    """Turn the error part's switch on: its card is closed and its chart not computed until then."""
+    assert not page.is_visible(f"#{graph}")
+    page.check(f"#{switch}")
+    page.wait_for_selector(f"#{graph}", state="visible", timeout=UPDATE_TIMEOUT_MS)
+
+
 def test_a_confusion_cell_opens_its_objects(page, server):
     open_dashboard(page, server)
+    show_errors(page, ids.ERRORS_SHOW, ids.CONFUSION_GRAPH)
     page.wait_for_function(TITLE_HAS, arg=[f"#{ids.CONFUSION_GRAPH}", "Confusion matrix"], timeout=UPDATE_TIMEOUT_MS)
     page.wait_for_function(TITLE_HAS, arg=[f"#{ids.TIDE_GRAPH}", "TIDE"], timeout=UPDATE_TIMEOUT_MS)
     theirs = hotcoco_eval(server.demo / "labels.json", server.demo / "predictions.json", 0.5).confusion_matrix(
@@ -61,6 +69,7 @@ def test_a_confusion_cell_opens_its_objects(page, server):
 def test_an_errors_per_bucket_segment_opens_its_objects(page, server):
     open_dashboard(page, server)
     page.click(f"#{ids.TABS} .nav-link:has-text('Performance by metric')")
+    show_errors(page, ids.PERF_ERRORS_SHOW, ids.PERF_ERRORS_GRAPH)
     page.wait_for_function(TITLE_HAS, arg=[f"#{ids.PERF_ERRORS_GRAPH}", "TIDE errors per bucket"],
                            timeout=UPDATE_TIMEOUT_MS)
     traces = page.evaluate(f"() => document.querySelector('#{ids.PERF_ERRORS_GRAPH} .js-plotly-plot').data"
