@@ -81,8 +81,7 @@ class ExplorerQueries:
         confidence, or each class's own, the outcomes are those of the view's match."""
         view = view.all_classes().outcomes()
         q = self.queries
-        return ObjectColumns(q.dataset(view.key), q.match(view), functools.cache(lambda: q.tables(view.key)),
-                             list(q.summary(view.key)["metrics"]))
+        return ObjectColumns(q.dataset(view.key), q.match(view), lambda: q.tables(view.key))
 
     def objects(self, view: "ViewParams") -> pd.DataFrame:
         """The whole :func:`detlens.core.explorer.object_table` of the view (compare mode's table starts from
@@ -117,8 +116,9 @@ class ExplorerQueries:
         def compute() -> dict:
             columns = as_columns((table_of or self.table_of(view))())
             # only what the filter and the order read (an unknown metric or sort column is refused below)
-            wanted = ["row", "kind", "class", "outcome", "reason", "score", COMPARE_COLUMN, flt.metric, sort_by]
-            table = columns.frame([c for c in dict.fromkeys(wanted) if c in columns.names])
+            wanted = ["row", "kind", "class", "outcome", "reason", "score", flt.metric, sort_by,
+                      COMPARE_COLUMN if flt.compare is not None else None]
+            table = columns.frame([c for c in dict.fromkeys(wanted) if c is not None and columns.has(c)])
             if flt.needs_errors:  # each object's TIDE type and confusion cell at this view
                 table = with_errors(table, self.queries.errors.object_errors(
                     view, tide=flt.error_types is not None, confusion=flt.confusion is not None))
@@ -150,7 +150,7 @@ class ExplorerQueries:
         of_images = rows_by_image(image_of, image_of[shown])
         at = np.unique(np.concatenate([shown, *of_images.values()]))
         names = [*BOX_COLUMNS, "image_index", "iou"]
-        if value_column in columns.names and value_column not in names:
+        if value_column is not None and columns.has(value_column) and value_column not in names:
             names.append(value_column)
         table = columns.frame(names, at)
         out = []

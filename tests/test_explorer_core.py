@@ -238,8 +238,8 @@ def test_object_columns_at_any_rows_equal_the_whole_table(tmp_path, min_score):
     tables = compute_metric_tables(ds)
     whole = object_table(ds, match, tables)
     reads = []
-    columns = ObjectColumns(ds, match, lambda: reads.append(1) or tables, list(tables.info))
-    assert columns.names == list(whole.columns) and len(columns) == len(whole)
+    columns = ObjectColumns(ds, match, lambda: reads.append(1) or tables)
+    assert len(columns) == len(whole) and columns.has("score") and reads == []
     rng = np.random.default_rng(3)
     n_p = len(ds.predictions)
     base = ["row", "kind", "class", "outcome", "reason", "matched_id", "iou", "x", "score", "image_id", "file_name"]
@@ -250,6 +250,7 @@ def test_object_columns_at_any_rows_equal_the_whole_table(tmp_path, min_score):
     for rows in (rng.integers(0, len(whole), 50), np.arange(n_p - 3, n_p + 3), np.array([5, 5, 0])):
         pd.testing.assert_frame_equal(columns.frame(columns.names, rows), whole.iloc[rows], check_index_type=False)
     assert reads == [1]  # once, whatever the number of metric columns read
+    assert columns.names == list(whole.columns)
     pd.testing.assert_frame_equal(columns.frame(columns.names), whole)
     with pytest.raises(KeyError):
         columns.values("nope")

@@ -16,11 +16,11 @@ from detlens.core.explorer.export import coco_subset, to_csv
 from detlens.core.explorer.filters import (DEFAULT_OUTCOMES, ExplorerFilter, expand_fp, filter_mask, filter_objects,
                                            outcome_counts, outcome_groups, outcome_mask, range_mask, sort_objects)
 from detlens.core.explorer.histogram import Histogram, histogram
-from detlens.core.explorer.table import BASE_COLUMNS, metric_column, metric_columns, object_table, with_outcomes
+from detlens.core.explorer.table import BASE_COLUMNS, metric_column, metric_columns, object_table
 
 __all__ = [
     "BASE_COLUMNS", "DEFAULT_OUTCOMES", "ERROR_COLUMNS", "ExplorerFilter", "Histogram", "coco_subset",
     "error_columns", "expand_fp", "filter_mask", "with_errors",
     "filter_objects", "histogram", "metric_column", "metric_columns", "object_table", "outcome_counts",
-    "outcome_groups", "outcome_mask", "range_mask", "sort_objects", "to_csv", "with_outcomes",
+    "outcome_groups", "outcome_mask", "range_mask", "sort_objects", "to_csv",
 ]

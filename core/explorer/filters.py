@@ -162,23 +162,39 @@ class ExplorerFilter:
         return replace(self, **resets[part])
 
 
+def _equal(table: pd.DataFrame, column: str, value: str) -> np.ndarray:
+    """``(N,)`` bool: rows whose ``column`` is ``value`` (compared on codes for a categorical column)."""
+    return np.array((table[column] == str(value)).to_numpy(bool))  # a copy: pandas may hand out a read-only view
+
+
+def _group_masks(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{group value: (N,) bool}`` of every outcome group except ``FP`` (see the module docstring)."""
+    is_label = _equal(table, "kind", ObjectKind.LABEL)
+    is_tp, is_fp = _equal(table, "outcome", Outcome.TP), _equal(table, "outcome", Outcome.FP)
+    masks = {OutcomeGroup.TP.value: is_tp & ~is_label, OutcomeGroup.DETECTED.value: is_tp & is_label,
+             OutcomeGroup.FN.value: _equal(table, "outcome", Outcome.FN),
+             OutcomeGroup.IGNORED.value: _equal(table, "outcome", Outcome.IGNORED)}
+    for group in OutcomeGroup.fp_groups():
+        masks[group.value] = is_fp & _equal(table, "reason", group.value.split(":", 1)[1])
+    return masks
+
+
 def outcome_groups(table: pd.DataFrame) -> np.ndarray:
     """``(N,)`` object array: each row's outcome group value ("TP", "FP:duplicate", "FN", "detected", ...)."""
-    outcome, reason = table["outcome"].to_numpy(), table["reason"].to_numpy()
-    is_label = table["kind"].to_numpy() == ObjectKind.LABEL
-    group = outcome.astype(object).copy()
-    fp_with_reason = (outcome == Outcome.FP) & (reason != "")
-    group[fp_with_reason] = "FP:" + reason[fp_with_reason].astype(str)
-    group[is_label & (outcome == Outcome.TP)] = OutcomeGroup.DETECTED.value
+    group = np.full(len(table), OutcomeGroup.FP.value, object)  # a false positive without a reason stays "FP"
+    for value, mask in _group_masks(table).items():
+        group[mask] = value
     return group
 
 
 def outcome_mask(table: pd.DataFrame, outcomes: Iterable[OutcomeGroup | str]) -> np.ndarray:
     """``(N,)`` bool: rows in any of the outcome groups (``FP`` = every false positive)."""
     wanted = {OutcomeGroup(o) for o in outcomes}
-    keep = np.isin(outcome_groups(table), [g.value for g in wanted - {OutcomeGroup.FP}])
-    if OutcomeGroup.FP in wanted or set(OutcomeGroup.fp_groups()) <= wanted:
-        keep |= table["outcome"].to_numpy() == Outcome.FP
+    every_fp = OutcomeGroup.FP in wanted or set(OutcomeGroup.fp_groups()) <= wanted
+    keep = _equal(table, "outcome", Outcome.FP) if every_fp else np.zeros(len(table), bool)
+    masks = _group_masks(table) if wanted - {OutcomeGroup.FP} else {}
+    for group in wanted - {OutcomeGroup.FP}:
+        keep |= masks[group.value]
     return keep
 
 
@@ -224,7 +240,7 @@ def filter_mask(table: pd.DataFrame, flt: ExplorerFilter, classes: list[str] | N
             raise ValueError(f"unknown metric {flt.metric!r}")
         keep &= range_mask(table[flt.metric].to_numpy(), flt.low, flt.high, flt.high_closed)
     if flt.score_low is not None or flt.score_high is not None:
-        is_pred = table["kind"].to_numpy() == ObjectKind.PREDICTION
+        is_pred = _equal(table, "kind", ObjectKind.PREDICTION)
         keep &= ~is_pred | range_mask(table["score"].to_numpy(), flt.score_low, flt.score_high)
     return keep
 
@@ -250,9 +266,9 @@ def outcome_counts(table: pd.DataFrame) -> dict[str, int]:
 
     ``FP`` counts every false positive, whatever its reason.
     """
-    group = outcome_groups(table)
+    masks = _group_masks(table)
     counts = {"objects": int(len(table))}
     for name in (OutcomeGroup.TP, OutcomeGroup.FP, OutcomeGroup.FN, OutcomeGroup.DETECTED, OutcomeGroup.IGNORED):
-        in_group = table["outcome"].to_numpy() == Outcome.FP if name is OutcomeGroup.FP else group == name
+        in_group = _equal(table, "outcome", Outcome.FP) if name is OutcomeGroup.FP else masks[name.value]
         counts[name.value] = int(np.count_nonzero(in_group))
     return counts

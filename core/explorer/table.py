@@ -16,7 +16,9 @@ Columns
     metrics under their *base* name (the ``(P)`` value on prediction rows, the
     ``(L)`` value on label rows), so "Object Area - Relative" sorts and filters
     both kinds. A metric with no twin (``Model Confidence``) is NaN on the
-    other kind.
+    other kind. ``kind``, ``class``, ``outcome`` and ``reason`` are pandas
+    categoricals whose categories are in sorted order, so sorting by one sorts
+    by its text (and filtering compares codes, not millions of strings).
 """
 
 from __future__ import annotations
@@ -67,12 +69,16 @@ def object_table(dataset: Dataset, match: MatchResult, tables: MetricTables) -> 
         DataFrame of ``P + L`` rows, index ``0..P-1+L`` equal to column ``row``;
         boxes ``x, y, w, h`` float64 pixels, ``score``/``iou``/metrics float64.
     """
-    columns = ObjectColumns(dataset, match, lambda: tables, list(tables.info))
+    columns = ObjectColumns(dataset, match, lambda: tables)
     return columns.frame(columns.names)
 
 
-_OUTCOMES = np.asarray([str(n) for n in OUTCOME_NAMES], dtype=object)
-_REASONS = np.asarray([str(n) for n in REASON_NAMES], dtype=object)
+# The text columns are categoricals: codes straight from the match and the dataset (no string per row), their
+# categories in sorted order so that sorting by one sorts its text. (code -> category position, categories)
+_OUTCOME_CODES = (np.argsort(np.argsort([str(n) for n in OUTCOME_NAMES])), sorted(str(n) for n in OUTCOME_NAMES))
+_REASON_CODES = (np.argsort(np.argsort([str(n) for n in REASON_NAMES])), sorted(str(n) for n in REASON_NAMES))
+_KINDS = sorted(k.value for k in ObjectKind)
+TEXT_COLUMNS = ("kind", "class", "outcome", "reason")  # categoricals (see above)
 
 
 class ObjectColumns:
@@ -85,17 +91,30 @@ class ObjectColumns:
     Args:
         dataset: the dataset (``P`` predictions, ``L`` labels).
         match: its match at the view.
-        tables_of: returns its :class:`MetricTables` (called once, only when a metric column is read).
-        metrics: the metric display names of those tables, in their order (gives :attr:`names`).
+        tables_of: returns its :class:`MetricTables` (called once, only when a metric column or the
+            list of every column is asked for).
     """
 
-    def __init__(self, dataset: Dataset, match: MatchResult, tables_of: Callable[[], MetricTables],
-                 metrics: Sequence[str]):
+    def __init__(self, dataset: Dataset, match: MatchResult, tables_of: Callable[[], MetricTables]):
         self.dataset, self.match = dataset, match
         self._tables_of, self._tables = tables_of, None
-        self.names = [*BASE_COLUMNS, *metric_columns(list(metrics))]
         self._n_p = len(dataset.predictions)
         self._whole: dict[str, np.ndarray] = {}
+
+    @property
+    def tables(self) -> MetricTables:
+        if self._tables is None:
+            self._tables = self._tables_of()
+        return self._tables
+
+    @property
+    def names(self) -> list[str]:
+        """Every column, in the object table's order."""
+        return [*BASE_COLUMNS, *metric_columns(self.tables)]
+
+    def has(self, name: str) -> bool:
+        """True when ``name`` is a column (the metric tables are read only for a name not of the base ones)."""
+        return name in BASE_COLUMNS or name in self.names
 
     def __len__(self) -> int:
         return self._n_p + len(self.dataset.labels)
@@ -106,24 +125,36 @@ class ObjectColumns:
         Raises:
             KeyError: ``name`` is not a column.
         """
-        if name not in self.names:
+        if not self.has(name):
             raise KeyError(name)
         if rows is None:
             if name not in self._whole:
-                self._whole[name] = self._at(name, slice(None), slice(None), None)
+                self._whole[name] = self._text(name, self._at(name, slice(None), slice(None), None))
             return self._whole[name]
         if name in self._whole:
             return self._whole[name][rows]
         rows = np.asarray(rows, np.int64)
         is_pred = rows < self._n_p
-        return self._at(name, rows[is_pred], rows[~is_pred] - self._n_p, is_pred)
+        return self._text(name, self._at(name, rows[is_pred], rows[~is_pred] - self._n_p, is_pred))
+
+    def _text(self, name: str, codes: np.ndarray):
+        """A text column's codes as its categorical (other columns as they are)."""
+        if name not in TEXT_COLUMNS:
+            return codes
+        if name == "class":
+            names = [str(n) for n in self.dataset.category_names]
+            categories = sorted(names)
+            position = np.argsort(np.argsort(names, kind="stable"), kind="stable")
+            return pd.Categorical.from_codes(position[codes], categories)
+        return pd.Categorical.from_codes(codes, {"kind": _KINDS, "outcome": _OUTCOME_CODES[1],
+                                                 "reason": _REASON_CODES[1]}[name])
 
     def frame(self, names: Sequence[str], rows: np.ndarray | None = None) -> pd.DataFrame:
         """A DataFrame of columns ``names`` at ``rows`` (None: every row), indexed by row number."""
         index = pd.RangeIndex(len(self)) if rows is None else pd.Index(np.asarray(rows, np.int64))
         out = pd.DataFrame({name: self.values(name, rows) for name in names}, index=index, copy=False)
         if len(out) == 0:  # no value to infer the text columns' type from: as a whole table has them
-            out = out.astype({c: "str" for c in out.columns if out[c].dtype == object})
+            out = out.astype({c: "str" for c in out.columns if out[c].dtype == object and c not in TEXT_COLUMNS})
         return out
 
     def _at(self, name: str, p: np.ndarray | slice, lab: np.ndarray | slice, is_pred: np.ndarray | None) -> np.ndarray:
@@ -140,8 +171,9 @@ class ObjectColumns:
         ds, m = self.dataset, self.match
         preds, labels = ds.predictions, ds.labels
         n_p, n_l = (preds.ids[p].shape[0], labels.ids[lab].shape[0])
-        if name == "kind":
-            return np.full(n_p, ObjectKind.PREDICTION.value, object), np.full(n_l, ObjectKind.LABEL.value, object)
+        if name == "kind":  # codes (see _text)
+            return (np.full(n_p, _KINDS.index(ObjectKind.PREDICTION.value), np.int8),
+                    np.full(n_l, _KINDS.index(ObjectKind.LABEL.value), np.int8))
         if name == "row":
             return np.arange(self._n_p, dtype=np.int64)[p], np.arange(self._n_p, len(self), dtype=np.int64)[lab]
         if name == "object_id":
@@ -154,17 +186,16 @@ class ObjectColumns:
             names = ds.images.file_names
             return names[preds.image_index[p]].astype(object), names[labels.image_index[lab]].astype(object)
         if name == "class":
-            names = ds.category_names
-            return names[preds.category_index[p]].astype(object), names[labels.category_index[lab]].astype(object)
+            return preds.category_index[p], labels.category_index[lab]
         if name in ("x", "y", "w", "h"):
             k = "xywh".index(name)
             return preds.boxes[p, k].astype(np.float64), labels.boxes[lab, k].astype(np.float64)
         if name == "score":
             return preds.scores[p].astype(np.float64), np.full(n_l, np.nan)
         if name == "outcome":
-            return _OUTCOMES[m.pred_outcome[p]], _OUTCOMES[m.label_outcome[lab]]
+            return _OUTCOME_CODES[0][m.pred_outcome[p]], _OUTCOME_CODES[0][m.label_outcome[lab]]
         if name == "reason":
-            return _REASONS[m.pred_reason[p]], np.full(n_l, "", object)
+            return _REASON_CODES[0][m.pred_reason[p]], np.full(n_l, _REASON_CODES[1].index(""), np.int64)
         if name == "matched_id":
             return (_ids_at(labels.ids, m.pred_label[p]), _ids_at(preds.ids, m.label_pred[lab]))
         if name == "iou":
@@ -172,10 +203,7 @@ class ObjectColumns:
             iou = np.zeros(found.shape[0])
             iou[found >= 0] = m.pred_iou[found[found >= 0]]
             return m.pred_iou[p].astype(np.float64), iou
-        if self._tables is None:
-            self._tables = self._tables_of()
-        return (_metric_values(self._tables, ds, name, PREDICTION)[p],
-                _metric_values(self._tables, ds, name, LABEL)[lab])
+        return (_metric_values(self.tables, ds, name, PREDICTION)[p], _metric_values(self.tables, ds, name, LABEL)[lab])
 
 
 class TableColumns:
@@ -184,6 +212,10 @@ class TableColumns:
     def __init__(self, table: pd.DataFrame):
         self.table = table
         self.names = list(table.columns)
+
+    def has(self, name: str) -> bool:
+        """True when ``name`` is a column."""
+        return name in self.table.columns
 
     def __len__(self) -> int:
         return len(self.table)
@@ -208,27 +240,4 @@ def _ids_at(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
     out = np.full(rows.shape[0], -1, np.int64)
     hit = rows >= 0
     out[hit] = ids[rows[hit]]
-    return out
-
-
-def outcome_columns(dataset: Dataset, match: MatchResult) -> dict[str, np.ndarray]:
-    """The columns of the object table that depend on the match: ``outcome, reason, matched_id, iou``,
-    each ``(P + L,)`` (object arrays of str; int64 ids, -1 for none; float64 IoU)."""
-    p_table, l_table = match.prediction_table(dataset), match.label_table(dataset)
-    return {
-        "outcome": np.concatenate([p_table["outcome"].to_numpy(), l_table["outcome"].to_numpy()]).astype(object),
-        "reason": np.concatenate([p_table["reason"].to_numpy(), np.full(len(l_table), "", object)]).astype(object),
-        "matched_id": np.concatenate([p_table["matched_label_id"].to_numpy(),
-                                      l_table["matched_prediction_id"].to_numpy()]).astype(np.int64),
-        "iou": np.concatenate([p_table["iou"].to_numpy(), l_table["iou"].to_numpy()]).astype(np.float64),
-    }
-
-
-def with_outcomes(table: pd.DataFrame, dataset: Dataset, match: MatchResult) -> pd.DataFrame:
-    """``table`` (an :func:`object_table` of the same dataset) with the outcome columns of ``match``:
-    equal to ``object_table(dataset, match, tables)``, without building the other columns again.
-    ``table`` itself is not changed."""
-    out = table.copy(deep=False)
-    for column, values in outcome_columns(dataset, match).items():
-        out[column] = values
     return out
