@@ -24,7 +24,8 @@ server (thresholds pre-computed), with one user:
   Metrics-tab callbacks have answered and no "updating" indicator is left (a
   minimum confidence is never pre-computed: matching, evaluation and ranking run);
 * Explorer opened -> first grid: from the tab click until the grid shows its
-  cards and its indicator is hidden (the object table of the view is built);
+  cards and its indicator is hidden (the view's filter and order are computed
+  from the columns they read, then the page's rows);
 * ten quick steps on the IoU slider, then ten on the minimum-confidence slider
   (0.1 s apart): the RSS (and PSS) of every server process, sampled every 0.2 s
   during the steps and after the page settled.
@@ -36,7 +37,9 @@ server (thresholds pre-computed), with one user:
 ~5M predictions; data in ``<out>/dashboard-x10/``) and also samples the RSS of
 every server process during the first start (the preparation). Prints the
 targets with PASS/MISS and writes ``<out>/bench_dashboard.json`` (at another
-scale: ``bench_dashboard-x<scale>.json``).
+scale: ``bench_dashboard-x<scale>.json``). ``--views-only`` runs only the
+one-user views above on a copy of a prepared cache: bench_load.py's at 500k,
+at another ``--scale`` the one a full run at that scale left.
 """
 
 from __future__ import annotations
@@ -355,14 +358,20 @@ def print_views(views: dict) -> dict:
     return s
 
 
-def views_only(out: Path, labels: Path, predictions: Path) -> int:
-    """``--views-only``: the default server on a fresh copy of bench_load's prepared 500k cache, then
-    :func:`measure_views`; merged into ``bench_dashboard.json`` under ``"views"``."""
+def views_only(out: Path, labels: Path, predictions: Path, suffix: str = "") -> int:
+    """``--views-only``: the default server on a fresh copy of a prepared cache (bench_load's at 500k, at
+    another scale the one a full run of this benchmark left), then :func:`measure_views`; merged into
+    ``bench_dashboard<suffix>.json`` under ``"views"``."""
     from benchmarks.bench_load import fresh_cache
 
-    folder = out / "dashboard-views"
+    folder = out / f"dashboard-views{suffix}"
     folder.mkdir(parents=True, exist_ok=True)
-    cache = fresh_cache("500k", out, folder)
+    if suffix:
+        cache = folder / "cache"
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(out / f"dashboard-cache{suffix}", cache, ignore=shutil.ignore_patterns("callbacks"))
+    else:
+        cache = fresh_cache("500k", out, folder)
     port = free_port()
     proc, _ = start_server(labels, predictions, cache, port, folder / "serve.log", precompute=True,
                            wait_precomputed=True)
@@ -371,7 +380,7 @@ def views_only(out: Path, labels: Path, predictions: Path) -> int:
     finally:
         stop(proc)
         shutil.rmtree(cache, ignore_errors=True)
-    path = out / "bench_dashboard.json"
+    path = out / f"bench_dashboard{suffix}.json"
     doc = json.loads(path.read_text()) if path.exists() else {}
     doc["views"] = views
     doc.setdefault("summary", {}).update(print_views(views))
@@ -388,15 +397,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="multiple of the preset's 5,000 images (10: ~5M predictions, issue 13's set)")
     ap.add_argument("--views-only", action="store_true",
                     help="only the minimum-confidence, Explorer and memory measurements, on a copy of the cache "
-                         "benchmarks/bench_load.py prepared (fast)")
+                         "benchmarks/bench_load.py prepared (at another --scale: a full run's cache)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     suffix = "" if args.scale == 1 else f"-x{args.scale:g}"
     labels, predictions = write_data(out / f"dashboard{suffix}", args.scale)
     if args.views_only:
-        if suffix:
-            ap.error("--views-only reads bench_load's prepared 500k cache: only at --scale 1")
-        return views_only(out, labels, predictions)
+        if suffix and not (out / f"dashboard-cache{suffix}").is_dir():
+            ap.error(f"--views-only at --scale {args.scale:g} reads the cache a full run at that scale leaves")
+        return views_only(out, labels, predictions, suffix)
     cache = out / f"dashboard-cache{suffix}"
     shutil.rmtree(cache, ignore_errors=True)
     port = free_port()
