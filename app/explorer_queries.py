@@ -81,7 +81,8 @@ class ExplorerQueries:
         confidence, or each class's own, the outcomes are those of the view's match."""
         view = view.all_classes().outcomes()
         q = self.queries
-        return ObjectColumns(q.dataset(view.key), q.match(view), lambda: q.tables(view.key))
+        dataset = q.dataset(view.key)
+        return ObjectColumns(dataset, q.match(view, dataset=dataset), lambda: q.tables(view.key))
 
     def objects(self, view: "ViewParams") -> pd.DataFrame:
         """The whole :func:`detlens.core.explorer.object_table` of the view (compare mode's table starts from

@@ -246,20 +246,19 @@ class Queries:
         return ViewParams.of(key, None if set(selected) >= every else selected, iou, min_score, rule=rule, mode=mode)
 
     # ----- memoised results -----------------------------------------------------------------------
-    def match(self, view: ViewParams, evaluator: Evaluator | None = None):
+    def match(self, view: ViewParams, evaluator: Evaluator | None = None, dataset=None):
         """The :class:`~detlens.core.matching.MatchResult` of ``view`` (computed once, then cached).
 
-        ``evaluator``: one already loaded by the caller, so the data are not read twice.
+        ``evaluator``, ``dataset``: already loaded by the caller, so the data are not read twice.
         """
         view = view.all_classes().outcomes()
         # derived in a moment from the match without a minimum (core/matching.py)
-        if view.per_class:
+        if view.per_class or view.min_score is not None:
             base = self.match(view.without_minimum(), evaluator)
-            return restrict_to_class_min_scores(base, self.dataset(view.key).predictions.scores,
-                                                self.prediction_minimums(view))
-        if view.min_score is not None:
-            base = self.match(view.without_minimum(), evaluator)
-            return restrict_to_min_score(base, self.dataset(view.key).predictions.scores, view.min_score)
+            scores = (dataset if dataset is not None else self.dataset(view.key)).predictions.scores
+            if view.per_class:
+                return restrict_to_class_min_scores(base, scores, self.prediction_minimums(view))
+            return restrict_to_min_score(base, scores, view.min_score)
         return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (
             evaluator or self.evaluator(view.key, view.pixel_plus_one)).match(
             view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score))
