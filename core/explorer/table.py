@@ -119,8 +119,9 @@ class ObjectColumns:
     def __len__(self) -> int:
         return self._n_p + len(self.dataset.labels)
 
-    def values(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
-        """``(len(rows),)`` values of column ``name`` at object-table ``rows`` (``(K,)`` int; None: every row).
+    def values(self, name: str, rows: np.ndarray | None = None) -> "np.ndarray | pd.Categorical":
+        """``(len(rows),)`` values of column ``name`` at object-table ``rows`` (``(K,)`` int; None: every row):
+        a numpy array, or a ``pd.Categorical`` for the text columns (:data:`TEXT_COLUMNS`).
 
         Raises:
             KeyError: ``name`` is not a column.
