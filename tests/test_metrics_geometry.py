@@ -102,3 +102,27 @@ def test_bad_frame_csv_names_file_row_and_problem(tmp_path, text, problem):
     with pytest.raises(ValueError, match=problem) as info:
         read_frame_csv(path, ds)
     assert "frame.csv" in str(info.value)
+
+
+def test_object_density_equals_the_union_of_each_images_clipped_labels(tmp_path):
+    """Images measured in batches by label count, and one too crowded for a batch, against union_area per image."""
+    rng = np.random.default_rng(7)
+    counts = [0, 1, 1, 2, 3, 3, 3, 7, 12, 40, 130]  # 130 labels: measured on its own
+    gt = {"images": [{"id": i + 1, "file_name": f"{i}.jpg", "width": 320, "height": 240} for i in range(len(counts))],
+          "categories": [{"id": 1, "name": "a"}], "annotations": []}
+    for i, count in enumerate(counts):
+        for _ in range(count):
+            x, y = rng.uniform(-20, 290), rng.uniform(-20, 210)  # some boxes cross the border
+            w, h = rng.choice([rng.uniform(25, 120), 30.0]), rng.choice([rng.uniform(25, 90), 30.0])
+            gt["annotations"].append({"id": len(gt["annotations"]) + 1, "image_id": i + 1, "category_id": 1,
+                                      "bbox": [float(x), float(y), float(w), float(h)], "area": float(w * h),
+                                      "iscrowd": 0})
+    ds = load_coco(tmp_path, gt, [])
+    density = frame_geometry(ds)["Object Density (F)"]
+    for i in range(len(counts)):
+        boxes = ds.labels.boxes[ds.labels.image_index == i]
+        x1, y1 = np.clip(boxes[:, 0], 0, 320), np.clip(boxes[:, 1], 0, 240)
+        x2, y2 = np.clip(boxes[:, 0] + boxes[:, 2], 0, 320), np.clip(boxes[:, 1] + boxes[:, 3], 0, 240)
+        clipped = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+        assert density[i] == pytest.approx(union_area(clipped) / (320 * 240), rel=1e-12, abs=1e-15), i
+    assert density[0] == 0 and 0 < density[-1] <= 1
