@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from detlens.core.dataset import BoxTable, Dataset
-from detlens.core.iou import pair_iou
+from detlens.core.iou import box_columns, indexed_iou
 
 # Pairs generated per vectorised step of the Max Overlap computation.
 _PAIRS_PER_CHUNK = 4_000_000
@@ -118,6 +118,7 @@ def max_overlap(table: BoxTable) -> np.ndarray:
         return out
     order = np.lexsort((table.category_index, table.image_index))
     img, cat = table.image_index[order], table.category_index[order]
+    columns = box_columns(table.boxes[order])  # once, in sorted order: each chunk indexes it (pair_iou's arithmetic)
     new = np.ones(n, bool)
     new[1:] = (img[1:] != img[:-1]) | (cat[1:] != cat[:-1])
     starts = np.flatnonzero(new)
@@ -135,7 +136,7 @@ def max_overlap(table: BoxTable) -> np.ndarray:
         b = np.repeat(group_start[rows], counts) + np.arange(a.shape[0]) - np.repeat(offsets, counts)
         keep = a != b
         a, b = a[keep], b[keep]
-        iou = pair_iou(table.boxes[order[a]], table.boxes[order[b]])
+        iou = indexed_iou(columns, columns, a, b)
         best = np.zeros(n)
         np.maximum.at(best, a, iou)
         out[order[rows]] = best[rows]
