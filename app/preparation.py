@@ -46,7 +46,37 @@ PARENT_POLL_S = 0.5  # how often the preparation process checks that the server 
 STOP_WAIT_S = 5.0  # how long the server waits for a stopped preparation at exit
 
 
-class StatusReporter:
+class Heartbeat:
+    """A daemon thread that calls :meth:`renew` every ``HEARTBEAT_S`` while used as a context manager.
+
+    :meth:`renew` runs under :attr:`lock` (which the subclass's own updates take too), and a cache that
+    cannot be written only skips a beat.
+    """
+
+    def __init__(self, name: str):
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=name, daemon=True)
+
+    def renew(self) -> None:
+        """Rewrite the statuses this heartbeat keeps alive (called with :attr:`lock` held)."""
+        raise NotImplementedError
+
+    def _beat(self) -> None:
+        while not self.stopped.wait(HEARTBEAT_S):
+            with self.lock, contextlib.suppress(CacheNotWritable):
+                self.renew()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
+class StatusReporter(Heartbeat):
     """Records one process's preparation status for every process, with a heartbeat thread renewing it.
 
     ``reporter(fraction, text, state="loading", key=None)`` writes the status
@@ -57,11 +87,9 @@ class StatusReporter:
     """
 
     def __init__(self, cache: SharedCache, source_id: str, progress: Progress | None = None):
+        super().__init__("detlens-heartbeat")
         self.cache, self.source_id, self.progress = cache, source_id, progress
         self.current: PreparationStatus | None = None
-        self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name="detlens-heartbeat", daemon=True)
 
     def __call__(self, fraction: float, text: str, state: str = "loading", key: str | None = None) -> None:
         status = PreparationStatus(state, float(fraction), text, key, os.getpid(), HOST, time.time())
@@ -71,19 +99,9 @@ class StatusReporter:
         if self.progress is not None and state != "error":  # an error is printed on a line of its own
             self.progress(fraction, text)
 
-    def _beat(self) -> None:
-        while not self.stopped.wait(HEARTBEAT_S):
-            with self.lock, contextlib.suppress(CacheNotWritable):
-                if self.current is not None and self.current.running:
-                    write_status(self.cache, self.source_id, replace(self.current, heartbeat=time.time()))
-
-    def __enter__(self) -> "StatusReporter":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopped.set()
-        self.thread.join()
+    def renew(self) -> None:
+        if self.current is not None and self.current.running:
+            write_status(self.cache, self.source_id, replace(self.current, heartbeat=time.time()))
 
 
 def prepare(queries: Queries, source: DataSource, progress: Progress | None = None) -> str:
@@ -266,7 +284,7 @@ def _prepare_process(cache_dir: str, sources: list[DataSource], show_progress: b
             warm_thresholds(queries, key)
 
 
-class QueuedHeartbeat:
+class QueuedHeartbeat(Heartbeat):
     """Keeps the "waiting" statuses of the sources a preparation process has yet to start alive.
 
     Their statuses name this process; without a heartbeat they would read as a
@@ -277,10 +295,8 @@ class QueuedHeartbeat:
     """
 
     def __init__(self, cache: SharedCache, source_ids: list[str]):
+        super().__init__("detlens-queue-heartbeat")
         self.cache, self.queued = cache, list(source_ids)
-        self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name="detlens-queue-heartbeat", daemon=True)
 
     def take(self, source_id: str) -> None:
         """``source_id`` is being prepared now: its status is no longer renewed here."""
@@ -288,21 +304,11 @@ class QueuedHeartbeat:
             if source_id in self.queued:
                 self.queued.remove(source_id)
 
-    def _beat(self) -> None:
-        while not self.stopped.wait(HEARTBEAT_S):
-            with self.lock, contextlib.suppress(CacheNotWritable):
-                for source_id in self.queued:
-                    status = read_status(self.cache, source_id)
-                    if status.state == "waiting" and status.pid == os.getpid():
-                        write_status(self.cache, source_id, replace(status, heartbeat=time.time()))
-
-    def __enter__(self) -> "QueuedHeartbeat":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopped.set()
-        self.thread.join()
+    def renew(self) -> None:
+        for source_id in self.queued:
+            status = read_status(self.cache, source_id)
+            if status.state == "waiting" and status.pid == os.getpid():
+                write_status(self.cache, source_id, replace(status, heartbeat=time.time()))
 
 
 def stop_leftovers(status: PreparationStatus) -> None:
