@@ -23,6 +23,7 @@ Columns
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -107,9 +108,9 @@ class ObjectColumns:
             self._tables = self._tables_of()
         return self._tables
 
-    @property
+    @functools.cached_property
     def names(self) -> list[str]:
-        """Every column, in the object table's order."""
+        """Every column, in the object table's order (read once: :meth:`has` asks it for every non-base name)."""
         return [*BASE_COLUMNS, *metric_columns(self.tables)]
 
     def has(self, name: str) -> bool:
