@@ -187,18 +187,20 @@ def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress)
 def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SLIDER_VALUES,
                     min_scores: tuple[float, ...] = SCORE_SLIDER_VALUES) -> None:
     """Pre-compute the headline evaluation and the prediction-side ranking of every IoU slider threshold,
-    then mAP@[.50:.95] at every minimum-confidence slider value (default AP rule), then the Explorer's
-    first view (the default filter and order at the default IoU: its sorted rows).
+    then, at every minimum-confidence slider value, mAP@[.50:.95] and the default IoU's headline
+    evaluation and prediction-side ranking (default AP rule, every class), then the Explorer's first view
+    (the default filter and order at the default IoU: its sorted rows).
 
     Run once per dataset after :func:`prepare` (nearest values to the defaults
-    first), so moving either slider finds these cached. mAP@[.50:.95] does not
-    depend on the IoU slider or the classes, so one entry per minimum serves
-    every view; it needs ten thresholds' evaluations, the longest part of a
-    minimum-confidence step otherwise.
+    first), so moving either slider from the opening view finds the Metrics tab
+    cached. mAP@[.50:.95] does not depend on the IoU slider or the classes, so
+    one entry per minimum serves every view; it needs ten thresholds'
+    evaluations, the longest part of a minimum-confidence step otherwise.
     """
     cache = queries.cache
     steps = {"thresholds": lambda: _warm_ious(queries, key, ious),
-             "min_scores": lambda: _warm_min_scores(queries, key, min_scores),
+             # named after what it warms: a cache warmed before the headline and ranking joined it warms again
+             "min_score_views": lambda: _warm_min_scores(queries, key, min_scores),
              "explorer": lambda: queries.explorer.filtered(ViewParams.of(key, iou=IOU_DEFAULT), ExplorerFilter(),
                                                            EXPLORER_SORT_DEFAULT, True)}
     for name, warm in steps.items():
@@ -211,7 +213,7 @@ def warm_thresholds(queries: Queries, key: str, ious: tuple[float, ...] = IOU_SL
                 cache.data.set(done, True)
 
 
-WARM_STEPS = ("thresholds", "min_scores", "explorer")
+WARM_STEPS = ("thresholds", "min_score_views", "explorer")
 
 
 def warmed_key(key: str, step: str) -> str:
@@ -233,7 +235,10 @@ def _warm_ious(queries: Queries, key: str, ious: tuple[float, ...]) -> None:
 
 def _warm_min_scores(queries: Queries, key: str, min_scores: tuple[float, ...]) -> None:
     for min_score in sorted(min_scores):
-        queries.ap_by_iou(ViewParams.of(key, min_score=min_score))
+        view = ViewParams.of(key, iou=IOU_DEFAULT, min_score=min_score)
+        queries.evaluation_doc(view)
+        queries.ranking(view, Side.PREDICTIONS)
+        queries.ap_by_iou(view)
 
 
 def text_progress(stream: TextIO = sys.stderr, width: int = 30) -> Progress:

@@ -20,6 +20,7 @@ from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule, every_rule
 from detlens.core.explorer import ExplorerFilter
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IOU_DEFAULT, SCORE_SLIDER_VALUES
+from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 from tests.dash_requests import call, layout_values, prepared_app, request_body, request_inputs
 from tests.pycoco_reference import pycocotools_stats
@@ -126,12 +127,26 @@ def test_range_map_at_a_minimum_confidence_is_pycocotools_on_the_predictions_kep
     assert abs(queries.map_coco_range(view) - live) <= 1e-12
 
 
+@pytest.mark.parametrize("min_score", [0.05, 0.55, 0.95])
+def test_warmed_headline_at_a_minimum_confidence_is_pycocotools_on_the_predictions_kept(coco_val, min_score):
+    """The headline the preparation warmed at a minimum (read back from the cache) is pycocotools' AP@0.5."""
+    queries, key, gt, results = coco_val
+    view = ViewParams.of(key, iou=IOU_DEFAULT, min_score=min_score)
+    assert cache_key(Entry.EVALUATION, view) in queries.cache.results
+    live = pycocotools_stats(gt, [r for r in results if r["score"] >= min_score], None)[1]
+    assert abs(queries.evaluation_doc(view)["mAP"] - live) <= 1e-12
+
+
 def test_preparation_warms_the_range_map_at_every_minimum_confidence(coco_val):
     queries, key, *_ = coco_val
     assert is_warmed(queries.cache, key)  # the fixture warmed it, as the server does after its start
     for min_score in SCORE_SLIDER_VALUES:
         view = ViewParams.of(key, iou=0.0, min_score=min_score)
         assert cache_key(Entry.EVALUATION, view, "ap_by_iou") in queries.cache.results
+        # and the Metrics tab of the opening view at that minimum: headline and prediction-side ranking
+        opening = ViewParams.of(key, iou=IOU_DEFAULT, min_score=min_score)
+        assert cache_key(Entry.EVALUATION, opening) in queries.cache.results
+        assert cache_key(Entry.RANKING, opening.outcomes(), Side.PREDICTIONS) in queries.cache.results
     explorer_view = cache_key(Entry.EXPLORER_VIEW, ViewParams.of(key, iou=IOU_DEFAULT), ExplorerFilter(), "score", True)
     assert explorer_view in queries.cache.results  # the Explorer's first view
 
