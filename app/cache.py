@@ -31,6 +31,7 @@ import enum
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import diskcache
+
+from detlens.app.mapped_values import NOT_MAPPED, pickle_out_of_band, read_mapped, write_mapped
 
 CODE_VERSION = 6  # bump when what is stored changes shape
 MISSING = object()  # a ``get`` default that no stored value equals
@@ -122,12 +125,33 @@ class UnreadableValue(Exception):
 
 
 class CheckedDisk(diskcache.Disk):
-    """diskcache's serialisation, reporting an unreadable value instead of answering "missing" or raising
-    whatever unpickling a damaged file raises."""
+    """diskcache's serialisation, with large arrays read by mapping their file (:mod:`detlens.app.mapped_values`),
+    reporting an unreadable value instead of answering "missing" or raising whatever unpickling a damaged
+    file raises."""
+
+    def store(self, value, read, key=diskcache.core.UNKNOWN):
+        """``(size, mode, filename, db value)`` of ``value`` (see :meth:`diskcache.Disk.store`): a value with
+        large contiguous buffers goes to a file :func:`~detlens.app.mapped_values.read_mapped` maps."""
+        if read or type(value) in (str, bytes, int, float):
+            return super().store(value, read, key)
+        data, views = pickle_out_of_band(value)
+        if views is None:  # an ordinary value: stored as diskcache would, from the pickle already made
+            if len(data) < self.min_file_size:
+                return 0, diskcache.core.MODE_PICKLE, None, sqlite3.Binary(data)
+            filename, full_path = self.filename(key, value)
+            self._write(full_path, io.BytesIO(data), "xb")
+            return len(data), diskcache.core.MODE_PICKLE, filename, None
+        filename, full_path = self.filename(key, value)
+        os.makedirs(os.path.dirname(full_path), exist_ok=True)
+        return write_mapped(full_path, data, views), diskcache.core.MODE_PICKLE, filename, None
 
     def fetch(self, mode, filename, value, read):
         """The stored value (see :meth:`diskcache.Disk.fetch`); raises :class:`UnreadableValue`."""
         try:
+            if mode == diskcache.core.MODE_PICKLE and value is None and filename:
+                mapped = read_mapped(os.path.join(self._directory, filename))
+                if mapped is not NOT_MAPPED:
+                    return mapped
             return super().fetch(mode, filename, value, read)
         except OSError as exc:
             raise UnreadableValue(filename, f"its value file is missing or unreadable ({exc.strerror})",
@@ -193,8 +217,10 @@ class HealingCache(diskcache.Cache):
     * Writes on a read-only folder raise :class:`CacheNotWritable`, or with
       ``ignore_read_only`` are skipped (Dash's manager must never fail a request).
 
-    Memory-mapped reads are off: a database file truncated under a mapping kills
-    the process (SIGBUS) instead of raising an error.
+    SQLite's memory-mapped reads are off: a database file truncated under a mapping kills
+    the process (SIGBUS) instead of raising an error (a damaged database is a case
+    this class heals). Value files with large arrays are mapped
+    (:mod:`detlens.app.mapped_values`): they are written once and only ever deleted.
 
     Args:
         directory: the folder.
