@@ -3,7 +3,7 @@
 Layout of ``cache_dir``::
 
     data/       never evicted: prepared datasets, their image registry and preparation status
-    results/    evicted least-recently-stored: matches and memoised small results
+    results/    bounded: matches and memoised small results, large ones evicted first (:meth:`SharedCache.evict_results`)
     callbacks/  Dash's background-callback manager (see :mod:`detlens.app.jobs`)
     pixels/     pixel-metric cache of :func:`detlens.core.metrics.tables.compute_metric_tables`
     thumbs/     Explorer thumbnails (see :mod:`detlens.app.images`)
@@ -48,6 +48,7 @@ from detlens.app.mapped_values import NOT_MAPPED, pickle_out_of_band, read_mappe
 
 CODE_VERSION = 6  # bump when what is stored changes shape
 MISSING = object()  # a ``get`` default that no stored value equals
+LARGE_RESULT_BYTES = 1 << 20  # results this large are evicted before any smaller one
 DB_NAME = "cache.db"  # diskcache's SQLite database in each folder
 DAMAGED = ".damaged-"  # a damaged folder is renamed to <folder>.damaged-<time>
 NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
@@ -479,8 +480,10 @@ class SharedCache:
                 raise
             raise CacheNotWritable.at_start(self.cache_dir, exc) from exc
         self.data = self.folder("data", eviction_policy="none", size_limit=2**40)
-        self.results = self.folder("results", size_limit=int(results_bytes),
-                                   eviction_policy="least-recently-stored")  # reads never write
+        # evicted by :meth:`evict_results` (large values first), not by diskcache on each write; reads never write
+        self.results_bytes = int(results_bytes)
+        self.results = self.folder("results", size_limit=self.results_bytes, cull_limit=0,
+                                   eviction_policy="least-recently-stored")
         # held while :meth:`memo` computes; a background job sets it to its host's job slots, so only
         # computing jobs wait for one (not a cached answer, nor a hidden tab's job that does nothing)
         self.compute_gate: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
@@ -538,7 +541,31 @@ class SharedCache:
                 value = compute()
                 with contextlib.suppress(CacheNotWritable):
                     self.results.set(key, value)
+                    self.evict_results(keep=key)
         return value
+
+    def evict_results(self, keep: str | None = None) -> int:
+        """Bring ``results/`` back under its bound; returns the number of entries evicted.
+
+        Large values (:data:`LARGE_RESULT_BYTES` or more: matches, an Explorer view's rows) go first, the
+        least recently stored first; small ones (evaluations, rankings, the views pre-computed after start)
+        only when evicting every large one is not enough. At 5M predictions a match is about 130 MB, so
+        under diskcache's own policy the pre-computed thresholds' matches pushed out the small results
+        they were computed for. ``keep``: a key not to evict (the value just stored).
+        """
+        handle, evicted = self.results, 0
+        over = handle.volume() - self.results_bytes
+        for smallest in (LARGE_RESULT_BYTES, 1):  # values kept in the database itself (size 0) stay
+            if over <= 0:
+                break
+            rows = handle.guard(lambda: handle._sql(
+                "SELECT key, size FROM Cache WHERE size >= ? ORDER BY store_time", (smallest,)).fetchall())
+            for key, size in rows:
+                if over <= 0:
+                    break
+                if key != keep and handle.delete(key):
+                    over, evicted = over - size, evicted + 1
+        return evicted
 
 
 def process_alive(pid) -> bool:
