@@ -150,11 +150,18 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
         "widths": ds.images.widths.tolist(), "heights": ds.images.heights.tolist()})
     if not queries.is_prepared(key):
         report(0.15, "Computing IoUs of overlapping boxes")
+        # without images the metric tables are geometry alone: computed in a thread beside the candidates (numpy
+        # lets go of the GIL in their array arithmetic); with images, the pixel pass keeps every core busy itself
+        beside = None if source.images else InThread(lambda: _geometry_tables(cache, ds))
         cache.data.set(cache_key(Entry.DATASET, key), ds)
         cache.data.set(cache_key(Entry.CANDIDATES, key), compute_candidates(ds))
         cache.data.set(cache_key(Entry.OTHER_CLASS, key), compute_candidates(ds, same_class=False))
         cache.data.set(cache_key(Entry.ORDERS, key), score_orders(ds))
-        tables = _metric_tables(cache, ds, source.images, lambda f, t: report(0.25 + 0.6 * f, t))
+        if beside is not None:
+            report(0.6, "Computing quality metrics")
+            tables = beside.result()
+        else:
+            tables = _metric_tables(cache, ds, source.images, lambda f, t: report(0.25 + 0.6 * f, t))
         cache.data.set(cache_key(Entry.TABLES, key), tables)
     report(0.9, "Preparing the default view")
     default = ViewParams.of(key, iou=IOU_DEFAULT)
@@ -162,6 +169,38 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
     queries.ap_by_iou(default)  # mAP@[.50:.95] of the default rule, for every class selection
     queries.ranking(default, Side.PREDICTIONS)
     return key
+
+
+class InThread(threading.Thread):
+    """``compute()`` started at once in a thread of its own; :meth:`result` waits for it."""
+
+    def __init__(self, compute: Callable[[], object]):
+        super().__init__(name="detlens-beside", daemon=True)
+        self.compute, self.value, self.error = compute, None, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.value = self.compute()
+        except BaseException as exc:  # handed to the waiting thread, which reports it
+            self.error = exc
+
+    def result(self):
+        """The value of ``compute()``; raises what it raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _geometry_tables(cache: SharedCache, ds):
+    """:func:`_metric_tables` without images, for a thread of its own: the thread's connection to ``data/`` is
+    closed when it ends (SQLite connections are per thread; one left open keeps its view of the database, so
+    damage done to the file later would go unnoticed by this process)."""
+    try:
+        return _metric_tables(cache, ds, None, lambda f, t: None)
+    finally:
+        cache.data.close()
 
 
 def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress):
