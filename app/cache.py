@@ -62,6 +62,7 @@ class Entry(enum.StrEnum):
     LOCK = "lock"
     IMAGES = "images"  # the image registry the image routes read
     DATASET = "dataset"
+    LOADED = "loaded"  # a dataset `detlens serve` loaded to check its files, handed to the preparation
     CANDIDATES = "candidates"
     OTHER_CLASS = "other_class"
     ORDERS = "orders"

@@ -447,14 +447,14 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.broker:  # before anything is written
         celery_jobs().check_broker(args.broker)
     workspace = read_workspace(args.workspace) if args.workspace else None  # its runs: errors shown on the page
+    checked = None
     if args.labels:
         runs = parse_runs(args.predictions)
-        for _, path in runs:  # bad input: one line and exit 2 before anything is bound (prepared again later)
-            load_data(argparse.Namespace(**{**vars(args), "predictions": path}))
         source = DataSource(labels=args.labels, predictions=runs[0][1], images=args.images, fmt=args.format,
                             box_format=args.box_format, names=args.names, clip=not args.no_clip,
                             pred_names=args.pred_names)
         workspace = Workspace.of_runs(source, runs)
+        checked = workspace.runs
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), workspace=workspace, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
@@ -466,7 +466,26 @@ def run_serve(args: argparse.Namespace) -> int:
     warning = check_exposure(config)  # before anything is written or bound
     if warning:
         print(warning, file=sys.stderr)
+    if checked:
+        check_runs(args, config.cache_dir, checked)
     return serve(config)
+
+
+def check_runs(args: argparse.Namespace, cache_dir: Path, runs) -> None:
+    """Load the files of every run ``serve`` was given that is not prepared in ``cache_dir`` yet: bad input
+    gives one line and exit 2 before anything is bound. What loads is handed to the preparation
+    (:func:`~detlens.app.preparation.hand_over`), which would otherwise parse the same files again."""
+    from detlens.app.cache import SharedCache
+    from detlens.app.preparation import hand_over, is_ready
+
+    cache = SharedCache(cache_dir) if (cache_dir / "data").is_dir() else None  # a new cache has nothing ready
+    for run in runs:
+        if cache is not None and is_ready(cache, run.source):
+            continue  # checked when it was prepared, and its files have not changed since (the source id)
+        dataset = load_data(argparse.Namespace(**{**vars(args), "predictions": run.source.predictions}))
+        cache = cache or SharedCache(cache_dir)
+        hand_over(cache, run.source, dataset)
+        del dataset  # the server process does not keep it
 
 
 def celery_jobs():

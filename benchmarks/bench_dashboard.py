@@ -137,20 +137,21 @@ def start_server(labels: Path, predictions: Path, cache: Path, port: int, log: P
         sampler.start()
     # the status is read from the cache the server writes (one handle, every 0.2 s): polling the page, or
     # opening (and checking) the cache on every poll, took CPU from the preparation it measures on 2 cores
-    shared, seconds = None, None
+    shared, ready = None, False
     while True:
         if proc.poll() is not None:
             raise SystemExit(f"detlens serve exited:\n{log.read_text()[-2000:]}")
         try:
-            if seconds is None:
+            if not ready:
                 shared = shared or (SharedCache(cache) if (cache / "data").is_dir() else None)
                 status = read_status(shared, source_id) if shared else None
-                if status and status.state == "ready" and (not wait_precomputed or is_warmed(shared, status.key)):
-                    seconds = time.perf_counter() - t0
-                    if sampler is not None:
-                        memory.update(sampler.stop())
-            if seconds is not None:  # and the page is served
+                ready = bool(status and status.state == "ready" and
+                             (not wait_precomputed or is_warmed(shared, status.key)))
+            if ready:  # and the page is served (a cache prepared before is ready at once)
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                seconds = time.perf_counter() - t0
+                if sampler is not None:
+                    memory.update(sampler.stop())
                 return proc, seconds
         except OSError:
             pass
