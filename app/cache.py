@@ -3,7 +3,7 @@
 Layout of ``cache_dir``::
 
     data/       never evicted: prepared datasets, their image registry and preparation status
-    results/    bounded: matches and memoised small results, large ones evicted first (:meth:`SharedCache.evict_results`)
+    results/    bounded: matches and memoised small results, large ones evicted first (see evict_results)
     callbacks/  Dash's background-callback manager (see :mod:`detlens.app.jobs`)
     pixels/     pixel-metric cache of :func:`detlens.core.metrics.tables.compute_metric_tables`
     thumbs/     Explorer thumbnails (see :mod:`detlens.app.images`)

@@ -100,12 +100,12 @@ def read_mapped(path: str):
             raise ValueError("the header is cut short")
         count, length = _U64.unpack_from(raw, 0)[0], _U64.unpack_from(raw, 8)[0]
         size = os.fstat(f.fileno()).st_size
+        if 2 * _U64.size * count + length > size:  # checked before reading: a garbled count is not allocated
+            raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
         table = f.read(2 * _U64.size * count)
-        if count > size or len(table) != 2 * _U64.size * count:
-            raise ValueError("the header is cut short")
         spans = [(_U64.unpack_from(table, 16 * k)[0], _U64.unpack_from(table, 16 * k + 8)[0]) for k in range(count)]
         data = f.read(length)
-        if len(data) != length or any(offset + n > size for offset, n in spans):
+        if any(offset + n > size for offset, n in spans):
             raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
         mapped = memoryview(mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE,
                                       prot=mmap.PROT_READ | mmap.PROT_WRITE)) if count else None

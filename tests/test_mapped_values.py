@@ -153,13 +153,21 @@ def garble_after_mark(path: Path) -> None:
         f.write(b"\xff" * 32)
 
 
+def huge_count(path: Path) -> None:
+    """A buffer count that would ask for gigabytes if it were believed before the file's size is checked."""
+    with open(path, "r+b") as f:
+        f.seek(len(MAGIC))
+        f.write((10**9).to_bytes(8, "little"))
+
+
 def garble_all(path: Path) -> None:
     with open(path, "r+b") as f:
         f.write(os.urandom(path.stat().st_size))
 
 
 DAMAGE = {"header cut": cut_header, "pickle cut": cut_pickle, "buffers cut by a byte": cut_buffers,
-          "header garbled": garble_after_mark, "garbage": garble_all, "deleted": Path.unlink}
+          "header garbled": garble_after_mark, "huge buffer count": huge_count, "garbage": garble_all,
+          "deleted": Path.unlink}
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
