@@ -35,6 +35,7 @@ import io
 import json
 import logging
 import os
+import pickle
 import sqlite3
 import tempfile
 import threading
@@ -151,9 +152,9 @@ class CheckedDisk(diskcache.Disk):
         """The stored value (see :meth:`diskcache.Disk.fetch`); raises :class:`UnreadableValue`."""
         try:
             if mode == diskcache.core.MODE_PICKLE and value is None and filename:
-                mapped = read_mapped(os.path.join(self._directory, filename))
-                if mapped is not NOT_MAPPED:
-                    return mapped
+                with open(os.path.join(self._directory, filename), "rb") as f:  # opened once, either format
+                    mapped = read_mapped(f)
+                    return pickle.load(f) if mapped is NOT_MAPPED else mapped
             return super().fetch(mode, filename, value, read)
         except OSError as exc:
             raise UnreadableValue(filename, f"its value file is missing or unreadable ({exc.strerror})",

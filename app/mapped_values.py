@@ -5,9 +5,9 @@ array is a fresh copy that the process first has to be given memory for; in a
 forked dashboard job on this project's machine that took 1.4-1.8 s of the
 1.5-1.7 s a read took, for every job and every read. Stored here instead:
 
-* the value is pickled with protocol 5 and every contiguous buffer (a numpy
-  array's data, a pandas block) kept out of band (:mod:`pickle`'s
-  ``buffer_callback``);
+* the value is pickled with protocol 5 and every contiguous buffer of at least
+  ``MIN_MAPPED_BYTES`` (a large numpy array's data, a pandas block) kept out of
+  band (:mod:`pickle`'s ``buffer_callback``);
 * the file is ``MAGIC``, a header (buffer count, pickle length, each buffer's
   offset and length as little-endian uint64), the pickle, then each buffer
   at an offset aligned to ``ALIGN`` bytes;
@@ -17,7 +17,7 @@ forked dashboard job on this project's machine that took 1.4-1.8 s of the
   reading one file share its pages, and an array written to is copied page by
   page for that process alone (the file never changes).
 
-Values with less than ``MIN_MAPPED_BYTES`` of buffers are pickled as before.
+Values without such a buffer are pickled as before.
 A mapped file must not be cut short while a process maps it (the process
 would get SIGBUS on a page past the new end): the cache never does so, it
 only deletes a value's file, which a mapping outlives. Damage is found when
@@ -39,7 +39,7 @@ from detlens.core.files import atomic_writer
 
 MAGIC = b"DLMAPPED1\n"
 ALIGN = 64  # bytes: every buffer starts at a multiple (numpy's widest alignment need)
-MIN_MAPPED_BYTES = 1 << 20  # out-of-band buffers below this in all: an ordinary pickle
+MIN_MAPPED_BYTES = 1 << 20  # a buffer this large goes out of band; a value without one is an ordinary pickle
 NOT_MAPPED = object()  # read_mapped's answer for a file in another format
 _U64 = struct.Struct("<Q")
 
@@ -49,16 +49,18 @@ def _aligned(offset: int) -> int:
 
 
 def pickle_out_of_band(value) -> tuple[bytes, list[memoryview] | None]:
-    """``(pickle, buffers)`` of ``value`` with its contiguous buffers out of band when they hold at least
-    ``MIN_MAPPED_BYTES``; else ``(ordinary protocol-5 pickle, None)``."""
-    buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-    if not buffers:
-        return data, None  # nothing went out of band: this is the ordinary pickle
-    views = [b.raw() for b in buffers]
-    if sum(v.nbytes for v in views) < MIN_MAPPED_BYTES:
-        return pickle.dumps(value, protocol=5), None
-    return data, views
+    """``(pickle, buffers)`` of ``value``, its contiguous buffers of at least ``MIN_MAPPED_BYTES`` out of band;
+    ``(ordinary protocol-5 pickle, None)`` when it has none. One pass either way."""
+    views: list[memoryview] = []
+
+    def out_of_band(buffer: pickle.PickleBuffer) -> bool:  # False: out of band (pickle's convention)
+        view = buffer.raw()
+        if view.nbytes < MIN_MAPPED_BYTES:
+            return True
+        views.append(view)
+        return False
+    data = pickle.dumps(value, protocol=5, buffer_callback=out_of_band)
+    return data, views or None
 
 
 def write_mapped(path: str, data: bytes, views: list[memoryview]) -> int:
@@ -83,30 +85,30 @@ def write_mapped(path: str, data: bytes, views: list[memoryview]) -> int:
     return end
 
 
-def read_mapped(path: str):
-    """The value stored in ``path`` by :func:`write_mapped`, its arrays views of a copy-on-write mapping;
-    :data:`NOT_MAPPED` when the file is in another format.
+def read_mapped(f):
+    """The value stored by :func:`write_mapped` in the open file ``f`` (at its start), its arrays views of a
+    copy-on-write mapping; :data:`NOT_MAPPED` when the file is in another format (``f`` is then back at its
+    start, for the caller to read it its own way).
 
     Raises:
-        OSError: the file cannot be opened.
         ValueError: the file is shorter than its header says, or its header does not parse.
         pickle.UnpicklingError, EOFError: a damaged pickle.
     """
-    with open(path, "rb") as f:
-        if f.read(len(MAGIC)) != MAGIC:
-            return NOT_MAPPED
-        raw = f.read(2 * _U64.size)
-        if len(raw) != 2 * _U64.size:
-            raise ValueError("the header is cut short")
-        count, length = _U64.unpack_from(raw, 0)[0], _U64.unpack_from(raw, 8)[0]
-        size = os.fstat(f.fileno()).st_size
-        if 2 * _U64.size * count + length > size:  # checked before reading: a garbled count is not allocated
-            raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
-        table = f.read(2 * _U64.size * count)
-        spans = [(_U64.unpack_from(table, 16 * k)[0], _U64.unpack_from(table, 16 * k + 8)[0]) for k in range(count)]
-        data = f.read(length)
-        if any(offset + n > size for offset, n in spans):
-            raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
-        mapped = memoryview(mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE,
-                                      prot=mmap.PROT_READ | mmap.PROT_WRITE)) if count else None
+    if f.read(len(MAGIC)) != MAGIC:
+        f.seek(0)
+        return NOT_MAPPED
+    raw = f.read(2 * _U64.size)
+    if len(raw) != 2 * _U64.size:
+        raise ValueError("the header is cut short")
+    count, length = _U64.unpack_from(raw, 0)[0], _U64.unpack_from(raw, 8)[0]
+    size = os.fstat(f.fileno()).st_size
+    if 2 * _U64.size * count + length > size:  # checked before reading: a garbled count is not allocated
+        raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
+    table = f.read(2 * _U64.size * count)
+    spans = [(_U64.unpack_from(table, 16 * k)[0], _U64.unpack_from(table, 16 * k + 8)[0]) for k in range(count)]
+    data = f.read(length)
+    if any(offset + n > size for offset, n in spans):
+        raise ValueError(f"the file is shorter than its header says ({size:,} bytes)")
+    mapped = memoryview(mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE,
+                                  prot=mmap.PROT_READ | mmap.PROT_WRITE)) if count else None
     return pickle.loads(data, buffers=[mapped[offset:offset + n] for offset, n in spans])

@@ -79,7 +79,8 @@ def test_a_value_with_large_buffers_reads_back_equal_from_a_mapped_file(data, na
     path = value_path(data, "k")
     assert path.read_bytes()[:len(MAGIC)] == MAGIC
     assert equal(value, data.get("k"))
-    assert equal(value, read_mapped(str(path)))
+    with open(path, "rb") as f:
+        assert equal(value, read_mapped(f))
 
 
 def test_arrays_read_back_are_views_of_the_mapping_and_writable_without_changing_the_file(data):
@@ -130,7 +131,8 @@ def test_a_file_in_diskcache_s_own_format_is_still_read(tmp_path):
     plain.set("k", np.arange(BIG))
     path = value_path(plain, "k")
     plain.close()
-    assert read_mapped(str(path)) is NOT_MAPPED
+    with open(path, "rb") as f:
+        assert read_mapped(f) is NOT_MAPPED
     cache = SharedCache(tmp_path / "cache")
     assert equal(np.arange(BIG), cache.data.get("k"))
 
