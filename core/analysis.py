@@ -28,20 +28,24 @@ from detlens.core.metrics.tables import MetricTables
 from detlens.core.vocabulary import Side
 
 
-def _selected(category_index: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _selected(category_index: np.ndarray, classes: np.ndarray, n_categories: int) -> np.ndarray | bool:
+    """``(N,)`` bool: the rows of the selected class indices (in ``[0, n_categories)``); True, every row, when
+    every class is selected (the usual view: no 5M-row set lookup)."""
+    if np.unique(classes).shape[0] >= n_categories:
+        return True
     return np.isin(category_index, classes)
 
 
 def prediction_rows(dataset: Dataset, match: MatchResult, classes: np.ndarray) -> np.ndarray:
     """``(K,)`` int64 rows of counted (TP or FP) predictions of the selected class indices."""
     counted = (match.pred_outcome == TP) | (match.pred_outcome == FP)
-    return np.flatnonzero(counted & _selected(dataset.predictions.category_index, classes))
+    return np.flatnonzero(counted & _selected(dataset.predictions.category_index, classes, dataset.n_categories))
 
 
 def label_rows(dataset: Dataset, match: MatchResult, classes: np.ndarray) -> np.ndarray:
     """``(K,)`` int64 rows of counted (TP or FN) labels of the selected class indices."""
     counted = (match.label_outcome == TP) | (match.label_outcome == FN)
-    return np.flatnonzero(counted & _selected(dataset.labels.category_index, classes))
+    return np.flatnonzero(counted & _selected(dataset.labels.category_index, classes, dataset.n_categories))
 
 
 def rank_metrics(
@@ -82,7 +86,11 @@ def rank_metrics(
         outcome = match.label_outcome[rows] == TP
         image = dataset.labels.image_index[rows]
         names, values_of = tables.label_side(), tables.label_values
-    metrics = ((n, values_of(n, dataset)[rows]) for n in names)  # one metric's values held at a time
+    def values_at_rows(name: str) -> np.ndarray:  # a frame metric read at the rows' images: one gather, not two
+        if level_of(name) == FRAME and name in tables.frame:
+            return tables.frame[name][image]
+        return values_of(name, dataset)[rows]
+    metrics = ((n, values_at_rows(n)) for n in names)  # one metric's values held at a time
     out = metric_dependencies(metrics, outcome, image, max_rows, replicates)
     return sorted(out, key=lambda d: (np.isnan(d.importance), -np.nan_to_num(d.importance), d.metric))
 

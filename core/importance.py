@@ -179,10 +179,21 @@ class HeldOutLosses:
 
 
 def _images_and_folds(image_index: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
-    """``(N,)`` int64 image code in [0, n_images), n_images, and ``(N,)`` int64 fold of each row."""
-    unique, code = np.unique(np.asarray(image_index), return_inverse=True)
-    perm = np.random.default_rng(0).permutation(unique.shape[0])
-    return code, unique.shape[0], (perm % N_FOLDS)[code]
+    """``(N,)`` int64 image code in [0, n_images), n_images, and ``(N,)`` int64 fold of each row.
+
+    The codes are those of ``np.unique(image_index, return_inverse=True)`` (the rank of each
+    image among the images present), counted instead of sorted: at 5M rows the sort took 0.3 s.
+    """
+    image_index = np.asarray(image_index, dtype=np.int64).reshape(-1)
+    if image_index.shape[0] == 0 or image_index.min() < 0:  # codes by sorting: empty, or not row numbers
+        unique, code = np.unique(image_index, return_inverse=True)
+        n_images, code = unique.shape[0], code.reshape(-1)
+    else:
+        present = np.bincount(image_index) > 0
+        rank = np.cumsum(present) - 1
+        n_images, code = int(rank[-1]) + 1, rank[image_index]
+    perm = np.random.default_rng(0).permutation(n_images)
+    return code, n_images, (perm % N_FOLDS)[code]
 
 
 def folds_of_images(image_index: np.ndarray) -> np.ndarray:
@@ -346,11 +357,16 @@ def metric_dependencies(
     outcome = np.asarray(outcome, bool)
     image_code, n_images, folds = _images_and_folds(image_index)
     partial, metric_sums, constant_sums = [], [], []
+    subsets: dict[int, np.ndarray | None] = {}  # the subset drawn for a row count, shared by the metrics with it
     for name, values in metrics:
         values = np.asarray(values, dtype=np.float64)
-        keep = np.flatnonzero(~np.isnan(values))
-        rows = _subsample(keep.shape[0], max_rows)
-        if rows is not None:
+        missing = np.isnan(values)
+        keep = np.flatnonzero(~missing) if missing.any() else None  # None: every row (most metrics)
+        n = values.shape[0] if keep is None else keep.shape[0]
+        rows = subsets[n] if n in subsets else subsets.setdefault(n, _subsample(n, max_rows))
+        if keep is None:
+            keep = slice(None) if rows is None else rows
+        elif rows is not None:
             keep = keep[rows]
         x, y = values[keep], outcome[keep]
         losses = held_out_losses(x, y, folds[keep])

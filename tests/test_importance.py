@@ -204,6 +204,41 @@ def test_large_inputs_are_subsampled_deterministically_and_say_so():
     assert not metric_dependency("x", x, y, image).subsampled
 
 
+def unique_folds(image_index: np.ndarray) -> np.ndarray:
+    """The module docstring's folds, by sorting: images present shuffled (seed 0) and dealt into five folds."""
+    unique, code = np.unique(image_index, return_inverse=True)
+    return (np.random.default_rng(0).permutation(unique.shape[0]) % 5)[code.reshape(-1)]
+
+
+@pytest.mark.parametrize("image_index", [
+    [], [0], [7, 7, 7], [3, 0, 3, 9, 1, 1, 42], [-2, 5, -2, 0],  # gaps, unsorted; negative codes are sorted
+    np.random.default_rng(4).integers(0, 10_000, 50_000), np.repeat(np.arange(900, 0, -1), 3),
+])
+def test_folds_equal_those_of_the_images_present_sorted(image_index):
+    image_index = np.asarray(image_index, dtype=np.int64)
+    np.testing.assert_array_equal(folds_of_images(image_index), unique_folds(image_index))
+
+
+def test_a_subsampled_metric_without_missing_values_uses_the_rule_of_one_with_them():
+    """Above max_rows the subset is drawn among the rows with a value (seed 0), with or without missing rows."""
+    rng = np.random.default_rng(5)
+    image = np.repeat(np.arange(4000), 8)
+    x = rng.random(image.shape[0])
+    y = rng.random(image.shape[0]) < x
+    with_nan = np.concatenate([x, [np.nan] * 50])  # 50 rows more, all missing: the same rows have a value
+    padded_y, padded_image = np.concatenate([y, [True] * 50]), np.concatenate([image, [4000] * 50])
+    [plain, nan_first] = metric_dependencies([("x", x), ("x", x)], y, image, max_rows=10_000)
+    with_missing = metric_dependency("x", with_nan, padded_y, padded_image, max_rows=10_000)
+    assert plain == nan_first and plain.rows == with_missing.rows == 10_000
+    # the extra image changes the folds: compare with the held-out losses on the drawn rows by hand
+    rows = np.sort(np.random.default_rng(0).choice(x.shape[0], size=10_000, replace=False))
+    expected = held_out_losses(x[rows], y[rows], folds_of_images(image)[rows]).importance
+    assert plain.importance == pytest.approx(expected, abs=1e-15)
+    rows_nan = np.sort(np.random.default_rng(0).choice(x.shape[0], size=10_000, replace=False))
+    expected_nan = held_out_losses(x[rows_nan], y[rows_nan], folds_of_images(padded_image)[rows_nan]).importance
+    assert with_missing.importance == pytest.approx(expected_nan, abs=1e-15)
+
+
 @pytest.mark.parametrize(
     "x, y, expected",
     [([1, 2, 3, 4], [0, 0, 1, 1], np.corrcoef([1, 2, 3, 4], [0, 0, 1, 1])[0, 1]),

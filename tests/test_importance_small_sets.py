@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detlens.core.analysis import label_rows, rank_metrics, too_few_to_rank
+from detlens.core.analysis import label_rows, prediction_rows, rank_metrics, too_few_to_rank
 from detlens.core.evaluation import Evaluator
 from detlens.core.importance import MetricDependency, folds_of_images, held_out_losses
 from detlens.core.io import load_dataset
-from detlens.core.matching import TP
+from detlens.core.matching import FN, FP, TP
 from detlens.core.metrics.tables import compute_metric_tables
 from detlens.core.vocabulary import Side
 
@@ -39,6 +39,20 @@ def voc100(refdata):
     ds = load_dataset(labels, predictions)
     match = Evaluator(ds).match(0.5)
     return ds, compute_metric_tables(ds, images, workers=1), match
+
+
+@pytest.mark.parametrize("pick", ["all", "all, repeated", "one", "all but one", "none"])
+def test_rows_of_a_class_selection_are_the_counted_objects_of_those_classes(voc100, pick):
+    ds, _, match = voc100
+    every = np.arange(ds.n_categories)
+    classes = {"all": every, "all, repeated": np.concatenate([every, every[:2]]), "one": every[:1],
+               "all but one": every[1:], "none": every[:0]}[pick]
+    in_classes = np.isin(ds.predictions.category_index, classes)
+    counted = np.isin(match.pred_outcome, [TP, FP])
+    np.testing.assert_array_equal(prediction_rows(ds, match, classes), np.flatnonzero(counted & in_classes))
+    counted_labels = np.isin(match.label_outcome, [TP, FN])
+    np.testing.assert_array_equal(label_rows(ds, match, classes),
+                                  np.flatnonzero(counted_labels & np.isin(ds.labels.category_index, classes)))
 
 
 def test_label_side_area_has_importance_with_an_interval(voc100):
