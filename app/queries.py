@@ -21,7 +21,7 @@ from detlens.core.ap_rule import COCO_RANGE_IOUS, APRule
 from detlens.core.curves import thin_curve, thin_indices
 from detlens.core.evaluation import Evaluator
 from detlens.core.settings import IMPORTANCE_MAX_ROWS_DASHBOARD
-from detlens.core.matching import IGNORED, ignored_labels, restrict_to_class_min_scores, restrict_to_min_score
+from detlens.core.matching import ignored_labels, restrict_to_class_min_scores, restrict_to_min_score
 from detlens.core.operating_point import operating_points, prediction_minimums
 from detlens.core.vocabulary import MinScoreMode, Side
 
@@ -304,9 +304,7 @@ class Queries:
             doc["pr"] = {}
             ds = ev.dataset
             # the evaluation order (class, then score descending): the point after k predictions has score[k - 1]
-            order = ev.orders().by_class
-            order = order[(m.pred_outcome != IGNORED)[order]]
-            bounds = np.searchsorted(ds.predictions.category_index[order], np.arange(ds.n_categories + 1))
+            order, bounds = ev.class_order(m)  # the order evaluate_match used, not computed again
             for k, c in zip(ds.category_indices(view.class_list), result.per_class):
                 recall, precision = thin_curve(c.recall, c.precision)
                 scores = ds.predictions.scores[order[bounds[k]:bounds[k + 1]]]

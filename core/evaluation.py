@@ -114,6 +114,7 @@ class Evaluator:
         self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
         self._other_class: dict[bool, CandidatePairs] = dict(other_class or {})
         self._orders: ScoreOrders | None = orders
+        self._class_order: tuple | None = None  # (match, class_order(match)) of the last match asked about
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
         """The dataset's overlapping same-class pairs, computed on first use for each box convention."""
@@ -151,10 +152,14 @@ class Evaluator:
             ``(order, bounds)``: ``(D,)`` int64 prediction rows and ``(C+1,)`` int64 bounds; class k's
             predictions, score descending, are ``order[bounds[k]:bounds[k + 1]]``.
         """
+        if self._class_order is not None and self._class_order[0] is match:  # asked again for one match
+            return self._class_order[1]
         order = self.orders().by_class
         order = order[match.pred_outcome[order] != IGNORED]
-        return order, np.searchsorted(self.dataset.predictions.category_index[order],
-                                      np.arange(self.dataset.n_categories + 1))
+        result = order, np.searchsorted(self.dataset.predictions.category_index[order],
+                                        np.arange(self.dataset.n_categories + 1))
+        self._class_order = (match, result)
+        return result
 
     def evaluate(
         self,

@@ -78,6 +78,16 @@ def test_min_score_equals_dropping_low_scores_before_pycocotools(tmp_path, seed,
         assert result.counts["predictions"] == sum(1 for r in kept)
 
 
+@pytest.mark.parametrize("seed", [10, 11])
+def test_one_evaluator_alternating_between_matches_gives_each_its_own_numbers(tmp_path, seed):
+    """The evaluator keeps the last match's accumulation order: asking about another match must not reuse it."""
+    gt, results = random_coco(seed)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    matches = {t: evaluator.match(t) for t in (0.3, 0.9)}
+    for t in (0.3, 0.9, 0.9, 0.3):
+        assert_same_as_pycocotools(evaluator.evaluate_match(matches[t]), pycocotools_per_class(gt, results, t))
+
+
 @pytest.mark.parametrize("seed", [8, 9])
 def test_evaluate_match_takes_every_setting_from_the_match(tmp_path, seed):
     gt, results = random_coco(seed)
