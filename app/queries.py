@@ -327,24 +327,22 @@ class Queries:
         view = replace(view.all_classes(), iou=view.iou if view.per_class else 0.0)
 
         def compute() -> dict:
-            # one evaluator: the ten thresholds reuse its candidate IoUs and score orders;
-            # outcomes only (AP does not need false-positive reasons)
+            # one evaluator: the ten thresholds reuse its candidate IoUs and score orders
             ev = self.evaluator(view.key, view.pixel_plus_one)
-            minimums = self.prediction_minimums(view) if view.per_class else None
+            names = [str(c) for c in ev.dataset.category_names]
+            if not view.per_class:  # outcomes only, the work common to the thresholds done once
+                aps = ev.aps_at_thresholds(COCO_RANGE_IOUS, view.ap_method, match_method=view.match_method,
+                                           pixel_plus_one=view.pixel_plus_one, min_score=view.min_score)
+                return {"ious": list(COCO_RANGE_IOUS), "classes": names,
+                        "AP": [[None if np.isnan(ap) else float(ap) for ap in row] for row in aps]}
+            minimums = self.prediction_minimums(view)
             rows = []
             for iou in COCO_RANGE_IOUS:
-                if minimums is not None:
-                    match = restrict_to_class_min_scores(self.match(replace(view.without_minimum(), iou=iou), ev),
-                                                         ev.dataset.predictions.scores, minimums)
-                elif view.min_score is None:
-                    match = ev.match(iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one,
-                                     reasons=False)
-                else:  # the matches without a minimum are usually cached (the IoU slider's values are warmed)
-                    match = self.match(replace(view, iou=iou), ev)
+                match = restrict_to_class_min_scores(self.match(replace(view.without_minimum(), iou=iou), ev),
+                                                     ev.dataset.predictions.scores, minimums)
                 rows.append([c["AP"] for c in ev.evaluate_match(match, ap_method=view.ap_method)
                              .to_dict()["per_class"].values()])
-            return {"ious": list(COCO_RANGE_IOUS), "classes": [str(c) for c in ev.dataset.category_names],
-                    "AP": rows}
+            return {"ious": list(COCO_RANGE_IOUS), "classes": names, "AP": rows}
         return self.cache.memo(cache_key(Entry.EVALUATION, view, "ap_by_iou"), compute)
 
     def map_coco_range(self, view: ViewParams) -> float | None:

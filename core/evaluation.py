@@ -21,7 +21,8 @@ import numpy as np
 from detlens.core.ap import AP_METHODS, average_precision
 from detlens.core.candidates import CandidatePairs, compute_candidates
 from detlens.core.dataset import Dataset
-from detlens.core.matching import BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, match_predictions, score_orders
+from detlens.core.matching import (BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, ignored_labels,
+                                   match_predictions, outcomes_at_thresholds, score_orders)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,38 @@ class Evaluator:
         """
         match = self.match(iou_threshold, max_dets, match_method, pixel_plus_one, min_score, reasons=False)
         return self.evaluate_match(match, classes, ap_method)
+
+    def aps_at_thresholds(self, iou_thresholds: tuple[float, ...], ap_method: str = "coco101",
+                          max_dets: int | None = 100, match_method: str = "coco", pixel_plus_one: bool = False,
+                          min_score: float | None = None) -> np.ndarray:
+        """AP of every class at each threshold: ``evaluate(t, ...).per_class[k].ap`` for every t and class k,
+        from the outcomes alone (:func:`~detlens.core.matching.outcomes_at_thresholds`: no match result,
+        no false-positive reasons). For mAP@[.50:.95].
+
+        Args:
+            iou_thresholds: T thresholds in (0, 1].
+            ap_method, max_dets, match_method, pixel_plus_one, min_score: as :meth:`evaluate`.
+
+        Returns:
+            ``(T, C)`` float64 AP in [0, 1]; NaN for a class without counted labels.
+        """
+        if ap_method not in AP_METHODS:
+            raise ValueError(f"ap_method must be one of {AP_METHODS}, got {ap_method!r}")
+        ds = self.dataset
+        n_labels = np.bincount(ds.labels.category_index[~ignored_labels(ds)], minlength=ds.n_categories)
+        by_class = self.orders().by_class
+        # each class's predictions are one slice of the accumulation order, whatever the threshold
+        bounds = np.searchsorted(ds.predictions.category_index[by_class], np.arange(ds.n_categories + 1))
+        aps = np.full((len(iou_thresholds), ds.n_categories), np.nan)
+        outcomes = outcomes_at_thresholds(ds, self.candidates(pixel_plus_one), iou_thresholds, max_dets,
+                                          match_method, min_score, self.orders().rank)
+        for row, outcome in enumerate(outcomes):
+            in_order = outcome[by_class]
+            for k in np.flatnonzero(n_labels):
+                segment = in_order[bounds[k]:bounds[k + 1]]
+                # the counted predictions (as class_order), score descending
+                aps[row, k] = average_precision(segment[segment != IGNORED] == TP, int(n_labels[k]), ap_method)[0]
+        return aps
 
     def evaluate_match(self, match: MatchResult, classes: list[str] | None = None,
                        ap_method: str = "coco101") -> EvaluationResult:

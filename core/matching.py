@@ -76,6 +76,7 @@ when labels use id 0.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -337,6 +338,62 @@ def match_predictions(
     )
 
 
+def outcomes_at_thresholds(
+    dataset: Dataset,
+    candidates: CandidatePairs,
+    iou_thresholds: Iterable[float],
+    max_dets: int | None = 100,
+    method: str = "coco",
+    min_score: float | None = None,
+    rank: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """The predictions' outcomes at each threshold: ``match_predictions(...).pred_outcome`` with the same
+    arguments, the work that does not depend on the threshold done once (which predictions take part, the
+    labels that do not count, the pairs' matching priority, the area rule). For AP at many thresholds.
+
+    Args:
+        dataset, candidates, max_dets, method, min_score, rank: as :func:`match_predictions`.
+        iou_thresholds: thresholds t in (0, 1].
+
+    Yields:
+        ``(P,)`` int8 outcome code (``TP``, ``FP``, ``IGNORED``) of every prediction, per threshold in turn.
+    """
+    if method not in MATCH_METHODS:
+        raise ValueError(f"method must be one of {MATCH_METHODS}, got {method!r}")
+    if not candidates.same_class:
+        raise ValueError("candidates must be same-class pairs")
+    preds, labels = dataset.predictions, dataset.labels
+    n_pred, n_label = len(preds), len(labels)
+    present = np.ones(n_pred, bool) if min_score is None else preds.scores >= min_score
+    if rank is None:
+        rank = score_orders(dataset).rank
+    active = present if max_dets is None else present & (rank < max_dets)
+    label_ig = ignored_labels(dataset)
+    same = active[candidates.pred]
+    s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
+    # unmatched: FP, or ignored when out of the area range or not taking part (a match overrides the area rule)
+    area = preds.boxes[:, 2] * preds.boxes[:, 3]
+    unmatched = np.where(((area < AREA_RANGE[0]) | (area > AREA_RANGE[1])) | ~active, IGNORED, FP).astype(np.int8)
+    if method == "coco":
+        label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
+        order = _coco_priority(s_pred, s_label, s_iou, label_ig)
+        s_pred, s_label, s_iou = s_pred[order], s_label[order], s_iou[order]
+    for t in iou_thresholds:
+        if not 0.0 < t <= 1.0:
+            raise ValueError(f"IoU threshold must be in (0, 1], got {t}")
+        if method == "coco":
+            q = s_iou >= min(t, 1 - 1e-10)
+            hit, hit_label = _greedy_coco_pairs(s_pred[q], s_label[q], rank, labels.iscrowd, label_group, n_pred,
+                                                n_label)
+        else:
+            pred_label = _voc_max_iou(s_pred, s_label, s_iou, rank, label_ig, n_pred, t)[0]
+            hit = np.flatnonzero(pred_label >= 0)
+            hit_label = pred_label[hit]
+        outcome = unmatched.copy()
+        outcome[hit] = np.where(label_ig[hit_label], IGNORED, TP)
+        yield outcome
+
+
 def _label_outcomes(pred_label: np.ndarray, label_ignored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(label_pred, label_outcome)`` of the labels from each prediction's matched label (``(P,)``, -1 none):
     the matching prediction of each label (a crowd label keeps the last one in it) and TP / FN / IGNORED."""
@@ -441,12 +498,31 @@ def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_grou
     proposes; the rest wait for the next round. A prediction with no free
     candidate can never gain one (labels are only ever taken), so it is final.
     """
-    pred_label = np.full(n_pred, -1, np.int64)
     q = s_iou >= thr
     s_pred, s_label, s_iou = s_pred[q], s_label[q], s_iou[q]
-    # priority of a pair for its prediction: regular labels first, then IoU, then later label
-    order = np.lexsort((-s_label, -s_iou, label_ig[s_label], s_pred))
-    s_pred, s_label = s_pred[order], s_label[order]
+    order = _coco_priority(s_pred, s_label, s_iou, label_ig)
+    return _greedy_coco_rounds(s_pred[order], s_label[order], rank, label_crowd, label_group, n_pred, n_label)
+
+
+def _coco_priority(s_pred, s_label, s_iou, label_ig) -> np.ndarray:
+    """The order in which each prediction tries its pairs: by prediction; regular labels first, then IoU
+    descending, then the later label. It does not depend on the threshold: the pairs kept at any threshold,
+    taken in this order, are in the order this function gives them alone (the sort is stable)."""
+    return np.lexsort((-s_label, -s_iou, label_ig[s_label], s_pred))
+
+
+def _greedy_coco_rounds(s_pred, s_label, rank, label_crowd, label_group, n_pred, n_label):
+    """:func:`_greedy_coco` on qualifying pairs already in :func:`_coco_priority` order."""
+    pred_label = np.full(n_pred, -1, np.int64)
+    matched_pred, matched_label = _greedy_coco_pairs(s_pred, s_label, rank, label_crowd, label_group, n_pred,
+                                                     n_label)
+    pred_label[matched_pred] = matched_label
+    return pred_label
+
+
+def _greedy_coco_pairs(s_pred, s_label, rank, label_crowd, label_group, n_pred, n_label):
+    """The matched ``(predictions, labels)`` of :func:`_greedy_coco_rounds`, as two ``(M,)`` int64 arrays."""
+    accepted_pred, accepted_label = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     s_crowd = label_crowd[s_label]
     taken = np.zeros(n_label, bool)
     done = np.zeros(n_pred, bool)
@@ -475,12 +551,13 @@ def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_grou
             limit = np.where(groups[pos] == grp, cutoff[pos], np.iinfo(np.int64).max)
             accept = rank[prop_pred] < limit
         acc_pred, acc_label = prop_pred[accept], prop_label[accept]
-        pred_label[acc_pred] = acc_label
+        accepted_pred.append(acc_pred)
+        accepted_label.append(acc_label)
         taken[acc_label[~label_crowd[acc_label]]] = True
         done[acc_pred] = True
         keep = ~done[s_pred]
         s_pred, s_label, s_crowd = s_pred[keep], s_label[keep], s_crowd[keep]
-    return pred_label
+    return np.concatenate(accepted_pred), np.concatenate(accepted_label)
 
 
 def _voc_max_iou(s_pred, s_label, s_iou, rank, label_ig, n_pred, t):

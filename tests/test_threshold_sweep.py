@@ -1,0 +1,72 @@
+"""Outcomes and AP at many IoU thresholds at once (``outcomes_at_thresholds``, ``Evaluator.aps_at_thresholds``):
+the same as matching and evaluating each threshold alone, and as pycocotools."""
+
+import numpy as np
+import pytest
+
+from detlens.core.ap_rule import COCO_RANGE_IOUS
+from detlens.core.evaluation import Evaluator
+from detlens.core.matching import match_predictions, outcomes_at_thresholds
+from tests.coco_files import load_coco
+from tests.pycoco_reference import pycocotools_per_class, pycocotools_stats
+from tests.random_coco import random_coco
+
+THRESHOLDS = (0.05, 0.1, 0.3, 0.5, 0.55, 0.75, 0.9, 0.95, 1.0)
+
+
+@pytest.mark.parametrize("seed, method, max_dets, min_score, pixel_plus_one", [
+    (30, "coco", 100, None, False), (31, "coco", 3, None, False), (32, "coco", 1, 0.4, False),
+    (33, "coco", None, 0.25, True), (34, "voc", 100, None, False), (35, "voc", 2, 0.5, True),
+    (36, "coco", 100, 0.99, False),  # almost nothing kept
+])
+def test_outcomes_at_many_thresholds_equal_each_match_alone(tmp_path, seed, method, max_dets, min_score,
+                                                           pixel_plus_one):
+    gt, results = random_coco(seed, crowd_rate=0.15)
+    ev = Evaluator(load_coco(tmp_path, gt, results))
+    swept = list(outcomes_at_thresholds(ev.dataset, ev.candidates(pixel_plus_one), THRESHOLDS, max_dets, method,
+                                        min_score))
+    assert len(swept) == len(THRESHOLDS)
+    for t, outcome in zip(THRESHOLDS, swept):
+        alone = match_predictions(ev.dataset, ev.candidates(pixel_plus_one), t, max_dets, method, min_score)
+        np.testing.assert_array_equal(outcome, alone.pred_outcome, err_msg=f"threshold {t}")
+
+
+@pytest.mark.parametrize("seed, ap_method, min_score", [
+    (40, "coco101", None), (41, "coco101", 0.3), (42, "voc_all_point", None), (43, "voc_11_point", 0.6)])
+def test_aps_at_thresholds_equal_evaluate_at_each(tmp_path, seed, ap_method, min_score):
+    gt, results = random_coco(seed)
+    ev = Evaluator(load_coco(tmp_path, gt, results))
+    aps = ev.aps_at_thresholds(THRESHOLDS, ap_method, min_score=min_score)
+    assert aps.shape == (len(THRESHOLDS), ev.dataset.n_categories)
+    for row, t in zip(aps, THRESHOLDS):
+        alone = np.array([c.ap for c in ev.evaluate(t, ap_method=ap_method, min_score=min_score).per_class])
+        np.testing.assert_array_equal(row, alone)
+
+
+@pytest.mark.parametrize("seed", [50, 51, 52])
+def test_aps_at_coco_thresholds_are_pycocotools_per_class_and_their_mean_its_map(tmp_path, seed):
+    gt, results = random_coco(seed, n_images=60)
+    aps = Evaluator(load_coco(tmp_path, gt, results)).aps_at_thresholds(COCO_RANGE_IOUS)
+    for row, t in zip(aps, COCO_RANGE_IOUS):
+        reference = pycocotools_per_class(gt, results, t)
+        for k, ap in enumerate(row):
+            ref_ap = reference[k + 1][0]
+            assert (np.isnan(ap) and np.isnan(ref_ap)) or abs(ap - ref_ap) <= 1e-12, (t, k, ap, ref_ap)
+    assert abs(np.nanmean(aps) - pycocotools_stats(gt, results)[0]) <= 1e-12
+
+
+def test_no_predictions_or_no_thresholds_give_shaped_answers(tmp_path):
+    gt, _ = random_coco(60)
+    ev = Evaluator(load_coco(tmp_path, gt, []))
+    aps = ev.aps_at_thresholds((0.5, 0.75))
+    labelled = ~np.isnan(aps[0])
+    assert aps.shape == (2, 4) and labelled.any() and (aps[:, labelled] == 0).all()
+    assert ev.aps_at_thresholds(()).shape == (0, 4)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, 1.5])
+def test_a_threshold_out_of_range_is_refused(tmp_path, bad):
+    gt, results = random_coco(61)
+    ev = Evaluator(load_coco(tmp_path, gt, results))
+    with pytest.raises(ValueError, match="IoU threshold"):
+        ev.aps_at_thresholds((0.5, bad))
