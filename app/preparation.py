@@ -170,9 +170,12 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
         cache.data.delete(handed)  # stored under the dataset's own key now
     report(0.9, "Preparing the default view")
     default = ViewParams.of(key, iou=IOU_DEFAULT)
+    # mAP@[.50:.95] of the default rule, for every class selection: in a thread beside the view's own match
+    # and ranking (it shares no intermediate result with them)
+    coco_range = InThread(lambda: _closing_connections(cache, lambda: queries.ap_by_iou(default)))
     queries.evaluation_doc(default)
-    queries.ap_by_iou(default)  # mAP@[.50:.95] of the default rule, for every class selection
     queries.ranking(default, Side.PREDICTIONS)
+    coco_range.result()
     return key
 
 
@@ -199,13 +202,19 @@ class InThread(threading.Thread):
 
 
 def _geometry_tables(cache: SharedCache, ds):
-    """:func:`_metric_tables` without images, for a thread of its own: the thread's connection to ``data/`` is
-    closed when it ends (SQLite connections are per thread; one left open keeps its view of the database, so
-    damage done to the file later would go unnoticed by this process)."""
+    """:func:`_metric_tables` without images, for a thread of its own (:func:`_closing_connections`)."""
+    return _closing_connections(cache, lambda: _metric_tables(cache, ds, None, lambda f, t: None))
+
+
+def _closing_connections(cache: SharedCache, compute: Callable[[], object]):
+    """``compute()`` in a thread of its own, whose connections to ``data/`` and ``results/`` are closed when it
+    ends (SQLite connections are per thread; one left open keeps its view of the database, so damage done to
+    the file later would go unnoticed by this process)."""
     try:
-        return _metric_tables(cache, ds, None, lambda f, t: None)
+        return compute()
     finally:
         cache.data.close()
+        cache.results.close()
 
 
 def _metric_tables(cache: SharedCache, ds, images: str | None, report: Progress):
