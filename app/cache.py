@@ -47,7 +47,7 @@ import diskcache
 
 from detlens.app.mapped_values import NOT_MAPPED, pickle_out_of_band, read_mapped, write_mapped
 
-CODE_VERSION = 6  # bump when what is stored changes shape
+CODE_VERSION = 7  # bump when what is stored changes shape
 MISSING = object()  # a ``get`` default that no stored value equals
 LARGE_RESULT_BYTES = 1 << 20  # results this large are evicted before any smaller one
 DB_NAME = "cache.db"  # diskcache's SQLite database in each folder

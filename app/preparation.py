@@ -135,7 +135,7 @@ def prepare(queries: Queries, source: DataSource, progress: Progress | None = No
 def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) -> str:
     from detlens.core.candidates import compute_candidates
     from detlens.core.io import load_dataset
-    from detlens.core.matching import score_orders
+    from detlens.core.matching import ignored_labels, score_orders
 
     cache = queries.cache
     report(0.02, "Loading annotations")
@@ -157,7 +157,7 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
         # lets go of the GIL in their array arithmetic); with images, the pixel pass keeps every core busy itself
         beside = None if source.images else InThread(lambda: _geometry_tables(cache, ds))
         cache.data.set(cache_key(Entry.DATASET, key), ds)
-        cache.data.set(cache_key(Entry.CANDIDATES, key), compute_candidates(ds))
+        cache.data.set(cache_key(Entry.CANDIDATES, key), compute_candidates(ds, label_ignored=ignored_labels(ds)))
         cache.data.set(cache_key(Entry.OTHER_CLASS, key), compute_candidates(ds, same_class=False))
         cache.data.set(cache_key(Entry.ORDERS, key), score_orders(ds))
         if beside is not None:

@@ -31,6 +31,8 @@ class CandidatePairs:
         iou: ``(K,)`` float64 IoU > 0 (crowd IoU for crowd labels).
         same_class: True for pairs of one class, False for pairs of two different classes.
         pixel_plus_one: the box convention the IoUs were computed with.
+        priority: ``(K,)`` int64 :func:`matching_priority` of the pairs (same-class pairs given the labels that
+            do not count), or None: COCO matching then sorts the pairs it needs itself.
     """
 
     pred: np.ndarray
@@ -38,9 +40,27 @@ class CandidatePairs:
     iou: np.ndarray
     same_class: bool
     pixel_plus_one: bool
+    priority: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.pred.shape[0])
+
+
+def matching_priority(pred: np.ndarray, label: np.ndarray, iou: np.ndarray, label_ignored: np.ndarray) -> np.ndarray:
+    """The order in which COCO matching has each prediction try its pairs (:mod:`detlens.core.matching`).
+
+    By prediction; then labels that count before ignored ones, IoU descending, the later label first. It does
+    not depend on the threshold: the pairs kept at any threshold (or minimum score), taken in this order, are
+    in the order this function gives them alone (the sort is stable).
+
+    Args:
+        pred, label, iou: ``(K,)`` pairs (int64 rows, float64 IoU).
+        label_ignored: ``(L,)`` bool, the labels that do not count (``matching.ignored_labels``).
+
+    Returns:
+        ``(K,)`` int64 positions of the pairs in that order.
+    """
+    return np.lexsort((-label, -iou, label_ignored[label], pred))
 
 
 def _group_ids(dataset: Dataset, same_class: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -63,7 +83,8 @@ def _group_ids(dataset: Dataset, same_class: bool) -> tuple[np.ndarray, np.ndarr
     return np.where(groups[pos] == pred_key, pos, n_groups), label_group.reshape(-1), n_groups
 
 
-def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_class: bool = True) -> CandidatePairs:
+def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_class: bool = True,
+                       label_ignored: np.ndarray | None = None) -> CandidatePairs:
     """Same-image (prediction, label) pairs with IoU > 0, of one class or of two different classes.
 
     IoU is :func:`detlens.core.iou.indexed_iou` (pycocotools' arithmetic), computed in
@@ -74,6 +95,8 @@ def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_clas
         pixel_plus_one: compute IoU with the legacy VOC "+1 pixel" convention.
         same_class: True for pairs of the same class (matching), False for
             pairs of different classes (the ``wrong_class`` reason).
+        label_ignored: ``(L,)`` bool, the labels that do not count: with same-class pairs, their
+            :func:`matching_priority` is computed once here (None: each COCO match sorts its pairs).
 
     Returns:
         :class:`CandidatePairs` sorted by prediction then label; empty arrays when nothing overlaps.
@@ -113,10 +136,9 @@ def compute_candidates(dataset: Dataset, pixel_plus_one: bool = False, same_clas
     label_rows = np.concatenate(out_label) if out_label else np.zeros(0, np.int64)
     ious = np.concatenate(out_iou) if out_iou else np.zeros(0, np.float64)
     order = np.lexsort((label_rows, pred_rows))
-    return CandidatePairs(
-        pred=pred_rows[order].astype(np.int64, copy=False),
-        label=label_rows[order].astype(np.int64, copy=False),
-        iou=ious[order],
-        same_class=same_class,
-        pixel_plus_one=pixel_plus_one,
-    )
+    pred_rows, label_rows, ious = (pred_rows[order].astype(np.int64, copy=False),
+                                   label_rows[order].astype(np.int64, copy=False), ious[order])
+    priority = (matching_priority(pred_rows, label_rows, ious, label_ignored)
+                if same_class and label_ignored is not None else None)
+    return CandidatePairs(pred=pred_rows, label=label_rows, iou=ious, same_class=same_class,
+                          pixel_plus_one=pixel_plus_one, priority=priority)

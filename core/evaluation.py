@@ -120,7 +120,8 @@ class Evaluator:
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
         """The dataset's overlapping same-class pairs, computed on first use for each box convention."""
         if pixel_plus_one not in self._candidates:
-            self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one)
+            self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one,
+                                                                  label_ignored=ignored_labels(self.dataset))
         return self._candidates[pixel_plus_one]
 
     def other_class_candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:

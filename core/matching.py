@@ -82,7 +82,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from detlens.core.candidates import CandidatePairs
+from detlens.core.candidates import CandidatePairs, matching_priority
 from detlens.core.dataset import Dataset
 from detlens.core.sorting import radix_key
 from detlens.core.vocabulary import FPReason, IgnoreReason, Outcome
@@ -280,7 +280,14 @@ def match_predictions(
         raise ValueError("candidates and other_class pairs must use the same box convention (pixel_plus_one)")
     same = active[candidates.pred]
     s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
-    if method == "coco":
+    if method == "coco" and candidates.priority is not None:  # the pairs' order, sorted once when prepared
+        label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
+        order = candidates.priority
+        order = order[(same & (candidates.iou >= min(iou_threshold, 1 - 1e-10)))[order]]
+        pred_label = _greedy_coco_rounds(candidates.pred[order], candidates.label[order], rank, labels.iscrowd,
+                                         label_group, n_pred, n_label)
+        duplicate_blocked = None
+    elif method == "coco":
         label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
         pred_label = _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, labels.iscrowd, label_group,
                                   min(iou_threshold, 1 - 1e-10), n_pred, n_label)
@@ -298,7 +305,9 @@ def match_predictions(
     reason[to_ignored] = CROWD
 
     best_same = np.zeros(n_pred)
-    np.maximum.at(best_same, s_pred, s_iou)
+    if s_pred.shape[0]:  # pairs are grouped by prediction: a segment maximum each (ufunc.at is many times slower)
+        starts = np.flatnonzero(np.concatenate(([True], s_pred[1:] != s_pred[:-1])))
+        best_same[s_pred[starts]] = np.maximum.reduceat(s_iou, starts)
     pred_iou = best_same.copy()
     if n_pred:
         pair_key = s_pred * max(n_label, 1) + s_label
@@ -370,14 +379,18 @@ def outcomes_at_thresholds(
     active = present if max_dets is None else present & (rank < max_dets)
     label_ig = ignored_labels(dataset)
     same = active[candidates.pred]
-    s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
     # unmatched: FP, or ignored when out of the area range or not taking part (a match overrides the area rule)
     area = preds.boxes[:, 2] * preds.boxes[:, 3]
     unmatched = np.where(((area < AREA_RANGE[0]) | (area > AREA_RANGE[1])) | ~active, IGNORED, FP).astype(np.int8)
-    if method == "coco":
+    if method == "coco":  # the pairs taking part, in matching order
         label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
-        order = _coco_priority(s_pred, s_label, s_iou, label_ig)
-        s_pred, s_label, s_iou = s_pred[order], s_label[order], s_iou[order]
+        order = candidates.priority
+        if order is None:
+            order = matching_priority(candidates.pred, candidates.label, candidates.iou, label_ig)
+        order = order[same[order]]
+    else:
+        order = np.flatnonzero(same)
+    s_pred, s_label, s_iou = candidates.pred[order], candidates.label[order], candidates.iou[order]
     for t in iou_thresholds:
         if not 0.0 < t <= 1.0:
             raise ValueError(f"IoU threshold must be in (0, 1], got {t}")
@@ -500,19 +513,12 @@ def _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, label_crowd, label_grou
     """
     q = s_iou >= thr
     s_pred, s_label, s_iou = s_pred[q], s_label[q], s_iou[q]
-    order = _coco_priority(s_pred, s_label, s_iou, label_ig)
+    order = matching_priority(s_pred, s_label, s_iou, label_ig)
     return _greedy_coco_rounds(s_pred[order], s_label[order], rank, label_crowd, label_group, n_pred, n_label)
 
 
-def _coco_priority(s_pred, s_label, s_iou, label_ig) -> np.ndarray:
-    """The order in which each prediction tries its pairs: by prediction; regular labels first, then IoU
-    descending, then the later label. It does not depend on the threshold: the pairs kept at any threshold,
-    taken in this order, are in the order this function gives them alone (the sort is stable)."""
-    return np.lexsort((-s_label, -s_iou, label_ig[s_label], s_pred))
-
-
 def _greedy_coco_rounds(s_pred, s_label, rank, label_crowd, label_group, n_pred, n_label):
-    """:func:`_greedy_coco` on qualifying pairs already in :func:`_coco_priority` order."""
+    """:func:`_greedy_coco` on qualifying pairs already in :func:`~detlens.core.candidates.matching_priority` order."""
     pred_label = np.full(n_pred, -1, np.int64)
     matched_pred, matched_label = _greedy_coco_pairs(s_pred, s_label, rank, label_crowd, label_group, n_pred,
                                                      n_label)

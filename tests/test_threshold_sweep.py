@@ -1,12 +1,16 @@
 """Outcomes and AP at many IoU thresholds at once (``outcomes_at_thresholds``, ``Evaluator.aps_at_thresholds``):
-the same as matching and evaluating each threshold alone, and as pycocotools."""
+the same as matching and evaluating each threshold alone, and as pycocotools. Matching with the pairs' priority
+sorted once (``compute_candidates(label_ignored=...)``) is matching that sorts them each time."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from detlens.core.ap_rule import COCO_RANGE_IOUS
 from detlens.core.evaluation import Evaluator
-from detlens.core.matching import match_predictions, outcomes_at_thresholds
+from detlens.core.candidates import compute_candidates
+from detlens.core.matching import ignored_labels, match_predictions, outcomes_at_thresholds
 from tests.coco_files import load_coco
 from tests.pycoco_reference import pycocotools_per_class, pycocotools_stats
 from tests.random_coco import random_coco
@@ -70,3 +74,28 @@ def test_a_threshold_out_of_range_is_refused(tmp_path, bad):
     ev = Evaluator(load_coco(tmp_path, gt, results))
     with pytest.raises(ValueError, match="IoU threshold"):
         ev.aps_at_thresholds((0.5, bad))
+
+
+@pytest.mark.parametrize("seed, max_dets, min_score, pixel_plus_one", [
+    (70, 100, None, False), (71, 2, None, False), (72, 100, 0.4, True), (73, None, 0.2, False)])
+def test_matching_with_the_priority_sorted_once_equals_sorting_each_time(tmp_path, seed, max_dets, min_score,
+                                                                          pixel_plus_one):
+    gt, results = random_coco(seed, crowd_rate=0.2)
+    ds = load_coco(tmp_path, gt, results)
+    unsorted = compute_candidates(ds, pixel_plus_one)
+    sorted_once = compute_candidates(ds, pixel_plus_one, label_ignored=ignored_labels(ds))
+    assert unsorted.priority is None and sorted_once.priority.shape == unsorted.pred.shape
+    other = compute_candidates(ds, pixel_plus_one, same_class=False)
+    assert other.priority is None  # only same-class pairs are matched
+    for t in THRESHOLDS:
+        a = match_predictions(ds, unsorted, t, max_dets, "coco", min_score, other_class=other)
+        b = match_predictions(ds, sorted_once, t, max_dets, "coco", min_score, other_class=other)
+        for field in dataclasses.fields(a):
+            x, y = getattr(a, field.name), getattr(b, field.name)
+            if isinstance(x, np.ndarray):
+                np.testing.assert_array_equal(x, y, err_msg=f"{field.name} at {t}")
+            else:
+                assert x == y, (field.name, t)
+    for x, y in zip(outcomes_at_thresholds(ds, unsorted, THRESHOLDS, max_dets, "coco", min_score),
+                    outcomes_at_thresholds(ds, sorted_once, THRESHOLDS, max_dets, "coco", min_score)):
+        np.testing.assert_array_equal(x, y)
