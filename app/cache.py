@@ -78,6 +78,7 @@ class Entry(enum.StrEnum):
     OBJECTS = "objects"
     EXTENT = "extent"
     EXPLORER_VIEW = "explorer_view"
+    OBJECTS_BY_IMAGE = "objects_by_image"
 
 
 def _plain(value):

@@ -21,7 +21,7 @@ from detlens.app.cache import Entry, cache_key
 from detlens.core.explorer import (BASE_COLUMNS, ExplorerFilter, filter_mask, histogram, outcome_counts, sort_objects,
                                    with_errors)
 from detlens.core.explorer.filters import COMPARE_COLUMN
-from detlens.core.explorer.table import ObjectColumns, as_columns
+from detlens.core.explorer.table import ObjectColumns, TableColumns, as_columns
 from detlens.core.settings import EXPLORER_HISTOGRAM_BINS, EXPLORER_MAX_OTHER_BOXES, EXPLORER_PAGE_SIZE
 from detlens.core.vocabulary import ObjectKind
 
@@ -69,6 +69,15 @@ def rows_by_image(image_index: np.ndarray, images: np.ndarray) -> dict[int, np.n
     return {int(k): part for k, part in zip(keys, np.split(at, starts[1:]))}
 
 
+def objects_by_image(image_index: np.ndarray, n_images: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows grouped by image: ``(order, starts)``, image i's rows ``order[starts[i]:starts[i + 1]]`` in
+    row order (``image_index``: ``(N,)`` int, each row's image in ``[0, n_images)``; ``order`` ``(N,)`` int64,
+    ``starts`` ``(n_images + 1,)`` int64)."""
+    image_index = np.asarray(image_index, np.int64)
+    order = np.argsort(image_index, kind="stable")
+    return order, np.searchsorted(image_index[order], np.arange(n_images + 1)).astype(np.int64)
+
+
 class ExplorerQueries:
     """Object table, filtered views, pages and details of the Explorer, over the :class:`Queries` cache."""
 
@@ -82,7 +91,13 @@ class ExplorerQueries:
         view = view.all_classes().outcomes()
         q = self.queries
         dataset = q.dataset(view.key)
-        return ObjectColumns(dataset, q.match(view, dataset=dataset), lambda: q.tables(view.key))
+        if view.per_class or view.min_score is not None:
+            # derived from the match without a minimum, which at 5M predictions copies its arrays in 0.3-0.5 s:
+            # kept for the Explorer's next requests (each page, each detail) instead of derived for each
+            match = self.cache.memo(cache_key(Entry.MATCH, view), lambda: q.match(view, dataset=dataset))
+        else:
+            match = q.match(view, dataset=dataset)
+        return ObjectColumns(dataset, match, lambda: q.tables(view.key))
 
     def objects(self, view: "ViewParams") -> pd.DataFrame:
         """The whole :func:`detlens.core.explorer.object_table` of the view (compare mode's table starts from
@@ -99,6 +114,25 @@ class ExplorerQueries:
             values = values[~np.isnan(values)]
             return (float(values.min()), float(values.max())) if values.size else None
         return self.cache.memo(cache_key(Entry.EXTENT, key, column), compute)
+
+    def objects_by_image(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`objects_by_image` of the object table's rows (predictions, then labels) of dataset ``key``:
+        threshold-independent, computed once, so a page reads its images' rows without a pass over millions."""
+        def compute():
+            ds = self.queries.dataset(key)
+            return objects_by_image(np.concatenate([ds.predictions.image_index, ds.labels.image_index]),
+                                    len(ds.images))
+        return self.cache.memo(cache_key(Entry.OBJECTS_BY_IMAGE, key), compute)
+
+    def _rows_of_images(self, view: "ViewParams", columns: "ObjectColumns | TableColumns",
+                        images: np.ndarray) -> dict[int, np.ndarray]:
+        """:func:`rows_by_image` of ``columns`` for ``images``, without a pass over the table when its rows are
+        the dataset's objects (:meth:`objects_by_image`)."""
+        if isinstance(columns, ObjectColumns):
+            order, starts = self.objects_by_image(view.key)
+            return {i: order[starts[i]:starts[i + 1]] for i in np.unique(images).tolist()}
+        image_of = columns.values("image_index")  # another table (compare mode's): one pass over it
+        return rows_by_image(image_of, np.asarray(images))
 
     def table_of(self, view: "ViewParams") -> Callable[[], ObjectColumns]:
         """``columns(view)`` made at most once, and only when first called: pass it to :meth:`filtered` and
@@ -147,8 +181,7 @@ class ExplorerQueries:
         images = self.queries.images(view.key)
         start = (max(int(number), 1) - 1) * EXPLORER_PAGE_SIZE
         shown = np.asarray(rows[start:start + EXPLORER_PAGE_SIZE], np.int64)
-        image_of = columns.values("image_index")
-        of_images = rows_by_image(image_of, image_of[shown])
+        of_images = self._rows_of_images(view, columns, columns.values("image_index", shown))
         at = np.unique(np.concatenate([shown, *of_images.values()]))
         names = [*BOX_COLUMNS, "image_index", "iou"]
         if value_column is not None and columns.has(value_column) and value_column not in names:
@@ -179,9 +212,8 @@ class ExplorerQueries:
         """
         columns = as_columns((table_of or self.table_of(view))())
         images = self.queries.images(view.key)
-        image_of = columns.values("image_index")
-        i = int(image_of[int(row)])
-        at = np.flatnonzero(image_of == i)
+        i = int(columns.values("image_index", np.array([int(row)]))[0])
+        at = self._rows_of_images(view, columns, np.array([i]))[i]
         table = columns.frame(columns.names, at)
         r = table.iloc[int(np.searchsorted(at, int(row)))]
         # metrics are the float columns after the base ones (compare mode adds text columns)

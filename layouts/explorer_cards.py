@@ -4,8 +4,8 @@ Boxes are HTML elements positioned in percent of the image frame, laid over an
 ``<img>`` stretched to the same frame (CSS ``aspect-ratio`` = the dataset's
 width : height). A box ``[x, y, w, h]`` therefore covers exactly its pixels at
 any displayed size and aspect ratio, whatever size the served file has. A
-thumbnail's faint boxes (the image's other objects) are one SVG image stretched
-over the same frame, its ``viewBox`` the frame's size: the same geometry.
+thumbnail's faint boxes (the image's other objects) are one SVG picture stretched
+over the same frame (the frame's ``--overlay``), its ``viewBox`` the frame's size: the same geometry.
 
 In compare mode a box dict has a ``run`` ("A", "B", "" for a shared label): run B's
 predictions are drawn with a double border (:data:`RUN_B_BORDER`), and as light
@@ -82,12 +82,12 @@ def box_element(box: dict, width: float, height: float, tag: str | None = None, 
 FAINT_DASHES = {"solid": None, "dashed": "3 2", "dotted": "1 2"}  # screen pixels (non-scaling strokes)
 
 
-def faint_boxes(boxes: list[dict], width: float, height: float) -> html.Img:
-    """The faint boxes of a thumbnail as one SVG image over the frame (``viewBox`` = the ``width x height``
-    frame, stretched like the image).
+def faint_boxes(boxes: list[dict], width: float, height: float) -> str:
+    """The faint boxes of a thumbnail as the ``data:`` URI of one SVG image over the frame (``viewBox`` = the
+    ``width x height`` frame, stretched like the image).
 
-    One element per card instead of one per box: at 500k predictions a page of 24 cards drew up to
-    960 faint boxes, and the browser's Dash renderer revisits every mounted component on each update.
+    No element per box: at 500k predictions a page of 24 cards drew up to 960 faint boxes, and the browser's
+    Dash renderer revisits every mounted component on each update.
     """
     rects = {False: [], True: []}  # by "is run B's"
     for box in boxes:
@@ -101,15 +101,19 @@ def faint_boxes(boxes: list[dict], width: float, height: float) -> html.Img:
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
            f'preserveAspectRatio="none"><g fill="none" stroke="#fff" stroke-opacity="0.47" stroke-width="1">'
            f'{"".join(rects[False])}</g>{run_b}</svg>')
-    return html.Img(src="data:image/svg+xml," + quote(svg), alt="", className="explorer-overlay",
-                    draggable="false", **{"data-boxes": str(len(boxes))})
+    return "data:image/svg+xml," + quote(svg)
 
 
-def annotated_image(src: str | None, width: float, height: float, boxes: list, alt: str) -> html.Div:
-    """An image (or a grey frame when ``src`` is None) with ``boxes`` (already built) laid over it."""
+def annotated_image(src: str | None, width: float, height: float, boxes: list, alt: str,
+                    overlay: str | None = None) -> html.Div:
+    """An image (or a grey frame when ``src`` is None) with ``boxes`` (already built) laid over it, and over
+    the image the picture ``overlay`` (a URI, e.g. :func:`faint_boxes`) when given."""
     picture = (html.Img(src=src, alt=alt, className="explorer-img", draggable="false") if src
                else html.Div(className="explorer-img explorer-placeholder"))
-    return html.Div([picture, *boxes], className="explorer-frame", style={"aspectRatio": f"{width} / {height}"})
+    style = {"aspectRatio": f"{width} / {height}"}
+    if overlay:  # drawn by the frame's ::after (explorer.css): a picture, not one more element
+        style["--overlay"] = f'url("{overlay}")'
+    return html.Div([picture, *boxes], className="explorer-frame", style=style)
 
 
 def _number(x: float | None, digits: int = 2) -> str:
@@ -121,38 +125,31 @@ def _number(x: float | None, digits: int = 2) -> str:
 def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_text: str | None) -> html.Div:
     """A clickable card: the object's box on its image (other objects faint) and a caption.
 
+    Few elements, because the browser's Dash renderer revisits every mounted component for each one it
+    mounts (a page of 24 cards cost it about a second at 14 elements a card): the faint boxes are the
+    frame's ``--overlay`` image (drawn over the thumbnail by ``explorer.css``), the caption one block of lines.
+
     Args:
         item: a row of an Explorer page (``ExplorerQueries.page``).
         src: thumbnail URL, or None for a grey frame (no image folder).
         value_name, value_text: the sort metric's name and formatted value, or None.
     """
     width, height = frame_size(item["width"], item["height"], [item, *item["others"]])
-    boxes = [faint_boxes(item["others"], width, height)] if item["others"] else []
     tag = outcome_text(item) if group_of(item) == OutcomeGroup.FP else None
-    boxes.append(box_element(item, width, height, tag=tag, thick=True))
-    color = BOX_STYLES[group_of(item)][0]
+    frame = annotated_image(src, width, height, [box_element(item, width, height, tag=tag, thick=True)],
+                            item["class"], faint_boxes(item["others"], width, height) if item["others"] else None)
     facts = [f"conf {_number(item['score'])}" if item["score"] is not None else "label",
              f"IoU {_number(item['iou'])}"]
     if "run" in item:  # compare mode: whose object, and how it changed
         facts.insert(0, f"run {item['run']}" if item["run"] else f"B: {item['outcome_b'] or '–'}")
         if item.get("change"):
             facts.insert(0, CompareGroup(item["change"]).label)
-    value_line = html.Div(className="d-flex justify-content-between gap-2", children=[
-        html.Span(value_name, className="text-muted text-truncate"), html.Span(value_text, className="fw-semibold"),
-    ]) if value_name else None
-    return html.Div(
-        id={"type": ids.EXPLORER_THUMB, "row": item["row"]}, n_clicks=0, className="explorer-card",
-        role="button", title="Open the image", children=[
-            annotated_image(src, width, height, boxes, item["class"]),
-            html.Div(className="explorer-caption", children=[
-                html.Div(className="d-flex justify-content-between gap-1", children=[
-                    html.Span(outcome_text(item), className="explorer-outcome", style={"color": color}),
-                    html.Span(item["class"], className="fw-semibold text-truncate"),
-                ]),
-                value_line,
-                html.Div(" · ".join(facts), className="text-muted text-truncate"),
-            ]),
-        ])
+    lines = [f" {item['class']}", f"{value_name}: {value_text}" if value_name else None, " · ".join(facts)]
+    caption = html.Div([html.Span(outcome_text(item), className="explorer-outcome",
+                                  style={"color": BOX_STYLES[group_of(item)][0]}),
+                        "\n".join(line for line in lines if line is not None)], className="explorer-caption")
+    return html.Div([frame, caption], id={"type": ids.EXPLORER_THUMB, "row": item["row"]}, n_clicks=0,
+                    className="explorer-card", role="button", title="Open the image")
 
 
 def _metric_table(title: str, values: dict, fmt) -> dbc.Col:

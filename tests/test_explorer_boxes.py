@@ -70,3 +70,30 @@ def test_rows_by_image_groups_positions_in_row_order(image_index, images, expect
 
     got = rows_by_image(np.asarray(image_index, np.int64), np.asarray(images, np.int64))
     assert {k: v.tolist() for k, v in got.items()} == expected
+
+
+@pytest.mark.parametrize("image_index, n_images", [([3, 1, 3, 2, 1], 5), ([0, 0, 0], 1), ([], 3), ([2, 0], 4)])
+def test_objects_by_image_holds_each_images_rows_in_row_order(image_index, n_images):
+    from detlens.app.explorer_queries import objects_by_image, rows_by_image
+
+    image_index = np.asarray(image_index, np.int64)
+    order, starts = objects_by_image(image_index, n_images)
+    assert starts.shape == (n_images + 1,) and starts[-1] == image_index.shape[0]
+    expected = rows_by_image(image_index, np.arange(n_images))
+    for i in range(n_images):
+        assert order[starts[i]:starts[i + 1]].tolist() == expected.get(i, np.zeros(0)).tolist()
+
+
+@pytest.mark.parametrize("min_score", [None, 0.3])
+def test_pages_and_details_read_by_image_equal_those_of_the_whole_table(demo, min_score):
+    """The dataset's objects are found by image without a pass over the table; compare mode's tables (any
+    DataFrame) still are passed over: both give the same cards and details."""
+    explorer = demo.queries.explorer
+    view = ViewParams.of(demo.key, iou=0.5, min_score=min_score)
+    whole = explorer.objects(view)
+    rows = np.random.default_rng(1).permutation(len(whole))[:3 * EXPLORER_PAGE_SIZE]  # cards of many images
+    for number in (1, 2, 3):
+        assert explorer.page(view, rows, number, "Brightness (F)") == \
+            explorer.page(view, rows, number, "Brightness (F)", lambda: whole)
+    for row in rows[:5].tolist():
+        assert explorer.detail(view, row) == explorer.detail(view, row, lambda: whole)
