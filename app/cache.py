@@ -26,6 +26,7 @@ way one warning is logged and the value is computed again.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import enum
 import errno
@@ -118,6 +119,28 @@ class CacheNotWritable(OSError):
         """The error callbacks show: no server path in it."""
         return cls("The server's cache folder has become read-only, so results cannot be stored: make it "
                    "writable again.")
+
+
+class ComputationNeeded(BaseException):
+    """Raised by :meth:`SharedCache.memo` for a result not cached, while :func:`answering_from_cache`.
+
+    A ``BaseException``: a callback's own error handling (``except Exception``, which turns errors into a
+    warning on the page) lets it through to whoever asked for a cached answer only.
+    """
+
+
+_FROM_CACHE_ONLY = contextvars.ContextVar("detlens_from_cache_only", default=False)
+
+
+@contextlib.contextmanager
+def answering_from_cache() -> Iterator[None]:
+    """Within this block (this thread or task), :meth:`SharedCache.memo` of a result not cached raises
+    :class:`ComputationNeeded` instead of computing it."""
+    token = _FROM_CACHE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _FROM_CACHE_ONLY.reset(token)
 
 
 class UnreadableValue(Exception):
@@ -529,7 +552,8 @@ class SharedCache:
     def memo(self, key: str, compute: Callable[[], object]):
         """``compute()`` once per ``key`` (from :func:`cache_key`) across processes, then from ``results``.
 
-        A computation runs under :attr:`compute_gate` (nested ones too, so the gate must be re-entrant).
+        A computation runs under :attr:`compute_gate` (nested ones too, so the gate must be re-entrant);
+        within :func:`answering_from_cache` none runs (:class:`ComputationNeeded`).
 
         A stored value that cannot be read is computed again; on a read-only cache
         the value is computed and returned without being stored.
@@ -537,6 +561,8 @@ class SharedCache:
         value = self.results.get(key, default=MISSING)
         if value is not MISSING:
             return value
+        if _FROM_CACHE_ONLY.get():
+            raise ComputationNeeded(key)
         # the gate before the lock: a process never holds a lock while it waits for the gate
         with self.compute_gate(), self.exclusive(key, expire=600):
             value = self.results.get(key, default=MISSING)

@@ -7,6 +7,13 @@ Rules:
   ``cache_by``) and keeps it for ``JOB_RESULT_EXPIRE_S`` after its last read, so
   two pages asking the same question both get the answer (Dash deletes a result
   on its first read otherwise).
+* A callback whose results are all cached is answered in the web process, without a job
+  (:meth:`BackgroundJobs.call_job_fn`): Dash starts a job for every background callback, and
+  forking the server, starting the job and reaping it cost more than reading a cached answer.
+  Only when a result must be computed (:class:`~detlens.app.cache.ComputationNeeded`) is a job
+  started. Only the callbacks named by the manager's ``from_cache`` outputs (the dashboard's
+  :data:`~detlens.callbacks.common.ANSWERED_FROM_CACHE`) are tried so; the others (exports) always
+  run in a job.
 * A job is a forked process that first closes the sockets it inherited, so
   the browser is not kept waiting for the response of the request that started it.
 * At most ``ServeConfig.max_jobs`` jobs compute at once on a host (:class:`JobSlots`);
@@ -36,13 +43,27 @@ from collections.abc import Iterator
 import dash
 import diskcache
 
-from detlens.app.cache import CODE_VERSION, Entry, SharedCache, cache_key, process_alive
+from detlens.app.cache import (CODE_VERSION, ComputationNeeded, Entry, SharedCache, answering_from_cache, cache_key,
+                               process_alive)
 from detlens.app.config import ServeConfig
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
 RESULT_GRACE_S = 5.0  # an ended job's result not readable yet: the page polls on for this long
 CALLBACK_CACHE_BYTES = 256 * 2**20  # background-callback results and progress (small JSON figures)
+INLINE_JOB = "inline"  # the job handle of an answer given in the web process: no process to poll or kill
+
+
+def output_ids(context: dict) -> set[str]:
+    """The component ids a background callback's ``context`` (Dash's) says it writes."""
+    found, stack = set(), [context.get("outputs_list") or []]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            found.add(item["id"])
+    return found
 
 
 def close_inherited_sockets() -> None:
@@ -181,15 +202,26 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
       killed, without waiting: a finished job has already stored its result.
     """
 
-    def __init__(self, handle: diskcache.Cache, max_jobs: int, cache: SharedCache, **options):
+    def __init__(self, handle: diskcache.Cache, max_jobs: int, cache: SharedCache,
+                 from_cache: frozenset[str] = frozenset(), **options):
         super().__init__(handle, **options)
         self.slots = JobSlots(handle, max_jobs)
         self.cache = cache
+        self.from_cache = from_cache  # output ids of the callbacks answered here when their results are cached
 
     def call_job_fn(self, key, job_fn, args, context):
-        """Start the job in a forked process that drops the inherited sockets and computes under a slot."""
+        """The callback answered here when every result it reads is cached (:data:`INLINE_JOB`: its answer is
+        stored, the page's first poll reads it); otherwise a job in a forked process that drops the inherited
+        sockets and computes under a slot (its pid)."""
         import multiprocessing
 
+        if output_ids(context) & self.from_cache:
+            try:
+                with answering_from_cache():
+                    job_fn(key, self._make_progress_key(key), args, context)
+                return INLINE_JOB
+            except ComputationNeeded:  # raised before the callback stored anything: a job computes it
+                pass
         # a finished preparation process (starting a job, multiprocess reaps the jobs that ended)
         multiprocessing.active_children()
         return super().call_job_fn(key, functools.partial(_run_detached, self.slots, self.cache, job_fn), args,
@@ -200,6 +232,8 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
         between raised ``NoSuchProcess`` out of the poll (a 400, and the chart never updated). It has ended."""
         import psutil
 
+        if str(job) == INLINE_JOB:
+            return False
         try:
             return super().job_running(job)
         except psutil.NoSuchProcess:
@@ -207,11 +241,13 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
 
     def terminate_job(self, job) -> None:
         """Kill the job's process group (the job, if it has not made its group yet), without waiting."""
-        if job is None:
+        if job is None or str(job) == INLINE_JOB:
             return
         with contextlib.suppress(ValueError, OSError):
             pid = int(job)
-            if pid <= 1 or os.getpgid(pid) != pid:  # not yet its own group: the process alone
+            if pid <= 1:  # no job's pid (0 would be this process's own group)
+                return
+            if os.getpgid(pid) != pid:  # not yet its own group: the process alone
                 os.kill(pid, signal.SIGKILL)
             else:
                 os.killpg(pid, signal.SIGKILL)
@@ -231,7 +267,10 @@ def background_manager(config: ServeConfig, cache: SharedCache) -> dash.Diskcach
         return celery_manager(config)
     # healed like every cache folder; on a read-only folder its writes are skipped rather than failing requests
     handle = cache.folder("callbacks", ignore_read_only=True, size_limit=CALLBACK_CACHE_BYTES)
-    manager = BackgroundJobs(handle, config.max_jobs, cache, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
+    from detlens.callbacks.common import ANSWERED_FROM_CACHE
+
+    manager = BackgroundJobs(handle, config.max_jobs, cache, from_cache=ANSWERED_FROM_CACHE, cache_by=[code_version],
+                             expire=JOB_RESULT_EXPIRE_S)
 
     def stop_jobs() -> None:  # a web worker that exits (server shutdown) kills its jobs rather than waiting for them
         import multiprocess

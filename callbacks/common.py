@@ -21,6 +21,14 @@ DEFAULT_MODE = MinScoreMode.GLOBAL.value  # likewise, the minimum-confidence mod
 SERVER_PATH = re.compile(r"""(?<![\w.)\]])(?:~|[A-Za-z]:)?(?:[/\\][^\s/\\'"]+){2,}""")
 
 
+# Background callbacks whose every number is a memoised result, each named by one of its output ids: the
+# diskcache manager answers them in the web process when every result is cached, without a job
+# (app/jobs.py). The exports are not among them: their work is not a cached result.
+ANSWERED_FROM_CACHE = frozenset({
+    ids.MAP_VALUE, ids.IMPORTANCE_GRAPH, ids.PERF_GRAPH, ids.EXPLORER_GRID, ids.TIDE_GRAPH,
+    ids.PERF_ERRORS_GRAPH, ids.COMPARE_SUMMARY, ids.COMPARE_IMPORTANCE_A, ids.COMPARE_PERF_GRAPH})
+
+
 def background(running_id: str) -> dict:
     """Keyword arguments of a background callback whose ``running_id`` badge shows while it runs."""
     from dash import Output

@@ -1,4 +1,5 @@
-"""Background jobs: a bounded number compute at once, results are shared between pages, not consumed."""
+"""Background jobs: a bounded number compute at once, results are shared between pages, not consumed, and a
+callback whose results are all cached is answered without one."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import diskcache
 import psutil
 import pytest
 
-from detlens.app.cache import SharedCache
+from detlens.app.cache import ComputationNeeded, SharedCache, answering_from_cache
 from detlens.app.config import ServeConfig
-from detlens.app.jobs import JobSlots, background_manager
+from detlens.app.jobs import INLINE_JOB, JobSlots, background_manager, output_ids
+from detlens.layouts import ids
 
 
 @pytest.fixture
@@ -158,3 +160,71 @@ def test_terminating_a_job_kills_what_it_started(tmp_path):
             os.waitpid(child, os.WNOHANG)  # reaped by init in a container without one: ignore
     assert not manager.job_running(job)
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
+def cached_or_computed(key, progress_key, args, context):
+    """A dashboard callback as Dash's job runs it: reads ``value-<key>`` through the shared cache's memo (its
+    own errors caught, as callbacks show them on the page), stores what it answered and in which process."""
+    shared = args[0]
+    try:
+        value = shared.memo(f"value-{key}", lambda: key.upper())
+    except Exception as exc:  # a callback's own error handling must not swallow the request for a job
+        value = f"error {exc!r}"
+    diskcache.Cache(str(shared.cache_dir / "callbacks")).set(key, (value, os.getpid()))
+
+
+def named(output_id: str) -> dict:
+    """Dash's context of a callback writing ``output_id`` (its ``outputs_list``, nested as Dash nests it)."""
+    return {"outputs_list": [{"id": output_id, "property": "children"}, [{"id": "other", "property": "figure"}]]}
+
+
+def test_a_callback_whose_results_are_cached_is_answered_without_a_job(tmp_path):
+    cache = SharedCache(tmp_path)
+    manager = background_manager(ServeConfig(cache_dir=tmp_path), cache)
+    cache.memo("value-cached", lambda: "CACHED")
+    job = manager.call_job_fn("cached", cached_or_computed, (cache,), named(ids.MAP_VALUE))
+    assert job == INLINE_JOB and manager.handle.get("cached") == ("CACHED", os.getpid())  # here, at once
+    assert not manager.job_running(job)
+    manager.terminate_job(job)  # nothing to kill: this process lives on
+    assert manager.get_result("cached", job) == ("CACHED", os.getpid())
+
+
+def test_a_callback_with_a_result_to_compute_gets_a_job(tmp_path):
+    cache = SharedCache(tmp_path)
+    manager = background_manager(ServeConfig(cache_dir=tmp_path), cache)
+    job = manager.call_job_fn("fresh", cached_or_computed, (cache,), named(ids.IMPORTANCE_GRAPH))
+    assert job != INLINE_JOB and manager.handle.get("fresh") is None  # nothing stored by the attempt here
+    value, pid = wait_for(manager.handle, "fresh", 60)
+    assert value == "FRESH" and pid == int(job) != os.getpid()
+    assert cache.memo("value-fresh", lambda: pytest.fail("computed again")) == "FRESH"
+
+
+@pytest.mark.parametrize("output_id", [ids.EXPLORER_DOWNLOAD, "not-a-dashboard-output"])
+def test_a_callback_not_answered_from_cache_always_gets_a_job(tmp_path, output_id):
+    """The exports build files: never in the web process, even when everything they read is cached."""
+    cache = SharedCache(tmp_path)
+    manager = background_manager(ServeConfig(cache_dir=tmp_path), cache)
+    cache.memo("value-export", lambda: "EXPORT")
+    job = manager.call_job_fn("export", cached_or_computed, (cache,), named(output_id))
+    assert job != INLINE_JOB
+    assert wait_for(manager.handle, "export", 60) == ("EXPORT", int(job))
+
+
+def test_computation_needed_passes_a_callbacks_own_error_handling(tmp_path):
+    cache = SharedCache(tmp_path)
+    with pytest.raises(ComputationNeeded), answering_from_cache():
+        try:
+            cache.memo("missing", lambda: pytest.fail("computed while answering from cache"))
+        except Exception:
+            pytest.fail("caught as an error")
+    assert cache.memo("missing", lambda: 7) == 7  # outside the block it computes
+    with answering_from_cache():
+        assert cache.memo("missing", lambda: pytest.fail("computed")) == 7
+
+
+@pytest.mark.parametrize("outputs, expected", [
+    ({}, set()), ({"outputs_list": {"id": "a", "property": "x"}}, {"a"}),
+    ({"outputs_list": [{"id": "a"}, [{"id": "b"}, {"id": {"type": "t", "row": 1}}]]}, {"a", "b"}),
+])
+def test_output_ids_of_a_callback_context(outputs, expected):
+    assert output_ids(outputs) == expected
