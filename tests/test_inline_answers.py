@@ -1,0 +1,46 @@
+"""The real app answers a background callback whose results are cached in the web process, and starts a job
+for one that computes (app/jobs.py): the same answers either way."""
+
+from __future__ import annotations
+
+import psutil
+import pytest
+
+from detlens.app.cache import SharedCache
+from detlens.app.queries import Queries
+from detlens.app.source import DataSource
+from detlens.core.demo import DemoConfig, write_demo
+from detlens.layouts import ids
+from tests.dash_requests import DISPATCH, call, prepared_app, request_body, request_inputs
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inline")
+    paths = write_demo(root / "demo", DemoConfig.preset("default", n_images=40), render_images=False)
+    app, key = prepared_app(DataSource(str(paths.labels), str(paths.predictions)), root / "cache")
+    output = next(o for o in app.callback_map if o.startswith("..") and f"{ids.MAP_VALUE}.children" in o)
+    classes = Queries(SharedCache(root / "cache")).summary(key)["classes"]
+    return app, key, output, classes
+
+
+def started_jobs(client, body) -> int:
+    """Processes started by the request that asks for ``body``'s callback (before its answer is polled)."""
+    me = psutil.Process()
+    before = {c.pid for c in me.children(recursive=True)}
+    assert client.post(DISPATCH, json=body).status_code == 200
+    return len({c.pid for c in me.children(recursive=True)} - before)
+
+
+def test_a_cached_view_is_answered_without_a_job_and_a_new_one_gets_one(served):
+    app, key, output, classes = served
+    client = app.server.test_client()
+    iou = next(i for i, d in enumerate(request_inputs(app, output)) if d["id"] == ids.IOU)
+    opening = request_body(app, key, classes, output)  # prepared with the dataset: cached
+    assert started_jobs(client, opening) == 0
+    assert call(client, opening).get_json()["response"][ids.MAP_VALUE]["children"] != "–"
+    new = request_body(app, key, classes, output, {iou: 0.63})  # a threshold nobody asked for yet
+    assert started_jobs(client, new) == 1
+    computed = call(client, new).get_json()["response"]
+    assert started_jobs(client, new) == 0  # now cached: answered here
+    assert call(client, new).get_json()["response"] == computed
