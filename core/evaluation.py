@@ -120,8 +120,9 @@ class Evaluator:
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
         """The dataset's overlapping same-class pairs, computed on first use for each box convention."""
         if pixel_plus_one not in self._candidates:
-            self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one,
-                                                                  label_ignored=ignored_labels(self.dataset))
+            # without the matching priority: one threshold sorts only its qualifying pairs (the command line);
+            # the dashboard's prepared candidates carry it, and a sweep of thresholds sorts once itself
+            self._candidates[pixel_plus_one] = compute_candidates(self.dataset, pixel_plus_one)
         return self._candidates[pixel_plus_one]
 
     def other_class_candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
