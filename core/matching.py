@@ -280,17 +280,16 @@ def match_predictions(
         raise ValueError("candidates and other_class pairs must use the same box convention (pixel_plus_one)")
     same = active[candidates.pred]
     s_pred, s_label, s_iou = candidates.pred[same], candidates.label[same], candidates.iou[same]
-    if method == "coco" and candidates.priority is not None:  # the pairs' order, sorted once when prepared
+    if method == "coco":
         label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
-        order = candidates.priority
-        order = order[(same & (candidates.iou >= min(iou_threshold, 1 - 1e-10)))[order]]
-        pred_label = _greedy_coco_rounds(candidates.pred[order], candidates.label[order], rank, labels.iscrowd,
-                                         label_group, n_pred, n_label)
-        duplicate_blocked = None
-    elif method == "coco":
-        label_group = labels.image_index * max(dataset.n_categories, 1) + labels.category_index
-        pred_label = _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, labels.iscrowd, label_group,
-                                  min(iou_threshold, 1 - 1e-10), n_pred, n_label)
+        threshold = min(iou_threshold, 1 - 1e-10)
+        if candidates.priority is not None:  # the pairs' order, sorted once when they were prepared
+            order = candidates.priority[(same & (candidates.iou >= threshold))[candidates.priority]]
+            pred_label = _greedy_coco_rounds(candidates.pred[order], candidates.label[order], rank, labels.iscrowd,
+                                             label_group, n_pred, n_label)
+        else:
+            pred_label = _greedy_coco(s_pred, s_label, s_iou, rank, label_ig, labels.iscrowd, label_group, threshold,
+                                      n_pred, n_label)
         duplicate_blocked = None
     else:
         pred_label, duplicate_blocked = _voc_max_iou(s_pred, s_label, s_iou, rank, label_ig, n_pred, iou_threshold)
