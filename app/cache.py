@@ -50,6 +50,7 @@ from detlens.app.mapped_values import NOT_MAPPED, pickle_out_of_band, read_mappe
 
 CODE_VERSION = 7  # bump when what is stored changes shape
 MISSING = object()  # a ``get`` default that no stored value equals
+PICKLE_START = pickle.PROTO + bytes([5])  # every pickle the cache writes to a file (protocol 5, diskcache's too)
 LARGE_RESULT_BYTES = 1 << 20  # results this large are evicted before any smaller one
 DB_NAME = "cache.db"  # diskcache's SQLite database in each folder
 DAMAGED = ".damaged-"  # a damaged folder is renamed to <folder>.damaged-<time>
@@ -178,7 +179,7 @@ class CheckedDisk(diskcache.Disk):
             if mode == diskcache.core.MODE_PICKLE and value is None and filename:
                 with open(os.path.join(self._directory, filename), "rb") as f:  # opened once, either format
                     mapped = read_mapped(f)
-                    return pickle.load(f) if mapped is NOT_MAPPED else mapped
+                    return mapped if mapped is not NOT_MAPPED else self._whole_pickle(f)
             return super().fetch(mode, filename, value, read)
         except OSError as exc:
             raise UnreadableValue(filename, f"its value file is missing or unreadable ({exc.strerror})",
@@ -186,6 +187,20 @@ class CheckedDisk(diskcache.Disk):
         except Exception as exc:  # truncated or garbled pickle: UnpicklingError, EOFError, ValueError, ...
             raise UnreadableValue(filename, f"its value does not unpickle ({type(exc).__name__})",
                                   missing_file=False) from exc
+
+
+    @staticmethod
+    def _whole_pickle(f):
+        """The pickle filling the open file ``f``: it starts as the cache writes pickles (protocol 5) and ends
+        at the file's end, so bytes that happen to unpickle (garbage can: ``]`` then ``.`` is a list) are
+        refused (:class:`ValueError`) rather than served."""
+        if f.read(len(PICKLE_START)) != PICKLE_START:
+            raise ValueError("it does not start as a pickle of this cache")
+        f.seek(0)
+        value = pickle.load(f)
+        if f.read(1):
+            raise ValueError("bytes follow the end of its pickle")
+        return value
 
 
 def not_writable(exc: BaseException | None) -> bool:

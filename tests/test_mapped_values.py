@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -185,3 +186,36 @@ def test_a_damaged_mapped_file_is_discarded_with_one_log_line_and_computed_again
     assert len(logged) == 1 and "discarded the entry" in logged[0], logged
     assert equal(value, cache.results.get("k"))  # stored again, whole
 
+
+
+def unpickling_garbage(path: Path) -> None:
+    """Bytes that unpickle (an empty list, then STOP) followed by garbage: what random bytes once were."""
+    path.write_bytes(b"]." + os.urandom(path.stat().st_size - 2))
+
+
+def pickle_then_more(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b"\x00")
+
+
+def older_protocol(path: Path) -> None:
+    path.write_bytes(pickle.dumps(["not", "the", "value"], protocol=2))
+
+
+ORDINARY_DAMAGE = {"garbage that unpickles": unpickling_garbage, "a byte after the pickle": pickle_then_more,
+                   "a pickle this cache does not write": older_protocol, "garbage": garble_all}
+
+
+@pytest.mark.parametrize("damage", ORDINARY_DAMAGE)
+def test_a_damaged_ordinary_pickle_file_is_discarded_not_served(tmp_path, caplog, damage):
+    """A value file without the mapped format must be one whole protocol-5 pickle: anything else that happens
+    to unpickle is refused, so a damaged file is never served as a value."""
+    cache = SharedCache(tmp_path / "cache")
+    value = [{"row": k} for k in range(20_000)]  # a file (not in the database), without large buffers
+    cache.results.set("k", value)
+    path = value_path(cache.results, "k")
+    assert path.read_bytes()[:len(MAGIC)] != MAGIC
+    ORDINARY_DAMAGE[damage](path)
+    caplog.set_level(logging.WARNING, logger="detlens")
+    assert cache.memo("k", lambda: [{"row": k} for k in range(20_000)]) == value
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("detlens")]
+    assert len(logged) == 1 and "discarded the entry" in logged[0], logged
