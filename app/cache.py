@@ -188,7 +188,6 @@ class CheckedDisk(diskcache.Disk):
             raise UnreadableValue(filename, f"its value does not unpickle ({type(exc).__name__})",
                                   missing_file=False) from exc
 
-
     @staticmethod
     def _whole_pickle(f):
         """The pickle filling the open file ``f``: it starts as the cache writes pickles (protocol 5) and ends

@@ -268,11 +268,7 @@ def match_predictions(
         raise ValueError(f"IoU threshold must be in (0, 1], got {iou_threshold}")
     preds, labels = dataset.predictions, dataset.labels
     n_pred, n_label = len(preds), len(labels)
-    present = np.ones(n_pred, bool) if min_score is None else preds.scores >= min_score
-    if rank is None:
-        rank = score_orders(dataset).rank
-    active = present if max_dets is None else present & (rank < max_dets)
-    label_ig = ignored_labels(dataset)
+    present, active, rank, label_ig = _taking_part(dataset, max_dets, min_score, rank)
 
     if not candidates.same_class or (other_class is not None and other_class.same_class):
         raise ValueError("candidates must be same-class pairs and other_class pairs of different classes")
@@ -346,6 +342,17 @@ def match_predictions(
     )
 
 
+def _taking_part(dataset: Dataset, max_dets: int | None, min_score: float | None, rank: np.ndarray | None):
+    """``(present, active, rank, label_ignored)``: ``(P,)`` bool predictions at or above ``min_score``, those
+    of them among the first ``max_dets`` of their image and class, ``(P,)`` int64 score rank (``rank`` or
+    computed) and ``(L,)`` bool labels that do not count (module docstring)."""
+    present = np.ones(len(dataset.predictions), bool) if min_score is None else dataset.predictions.scores >= min_score
+    if rank is None:
+        rank = score_orders(dataset).rank
+    active = present if max_dets is None else present & (rank < max_dets)
+    return present, active, rank, ignored_labels(dataset)
+
+
 def outcomes_at_thresholds(
     dataset: Dataset,
     candidates: CandidatePairs,
@@ -372,11 +379,7 @@ def outcomes_at_thresholds(
         raise ValueError("candidates must be same-class pairs")
     preds, labels = dataset.predictions, dataset.labels
     n_pred, n_label = len(preds), len(labels)
-    present = np.ones(n_pred, bool) if min_score is None else preds.scores >= min_score
-    if rank is None:
-        rank = score_orders(dataset).rank
-    active = present if max_dets is None else present & (rank < max_dets)
-    label_ig = ignored_labels(dataset)
+    _, active, rank, label_ig = _taking_part(dataset, max_dets, min_score, rank)
     same = active[candidates.pred]
     # unmatched: FP, or ignored when out of the area range or not taking part (a match overrides the area rule)
     area = preds.boxes[:, 2] * preds.boxes[:, 3]
