@@ -13,9 +13,9 @@ simulated sessions of :mod:`load_session`
   sent for each callback, replayed with each session's own values);
 * which callbacks the page calls on its own when it opens (``initial``);
 * in which tab each background callback updates its charts (``tabs``: the tab
-  shown when its job started). The renderer calls every tab's gate on an input
-  change; the gates of hidden tabs answer "no update" (204) by design, so their
-  jobs never start;
+  shown when its job started). A hidden tab's background callbacks are never
+  asked for: their gates run in the browser (``assets/tab_gates.js``), and the
+  sessions run them the same way;
 * which files a fresh browser fetches (``assets``).
 """
 
@@ -32,6 +32,7 @@ from benchmarks.bench_dashboard import CHROMIUM_ARGS
 from detlens.layouts import ids
 
 DISPATCH = "/_dash-update-component"
+STEP_TABS = {"tab_performance": ids.TAB_PERFORMANCE, "tab_explorer": ids.TAB_EXPLORER, "tab_metrics": ids.TAB_METRICS}
 SETTLE_QUIET_S = 1.0  # the page has settled when no callback request was pending for this long
 SETTLE_TIMEOUT_S = 180.0
 DATA_SHOWN = "() => { const e = document.getElementById(%s); return !!e && /\\d/.test(e.innerText); }" % json.dumps(
@@ -155,10 +156,10 @@ def summarise(recorder: Recorder, marks: list[tuple[str, int]]) -> Capture:
     """The :class:`Capture` of a recorded walk."""
     capture = Capture(assets=list(dict.fromkeys(recorder.assets)))
     tab_at = {}  # cacheKey handle -> the active tab when the job was started
-    tab = None  # the active tab, as the last request carrying it said (the tab gates carry it)
-    for call in recorder.calls:
+    tab_from = sorted((start, STEP_TABS[name]) for name, start in marks if name in STEP_TABS)
+    for index, call in enumerate(recorder.calls):
         body, output = call["body"], call["body"]["output"]
-        tab = next((d["value"] for d in body.get("inputs", []) if isinstance(d, dict) and d.get("id") == ids.TABS), tab)
+        tab = next((t for start, t in reversed(tab_from) if start <= index), ids.TAB_METRICS)  # the page opens on it
         if "cacheKey" in call["args"]:
             capture.poll_args = capture.poll_args or list(call["args"])
             if call["updated"] and tab_at.get(call["args"]["cacheKey"]) is not None:

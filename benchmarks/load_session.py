@@ -18,7 +18,7 @@ A :class:`Session` behaves like one browser tab on the dashboard:
   thumbnails are fetched once per session, like a browser cache would.
 
 Outcomes of each callback request (:class:`Call`): ``updated``, ``no_update``
-(204; expected for the gates of hidden tabs), ``superseded`` (the same
+(204), ``superseded`` (the same
 session asked again), ``abandoned`` (the page was reloaded), or a failure:
 ``timeout``, ``network_error``, ``http_error``. A call is *expected* when a chart
 of the visible tab waits for it; an expected call that ends in ``no_update`` or a
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import requests
 
 from benchmarks.load_capture import DISPATCH, Capture
+from detlens.callbacks.common import GATES_NAMESPACE
 from detlens.core.settings import IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
 from detlens.layouts import ids
 
@@ -126,14 +127,19 @@ class Callback:
     outputs: frozenset  # (id, prop) pairs it sets
     inputs: tuple  # (id, prop) pairs, in request order; pattern-matching ids as their JSON text
     interval_s: float | None  # background callbacks: the renderer's poll interval
+    state: tuple = ()  # (id, prop) pairs read as State
+    gate: str | None = None  # a tab gate the browser runs (assets/tab_gates.js): its function's name
 
     @classmethod
     def of(cls, dep: dict) -> "Callback":
         parts = dep["output"][2:-2].split("...") if dep["output"].startswith("..") else [dep["output"]]
         outputs = frozenset((i, p.partition("@")[0]) for i, _, p in (part.rpartition(".") for part in parts))
         background = dep.get("background")
+        function = dep.get("clientside_function") or {}
         return cls(dep["output"], outputs, tuple((d["id"], d["property"]) for d in dep["inputs"]),
-                   background.get("interval", 500) / 1000 if background else None)
+                   background.get("interval", 500) / 1000 if background else None,
+                   tuple((d["id"], d["property"]) for d in dep.get("state", [])),
+                   function.get("function_name") if function.get("namespace") == GATES_NAMESPACE else None)
 
 
 def layout_values(node, values: dict | None = None) -> dict:
@@ -334,8 +340,23 @@ class Session:
             body["parsedChangedPropsIds"] = changed_ids
         return body
 
+    def run_gate(self, callback: Callback) -> set:
+        """A tab gate, run in the session as the browser runs ``assets/tab_gates.js``: the request is stored only
+        while the gate's tab is shown, its first value set, and (``storeRequestWhenShown``) its switch on."""
+        *values, active = [self.state.get(prop) for prop in callback.inputs]
+        if callback.gate == "storeRequestWhenShown" and values.pop() is not True:
+            return set()
+        if active != self.state.get(callback.state[0]) or not values[0]:
+            return set()
+        (prop,) = callback.outputs
+        self.state[prop] = values
+        return {prop}
+
     def call(self, callback: Callback, changed: set, action: Action, patterns: dict | None = None) -> set:
-        """Send one callback request and follow it to its final answer; returns the (id, prop) pairs it changed."""
+        """Send one callback request and follow it to its final answer; returns the (id, prop) pairs it changed.
+        A tab gate runs in the session, as in the browser: no request."""
+        if callback.gate:
+            return self.run_gate(callback)
         record = Call(self.index, callback.output, callback.interval_s is not None, self.expects(callback),
                       time.monotonic())
         action.calls.append(record)
@@ -444,13 +465,17 @@ class Session:
                 calls.append((output, changed, patterns))
         return calls
 
+    def calls_back(self, output: str) -> bool:
+        """True for a callback the session runs: one the real page sent (captured), or a tab gate."""
+        return output in self.callbacks and (output in self.capture.templates or bool(self.callbacks[output].gate))
+
     def propagate(self, triggers: dict[str, set], action: Action) -> None:
         """Call the triggered callbacks and whatever their answers trigger, as the renderer orders them.
 
         ``triggers``: {callback output: (id, prop) pairs that changed}. A callback
         waits while one that produces one of its inputs is queued or running.
         """
-        queued = {o: set(c) for o, c in triggers.items() if o in self.capture.templates and o in self.callbacks}
+        queued = {o: set(c) for o, c in triggers.items() if self.calls_back(o)}
         running: list[tuple[str, Future]] = []
         while queued or running:
             busy = {o for o, _ in running}
@@ -468,7 +493,7 @@ class Session:
                 changed = future.result()
                 for other, callback in self.callbacks.items():
                     hit = set(callback.inputs) & changed
-                    if hit and other in self.capture.templates:
+                    if hit and self.calls_back(other):
                         queued.setdefault(other, set()).update(hit)
             while action.appeared:
                 for output, changed, patterns in self.dynamic_calls(action.appeared.pop()):

@@ -36,36 +36,33 @@ def background(running_id: str) -> dict:
     return dict(background=True, interval=BACKGROUND_POLL_MS, running=[(Output(running_id, "style"), VISIBLE, HIDDEN)])
 
 
+GATES_NAMESPACE = "detlens_gates"  # assets/tab_gates.js
+
+
 def tab_gate(app, tab: str, request_id: str, inputs: list, shown_by: str | None = None):
     """Gate a background callback behind its tab: returns the one ``Input`` the background callback takes.
 
-    Registers a plain callback that copies the values of ``inputs`` (the first one
-    the dataset key) into the store ``request_id`` only while ``tab`` is the
-    active tab. The renderer calls every tab's callbacks on an input change; a
-    hidden tab's background callback would otherwise start a job (a forked
-    process, or a Celery task, and its polls) only to answer "no update". The
-    gate answers that in the web worker, at once; opening the tab writes the
-    store and the job runs then. The background callback unpacks the list with
-    :func:`detlens.callbacks.inputs.request`.
+    Registers a clientside callback (``assets/tab_gates.js``) that copies the
+    values of ``inputs`` (the first one the dataset key, or the compare store)
+    into the store ``request_id`` only while ``tab`` is the active tab and that
+    first value is set. The renderer calls every tab's callbacks on an input
+    change; a hidden tab's background callback would otherwise start a job (a
+    forked process, or a Celery task, and its polls) only to answer "no update".
+    The gate decides in the browser, so a hidden tab costs no request at all and
+    the visible tab's job is asked for without a round trip first; opening the
+    tab writes the store and the job runs then. The background callback unpacks
+    the list with :func:`detlens.callbacks.inputs.request`, which checks it like
+    any input (a crafted request can send anything).
 
     ``shown_by``: the id of a switch (``value`` True or False) that must be on too: a part of the
     tab the user opens on demand. The switch's value is not part of the request.
     """
-    from dash import Input, Output
-    from dash.exceptions import PreventUpdate
+    from dash import ClientsideFunction, Input, Output, State
 
     switch = [Input(shown_by, "value")] if shown_by else []
-
-    @app.callback(Output(request_id, "data"), *inputs, *switch, Input(ids.TABS, "active_tab"))
-    def _store_request(*values):
-        *values, active_tab = values
-        if shown_by:
-            *values, on = values
-            if on is not True:
-                raise PreventUpdate
-        if active_tab != tab or not values[0]:
-            raise PreventUpdate
-        return list(values)
+    function = "storeRequestWhenShown" if shown_by else "storeRequest"
+    app.clientside_callback(ClientsideFunction(GATES_NAMESPACE, function), Output(request_id, "data"),
+                            *inputs, *switch, Input(ids.TABS, "active_tab"), State(ids.tab_pane(tab), "tab_id"))
     return Input(request_id, "data")
 
 

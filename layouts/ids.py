@@ -43,6 +43,12 @@ TAB_METRICS = "tab-metrics"
 TAB_PERFORMANCE = "tab-performance"
 TAB_EXPLORER = "tab-explorer"
 
+
+def tab_pane(tab: str) -> str:
+    """The id of the ``dbc.Tab`` whose ``tab_id`` is ``tab`` (a tab gate reads its ``tab_id``)."""
+    return f"{tab}-pane"
+
+
 # Tab "Metrics"
 METRICS_ALERT = "metrics-alert"
 METRICS_RUNNING = "metrics-running"

@@ -125,10 +125,12 @@ def build(source_id: str, logout: bool = False, rule: APRule = APRule(), pickers
         html.Div(id=ids.CONTENT, style={"display": "none"}, children=[
             filters(rule),
             dbc.Tabs(id=ids.TABS, active_tab=ids.TAB_METRICS, className="mb-3", children=[
-                dbc.Tab([compare.metrics_part(), metrics_tab.build()], label="Metrics", tab_id=ids.TAB_METRICS),
+                dbc.Tab([compare.metrics_part(), metrics_tab.build()], label="Metrics", tab_id=ids.TAB_METRICS,
+                        id=ids.tab_pane(ids.TAB_METRICS)),
                 dbc.Tab([performance_tab.build(), compare.performance_part()], label="Performance by metric",
-                        tab_id=ids.TAB_PERFORMANCE),
-                dbc.Tab([compare.explorer_part(), explorer_tab.build()], label="Explorer", tab_id=ids.TAB_EXPLORER),
+                        tab_id=ids.TAB_PERFORMANCE, id=ids.tab_pane(ids.TAB_PERFORMANCE)),
+                dbc.Tab([compare.explorer_part(), explorer_tab.build()], label="Explorer", tab_id=ids.TAB_EXPLORER,
+                        id=ids.tab_pane(ids.TAB_EXPLORER)),
             ]),
         ]),
     ])

@@ -9,7 +9,10 @@ import pytest
 
 from benchmarks.bench_load import Run, summarise
 from benchmarks.load_capture import Capture
-from benchmarks.load_session import Action, Call, Callback, Hit, Log, id_text, layout_values, matches
+from benchmarks.load_session import Action, Call, Callback, Hit, Log, Session, id_text, layout_values, matches
+from detlens.callbacks.common import GATES_NAMESPACE
+from detlens.layouts import ids
+from tests.gate_cases import NO_UPDATE, STORE_REQUEST, SWITCHED, switched_args
 
 
 @pytest.mark.parametrize("outcome, expected, lost", [
@@ -20,7 +23,7 @@ from benchmarks.load_session import Action, Call, Callback, Hit, Log, id_text, l
     ("http_error", True, True),
     ("superseded", True, False),  # the same session asked again
     ("abandoned", True, False),  # the page was reloaded
-    ("no_update", False, False),  # a hidden tab's callback answers 204 by design
+    ("no_update", False, False),  # a callback no chart of the visible tab waits for
     ("network_error", False, False),
 ])
 def test_a_lost_update_is_an_expected_update_that_never_came(outcome, expected, lost):
@@ -110,3 +113,37 @@ def test_failures_caused_by_a_fault_are_counted_apart(fault, calls, lost, lost_a
     assert (result["lost_updates"], result["lost_at_fault"]) == (lost, lost_at_fault)
     errors = sum(c.outcome == "network_error" for c in calls)
     assert result["errors"] + result["errors_at_fault"] == errors
+
+
+def gate_session(args: list, function: str) -> tuple[Session, Callback]:
+    """A session whose state holds ``args`` (request values..., active tab, the gate's tab) and a gate over them."""
+    *values, active, tab = args
+    inputs = tuple((f"input-{i}", "value") for i in range(len(values))) + ((ids.TABS, "active_tab"),)
+    callback = Callback("gate.data", frozenset({("gate", "data")}), inputs, None, (("pane", "tab_id"),), function)
+    session = Session(0, "http://127.0.0.1:1", Capture(), Log(), seed=0)
+    session.state = dict(zip(inputs, [*values, active])) | {("pane", "tab_id"): tab}
+    return session, callback
+
+
+@pytest.mark.parametrize("args, expected", STORE_REQUEST, ids=repr)
+def test_the_sessions_run_a_gate_as_the_browser_does(args, expected):
+    session, callback = gate_session(args, "storeRequest")
+    changed = session.run_gate(callback)
+    assert (session.state.get(("gate", "data")) if changed else NO_UPDATE) == expected
+
+
+@pytest.mark.parametrize("switch, active, expected", SWITCHED, ids=repr)
+def test_the_sessions_run_a_switched_gate_as_the_browser_does(switch, active, expected):
+    session, callback = gate_session(switched_args(switch, active), "storeRequestWhenShown")
+    changed = session.run_gate(callback)
+    assert (session.state.get(("gate", "data")) if changed else NO_UPDATE) == expected
+
+
+def test_gates_are_read_from_dash_dependencies():
+    dependency = {"output": "metrics-request.data", "inputs": [{"id": "data-key", "property": "data"}],
+                  "state": [{"id": "tab-metrics-pane", "property": "tab_id"}],
+                  "clientside_function": {"namespace": GATES_NAMESPACE, "function_name": "storeRequest"}}
+    callback = Callback.of(dependency)
+    assert callback.gate == "storeRequest" and callback.state == (("tab-metrics-pane", "tab_id"),)
+    other = dependency | {"clientside_function": {"namespace": "_dashprivate_clientside_funcs", "function_name": "f"}}
+    assert Callback.of(other).gate is None

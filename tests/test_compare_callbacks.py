@@ -1,8 +1,8 @@
 """Compare mode's callbacks (callbacks/compare_mode.py and its hooks in the Explorer) on two prepared runs.
 
 The page shows the query service's numbers (tests/test_compare_queries.py checks those against core and
-pycocotools); the "Compare with" store follows the picked run's preparation and dataset; the compare gates
-store a request only in compare mode on their tab.
+pycocotools); the "Compare with" store follows the picked run's preparation and dataset. The compare gates
+(a request stored only in compare mode on its tab) run in the browser: tests/browser/test_tab_gates.py.
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from detlens.layouts import ids
 from detlens.layouts.compare import ALL_OBJECTS, HIDDEN, SHOWN
 from tests.compare_pair import prepare_pair
 from tests.dash_context import call_triggered
-from tests.dash_requests import DISPATCH, layout_values, prepared_app, request_body
-from tests.test_tab_gates import COMPARE_GATES
+from tests.dash_requests import layout_values, prepared_app
 
 AREA = "Object Area - Relative (L)"
 
@@ -217,30 +216,7 @@ def test_a_compare_group_without_compare_mode_is_a_readable_warning(pair):
     assert "Compare with" in str(note.children)
 
 
-# ----- the gates ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def served(pair, tmp_path_factory):
-    app, key = prepared_app(pair.source_a, tmp_path_factory.mktemp("compare-gates"))
-    return app.server.test_client(), app, key
-
-
-@pytest.mark.parametrize("store", COMPARE_GATES)
-@pytest.mark.parametrize("tab", (ids.TAB_METRICS, ids.TAB_PERFORMANCE, ids.TAB_EXPLORER))
-@pytest.mark.parametrize("on", (True, False))
-def test_a_compare_gate_stores_its_request_only_in_compare_mode_on_its_tab(served, pair, store, tab, on):
-    client, app, key = served
-    body = request_body(app, key, pair.classes, f"{store}.data")
-    assert body["inputs"][0]["id"] == ids.COMPARE and body["inputs"][-1]["id"] == ids.TABS
-    body["inputs"][0]["value"] = compare_store(pair) if on else None
-    body["inputs"][-1]["value"] = tab
-    response = client.post(DISPATCH, json=body)
-    if tab != COMPARE_GATES[store] or not on:
-        assert response.status_code == 204
-        return
-    assert response.status_code == 200
-    assert response.get_json()["response"][store]["data"][0] == compare_store(pair)
-
+# ----- the compare store's timer ----------------------------------------------------------------------------
 
 def test_only_a_run_b_being_prepared_is_polled(pair, tmp_path_factory):
     """The compare store's callback has its own timer, off on the page as served; the status poll's timer does
