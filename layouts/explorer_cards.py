@@ -5,7 +5,8 @@ Boxes are HTML elements positioned in percent of the image frame, laid over an
 width : height). A box ``[x, y, w, h]`` therefore covers exactly its pixels at
 any displayed size and aspect ratio, whatever size the served file has. A
 thumbnail's faint boxes (the image's other objects) are one SVG picture stretched
-over the same frame (the frame's ``--overlay``), its ``viewBox`` the frame's size: the same geometry.
+over the same frame, its ``viewBox`` the frame's size: the same geometry. A thumbnail card draws its object
+the same way (:func:`selected_box`), so that a card is one component (:func:`thumbnail_card`).
 
 In compare mode a box dict has a ``run`` ("A", "B", "" for a shared label): run B's
 predictions are drawn with a double border (:data:`RUN_B_BORDER`), and as light
@@ -104,16 +105,11 @@ def faint_boxes(boxes: list[dict], width: float, height: float) -> str:
     return "data:image/svg+xml," + quote(svg)
 
 
-def annotated_image(src: str | None, width: float, height: float, boxes: list, alt: str,
-                    overlay: str | None = None) -> html.Div:
-    """An image (or a grey frame when ``src`` is None) with ``boxes`` (already built) laid over it, and over
-    the image the picture ``overlay`` (a URI, e.g. :func:`faint_boxes`) when given."""
+def annotated_image(src: str | None, width: float, height: float, boxes: list, alt: str) -> html.Div:
+    """An image (or a grey frame when ``src`` is None) with ``boxes`` (already built) laid over it."""
     picture = (html.Img(src=src, alt=alt, className="explorer-img", draggable="false") if src
                else html.Div(className="explorer-img explorer-placeholder"))
-    style = {"aspectRatio": f"{width} / {height}"}
-    if overlay:  # drawn by the frame's ::after (explorer.css): a picture, not one more element
-        style["--overlay"] = f'url("{overlay}")'
-    return html.Div([picture, *boxes], className="explorer-frame", style=style)
+    return html.Div([picture, *boxes], className="explorer-frame", style={"aspectRatio": f"{width} / {height}"})
 
 
 def _number(x: float | None, digits: int = 2) -> str:
@@ -122,12 +118,38 @@ def _number(x: float | None, digits: int = 2) -> str:
     return f"{x:.{digits}f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_text: str | None) -> html.Div:
-    """A clickable card: the object's box on its image (other objects faint) and a caption.
+SELECTED_DASHES = {"solid": None, "dashed": "7 4", "dotted": "2 3"}  # the card's object: screen pixels
 
-    Few elements, because the browser's Dash renderer revisits every mounted component for each one it
-    mounts (a page of 24 cards cost it about a second at 14 elements a card): the faint boxes are the
-    frame's ``--overlay`` image (drawn over the thumbnail by ``explorer.css``), the caption one block of lines.
+
+def selected_box(box: dict, width: float, height: float) -> str:
+    """The object a thumbnail is about, as the ``data:`` URI of an SVG image over its ``width x height`` frame:
+    its outcome's colour and line (run B's with a double line) on a white halo, strokes in screen pixels."""
+    x, y, w, h = box["box"]
+    color, line = BOX_STYLES[group_of(box)]
+    rect = f'x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" vector-effect="non-scaling-stroke"'
+    dash, width_px = (None, 5) if is_run_b(box) else (SELECTED_DASHES[line], 3)
+    blur = 0.008 * max(width, height)  # a soft glow of a few screen pixels at thumbnail size
+    strokes = [f'<rect {rect} stroke="{color}" stroke-opacity="0.8" stroke-width="{width_px + 4}" filter="url(#glow)"/>',
+               f'<rect {rect} stroke="#fff" stroke-width="{width_px + 2}"/>',
+               f'<rect {rect} stroke="{color}" stroke-width="{width_px}"'
+               + (f' stroke-dasharray="{dash}"' if dash else "") + "/>"]
+    if is_run_b(box):  # a double line, as the box elements draw run B's
+        strokes.append(f'<rect {rect} stroke="#fff" stroke-width="1.5"/>')
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
+           f'preserveAspectRatio="none"><filter id="glow" x="-50%" y="-50%" width="200%" height="200%">'
+           f'<feGaussianBlur stdDeviation="{blur:.3g}"/></filter><g fill="none">{"".join(strokes)}</g></svg>')
+    return "data:image/svg+xml," + quote(svg)
+
+
+def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_text: str | None) -> html.Div:
+    """A clickable card: the object's box on its image (the image's other objects faint) and a caption.
+
+    One Dash component: the browser's Dash renderer sends its store one action for every component it mounts,
+    and each action revisits every mounted component (a page of 24 cards at 6 components each spent 0.4 s
+    on those actions alone). The picture is the card's ``::before`` (``explorer.css``), its layers the
+    card's ``--pictures``: the object's box (:func:`selected_box`), the faint boxes (:func:`faint_boxes`)
+    and the thumbnail, stretched over a frame of the image's aspect ratio (``--aspect``); the caption is the
+    card's text, its first line (outcome and class) in the outcome's colour (``--outcome``).
 
     Args:
         item: a row of an Explorer page (``ExplorerQueries.page``).
@@ -135,21 +157,26 @@ def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_te
         value_name, value_text: the sort metric's name and formatted value, or None.
     """
     width, height = frame_size(item["width"], item["height"], [item, *item["others"]])
-    tag = outcome_text(item) if group_of(item) == OutcomeGroup.FP else None
-    frame = annotated_image(src, width, height, [box_element(item, width, height, tag=tag, thick=True)],
-                            item["class"], faint_boxes(item["others"], width, height) if item["others"] else None)
+    layers = [selected_box(item, width, height)]
+    if item["others"]:
+        layers.append(faint_boxes(item["others"], width, height))
+    if src:
+        layers.append(src)
     facts = [f"conf {_number(item['score'])}" if item["score"] is not None else "label",
              f"IoU {_number(item['iou'])}"]
     if "run" in item:  # compare mode: whose object, and how it changed
         facts.insert(0, f"run {item['run']}" if item["run"] else f"B: {item['outcome_b'] or '–'}")
         if item.get("change"):
             facts.insert(0, CompareGroup(item["change"]).label)
-    lines = [f" {item['class']}", f"{value_name}: {value_text}" if value_name else None, " · ".join(facts)]
-    caption = html.Div([html.Span(outcome_text(item), className="explorer-outcome",
-                                  style={"color": BOX_STYLES[group_of(item)][0]}),
-                        "\n".join(line for line in lines if line is not None)], className="explorer-caption")
-    return html.Div([frame, caption], id={"type": ids.EXPLORER_THUMB, "row": item["row"]}, n_clicks=0,
-                    className="explorer-card", role="button", title="Open the image")
+    heading = f"{outcome_text(item)} {item['class']}"
+    lines = [heading, f"{value_name}: {value_text}" if value_name else None, " · ".join(facts)]
+    style = {"--aspect": f"{width:g} / {height:g}", "--pictures": ", ".join(f'url("{uri}")' for uri in layers),
+             "--outcome": BOX_STYLES[group_of(item)][0]}
+    return html.Div("\n".join(line for line in lines if line is not None),
+                    id={"type": ids.EXPLORER_THUMB, "row": item["row"]}, n_clicks=0, style=style, role="button",
+                    className="explorer-card" if src else "explorer-card explorer-card-blank",
+                    title="Open the image", **{"aria-label": f"{heading}: open the image",
+                                               "data-group": group_of(item)})
 
 
 def _metric_table(title: str, values: dict, fmt) -> dbc.Col:

@@ -1,14 +1,17 @@
-"""Thumbnail cards: the object as a box element, the image's other objects as one SVG picture over the same frame,
-the caption in few elements."""
+"""Thumbnail cards: one component each, its pictures (the object's box, the image's other objects, the thumbnail)
+layers of its frame, its caption its text."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
 import pytest
 
-from detlens.layouts.explorer_cards import faint_boxes, thumbnail_card
+from detlens.core.vocabulary import FPReason, OutcomeGroup
+from detlens.layouts import ids
+from detlens.layouts.explorer_cards import BOX_STYLES, faint_boxes, selected_box, thumbnail_card
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -24,11 +27,12 @@ def svg_of(uri: str) -> ET.Element:
     return ET.fromstring(unquote(uri[len(prefix):]))
 
 
-def overlay_of(frame) -> str:
-    """The URI of a frame's ``--overlay`` picture (``url("...")``)."""
-    value = frame.style["--overlay"]
-    assert value.startswith('url("') and value.endswith('")') and '"' not in value[5:-2]
-    return value[5:-2]
+def layers_of(card) -> list[str]:
+    """The URIs of a card's ``--pictures`` layers (``url("...")``, top first)."""
+    value = card.style["--pictures"]
+    uris = re.findall(r'url\("([^"]*)"\)', value)
+    assert ", ".join(f'url("{u}")' for u in uris) == value  # nothing else, no quote inside a URI
+    return uris
 
 
 def elements(component) -> int:
@@ -50,18 +54,46 @@ def test_faint_boxes_are_one_svg_in_the_frames_coordinates(width, height):
     assert [r.get("stroke-dasharray") for r in rects] == [None, "3 2", "3 2"]
 
 
-def test_a_card_draws_its_object_as_an_element_and_the_others_as_one_picture():
+def test_a_card_is_one_component_with_its_pictures_and_caption():
     item = box(7, (100, 100, 50, 50)) | {"image_index": 0, "width": 640, "height": 480, "iou": 0.7, "value": None,
                                          "others": [box(i, (i, i, 10, 10)) for i in range(40)]}
     card = thumbnail_card(item, "/images/k/0/thumb.jpg?size=256", "Brightness (F)", "0.42")
-    frame, caption = card.children
-    picture, selected = frame.children
-    assert picture.src == "/images/k/0/thumb.jpg?size=256"
-    assert len(svg_of(overlay_of(frame)).findall(f".//{SVG}rect")) == 40
-    assert selected.className == "explorer-box" and getattr(selected, "data-row") == "7"
-    outcome, lines = caption.children
-    assert outcome.children == "TP" and lines.split("\n") == [" cat", "Brightness (F): 0.42", "conf 0.50 · IoU 0.70"]
-    assert elements(card) == 6  # card, frame, image, box, caption, outcome: not one per box or caption part
+    assert elements(card) == 1  # the renderer mounts one component per card, not one per box or caption part
+    assert card.id == {"type": ids.EXPLORER_THUMB, "row": 7} and card.className == "explorer-card"
+    selected, faint, thumbnail = layers_of(card)  # top first: the object over the faint boxes over the image
+    assert [[float(r.get(k)) for k in ("x", "y", "width", "height")] for r in svg_of(selected).findall(f".//{SVG}rect")
+            ] == [[100, 100, 50, 50]] * 3
+    assert len(svg_of(faint).findall(f".//{SVG}rect")) == 40
+    assert thumbnail == "/images/k/0/thumb.jpg?size=256"
+    assert card.style["--aspect"] == "640 / 480" and card.style["--outcome"] == BOX_STYLES[OutcomeGroup.TP][0]
+    assert card.children.split("\n") == ["TP cat", "Brightness (F): 0.42", "conf 0.50 · IoU 0.70"]
+    assert getattr(card, "aria-label") == "TP cat: open the image"
     alone = thumbnail_card(item | {"others": []}, None, None, None)
-    assert "--overlay" not in alone.children[0].style  # no empty overlay
-    assert alone.children[1].children[1].split("\n") == [" cat", "conf 0.50 · IoU 0.70"]
+    assert len(layers_of(alone)) == 1 and "explorer-card-blank" in alone.className  # no image: a grey frame
+    assert alone.children.split("\n") == ["TP cat", "conf 0.50 · IoU 0.70"]
+
+
+@pytest.mark.parametrize("kind, outcome, run, group, dashes, rects", [
+    ("prediction", "TP", "", OutcomeGroup.TP, None, 3),
+    ("prediction", "FP", "", OutcomeGroup.FP, None, 3),
+    ("label", "FN", "", OutcomeGroup.FN, "7 4", 3),  # a missed label dashed, as its box element
+    ("label", "TP", "", OutcomeGroup.DETECTED, "7 4", 3),
+    ("label", "ignored", "", OutcomeGroup.IGNORED, "2 3", 3),
+    ("prediction", "TP", "B", OutcomeGroup.TP, None, 4),  # run B: a double line (a white line inside)
+])
+def test_the_cards_object_is_drawn_in_its_outcomes_colour_and_line(kind, outcome, run, group, dashes, rects):
+    item = box(3, (1, 2, 3, 4), kind=kind, outcome=outcome) | {"run": run}
+    drawn = svg_of(selected_box(item, 10, 20)).findall(f".//{SVG}rect")
+    assert len(drawn) == rects
+    glow, halo, line = drawn[:3]
+    assert glow.get("stroke") == line.get("stroke") == BOX_STYLES[group][0] and halo.get("stroke") == "#fff"
+    assert line.get("stroke-dasharray") == dashes
+    assert float(halo.get("stroke-width")) > float(line.get("stroke-width"))  # the halo shows around the line
+
+
+def test_a_false_positive_card_names_its_reason():
+    item = box(5, (0, 0, 5, 5), outcome="FP") | {"reason": FPReason.DUPLICATE.value, "image_index": 0, "width": 9,
+                                                 "height": 9, "iou": 0.6, "value": None, "others": []}
+    card = thumbnail_card(item, None, None, None)
+    assert card.children.split("\n")[0] == f"{OutcomeGroup.of_reason(FPReason.DUPLICATE).label} cat"
+    assert card.style["--outcome"] == BOX_STYLES[OutcomeGroup.FP][0]

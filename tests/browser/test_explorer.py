@@ -12,11 +12,20 @@ PLOT = "document.querySelector('#{} .js-plotly-plot')"
 BUCKET = 2
 
 
+# every card's thumbnail (the bottom layer of its picture), loaded as an image: [loaded, width] per card
+THUMBNAILS_LOADED = """async () => Promise.all([...document.querySelectorAll('#%s .explorer-card')].map(card => {
+  const layers = getComputedStyle(card, '::before').backgroundImage.match(/url\\("[^"]*"\\)/g) || [];
+  const src = (layers[layers.length - 1] || '').slice(5, -2);
+  return src.startsWith('data:') ? [false, 0] : new Promise(done => { const i = new Image();
+    i.onload = () => done([true, i.naturalWidth]); i.onerror = () => done([false, 0]); i.src = src; });
+}))""" % ids.EXPLORER_GRID
+
+
 def grid_loaded(page) -> None:
-    """Wait until the grid shows cards whose thumbnails have all loaded."""
-    page.wait_for_function(
-        f"() => {{ const imgs = [...document.querySelectorAll('#{ids.EXPLORER_GRID} img')];"
-        f" return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }}", timeout=UPDATE_TIMEOUT_MS)
+    """Wait until the grid shows cards, then check that each card's picture has its thumbnail, which loads."""
+    page.wait_for_selector(f"#{ids.EXPLORER_GRID} .explorer-card", timeout=UPDATE_TIMEOUT_MS)
+    loaded = page.evaluate(THUMBNAILS_LOADED)
+    assert loaded and all(ok and width > 0 for ok, width in loaded), loaded
 
 
 def test_bucket_click_opens_explorer_with_its_objects_and_a_thumbnail_opens_its_image(page, server):
