@@ -11,7 +11,8 @@ Rules:
   (:meth:`BackgroundJobs.call_job_fn`): Dash starts a job for every background callback, and
   forking the server, starting the job and reaping it cost more than reading a cached answer.
   Only when a result must be computed (:class:`~detlens.app.cache.ComputationNeeded`) is a job
-  started. Only the callbacks named by the manager's ``from_cache`` outputs (the dashboard's
+  started. Such an answer is sent with the job's handles, in the first response
+  (:mod:`detlens.app.inline_answers`). Only the callbacks named by the manager's ``from_cache`` outputs (the dashboard's
   :data:`~detlens.callbacks.common.ANSWERED_FROM_CACHE`) are tried so; the others (exports) always
   run in a job.
 * A job is a forked process that first closes the sockets it inherited, so
@@ -46,6 +47,7 @@ import diskcache
 from detlens.app.cache import (CODE_VERSION, ComputationNeeded, Entry, SharedCache, answering_from_cache, cache_key,
                                process_alive)
 from detlens.app.config import ServeConfig
+from detlens.app.inline_answers import mark_answered_here
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
@@ -219,6 +221,7 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
             try:
                 with answering_from_cache():
                     job_fn(key, self._make_progress_key(key), args, context)
+                mark_answered_here()  # the first response carries the answer (app/inline_answers.py)
                 return INLINE_JOB
             except ComputationNeeded:  # raised before the callback stored anything: a job computes it
                 pass

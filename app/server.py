@@ -20,6 +20,7 @@ from detlens.app.cache import SharedCache
 from detlens.app.config import ServeConfig
 from detlens.app.errors import register_error_handlers
 from detlens.app.images import register_image_routes
+from detlens.app.inline_answers import answer_in_first_response
 from detlens.app.jobs import background_manager
 from detlens.app.security import check_exposure, secure_server
 from detlens.app.preparation import start_preparation
@@ -68,6 +69,7 @@ def create_app(config: ServeConfig, prepare: bool = False, show_progress: bool =
     register_image_routes(app.server, queries)
     register_error_handlers(app)
     secure_server(app, config)
+    answer_in_first_response(app.server)  # after secure_server: its headers are added to the answer
     if prepare:
         prepare_runs(config, cache, workspace, show_progress=show_progress)
     return app

@@ -225,10 +225,11 @@ class Answers:
         self.count: collections.Counter = collections.Counter()
 
     def __call__(self, response) -> None:
-        if "_dash-update-component" not in response.url or "cacheKey=" not in response.url or response.status != 200:
+        if "_dash-update-component" not in response.url or response.status != 200:
             return
-        try:
-            if "response" in response.json():
+        try:  # a poll's answer, or a first response holding the answer (app/inline_answers.py)
+            doc = response.json()
+            if "response" in doc and ("cacheKey=" in response.url or "cacheKey" in doc):
                 self.count[json.loads(response.request.post_data)["output"]] += 1
         except Exception:  # noqa: BLE001 - a body Chromium no longer holds (superseded)
             pass

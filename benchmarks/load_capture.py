@@ -167,6 +167,8 @@ def summarise(recorder: Recorder, marks: list[tuple[str, int]]) -> Capture:
             continue
         if call["handle"]:
             tab_at[call["handle"]] = tab
+            if call["updated"]:  # answered in the first response (app/inline_answers.py): no poll
+                capture.tabs[output] = tab
         if output not in capture.templates:
             capture.templates[output] = body
             if not body.get("changedPropIds"):

@@ -11,7 +11,8 @@ A :class:`Session` behaves like one browser tab on the dashboard:
 * a background callback answers its first POST with signed ``cacheKey`` and
   ``job`` handles; the session polls with them (``?endId=&cacheKey=&job=``,
   input values nulled, every ``interval`` ms) until the result comes, as the
-  renderer does. A new request for the same callback while its job is pending
+  renderer does, unless the first answer holds the result already (answered
+  in the web process). A new request for the same callback while its job is pending
   carries ``oldJob=<handle>`` and the old poll is dropped ("superseded");
 * request bodies are the ones captured from Chromium (:mod:`load_capture`),
   with the session's own values; the status poll runs on its own timer; grid
@@ -371,7 +372,7 @@ class Session:
         changed_now = set()
         if answer is not None and answer.status_code == 200:
             doc = answer.json()
-            if record.background and "cacheKey" in doc:
+            if record.background and "cacheKey" in doc and "response" not in doc:  # else answered at once
                 doc = self.poll(callback, record, body, doc)
             if doc is not None and "response" in doc:
                 changed_now = self.apply(doc["response"], action)

@@ -105,10 +105,11 @@ def request_body(app, key, classes, output: str, replace: dict | None = None) ->
 
 
 def call(client, body):
-    """POST a callback request; for a background callback, poll its job as the renderer does until it answers."""
+    """POST a callback request; for a background callback, poll its job as the renderer does until it answers
+    (an answer given in the web process comes with the job's handles: no poll)."""
     response = client.post(DISPATCH, json=body)
     handle = response.get_json(silent=True) if response.status_code == 200 else None
-    if not (isinstance(handle, dict) and "cacheKey" in handle):
+    if not (isinstance(handle, dict) and "cacheKey" in handle) or "response" in handle:
         return response
     query = f"?cacheKey={quote(handle['cacheKey'])}&job={quote(handle['job'])}"
     deadline = time.monotonic() + JOB_DEADLINE_S

@@ -1,7 +1,11 @@
-"""The real app answers a background callback whose results are cached in the web process, and starts a job
-for one that computes (app/jobs.py): the same answers either way."""
+"""The real app answers a background callback whose results are cached in the web process, in the first
+response with the job's handles (app/jobs.py, app/inline_answers.py), and starts a job for one that computes:
+the same answers either way."""
 
 from __future__ import annotations
+
+import time
+from urllib.parse import quote
 
 import psutil
 import pytest
@@ -32,6 +36,18 @@ def started_jobs(client, body) -> int:
     return len({c.pid for c in me.children(recursive=True)} - before)
 
 
+def polled(client, body, first: dict) -> dict:
+    """The answer to the renderer's poll with the handles of ``first`` (a first response)."""
+    query = f"?cacheKey={quote(first['cacheKey'])}&job={quote(first['job'])}"
+    deadline = time.monotonic() + 60
+    while True:
+        answer = client.post(DISPATCH + query, json=body).get_json()
+        if "response" in answer:
+            return answer
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_a_cached_view_is_answered_without_a_job_and_a_new_one_gets_one(served):
     app, key, output, classes = served
     client = app.server.test_client()
@@ -44,3 +60,21 @@ def test_a_cached_view_is_answered_without_a_job_and_a_new_one_gets_one(served):
     computed = call(client, new).get_json()["response"]
     assert started_jobs(client, new) == 0  # now cached: answered here
     assert call(client, new).get_json()["response"] == computed
+
+
+def test_an_answer_given_here_comes_with_the_handles_and_equals_the_polled_one(served):
+    app, key, output, classes = served
+    client = app.server.test_client()
+    iou = next(i for i, d in enumerate(request_inputs(app, output)) if d["id"] == ids.IOU)
+    body = request_body(app, key, classes, output, {iou: 0.71})
+    first = client.post(DISPATCH, json=body)
+    assert first.status_code == 200 and "response" not in first.get_json()  # a job computes it: handles only
+    computed = polled(client, body, first.get_json())
+    again = client.post(DISPATCH, json=body)
+    doc = again.get_json()
+    assert {"cacheKey", "job", "response"} <= doc.keys()  # handles and answer in one response
+    assert {k: v for k, v in doc.items() if k not in ("cacheKey", "job")} == computed  # as the poll answers
+    assert polled(client, body, doc) == computed  # the handles stay good for a poll
+    assert again.headers["X-Content-Type-Options"] == "nosniff"  # the server's headers, once
+    assert again.headers.getlist("Content-Security-Policy") == first.headers.getlist("Content-Security-Policy")
+    assert len(again.headers.getlist("Content-Security-Policy")) == 1
