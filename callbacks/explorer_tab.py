@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, html
+from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from detlens.callbacks import inputs
@@ -153,10 +154,20 @@ def count_text(counts: dict) -> str:
     return " · ".join(parts)
 
 
+def histogram_digest(target, flt: ExplorerFilter) -> str:
+    """Which objects a histogram shows: the view (or compare view) and the filter, not the order or the page."""
+    return hashlib.sha256(repr((target, flt)).encode()).hexdigest()[:24]
+
+
 def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page, active_tab,
-                rule=DEFAULT_RULE, mode=DEFAULT_MODE, compare=None):
+                rule=DEFAULT_RULE, mode=DEFAULT_MODE, compare=None, histogram_shown=None):
     """The count, the histogram and one page of thumbnails of the filtered, sorted objects (``compare``: the
-    ``COMPARE`` store; in compare mode both runs\' objects, :mod:`detlens.callbacks.compare_mode`)."""
+    ``COMPARE`` store; in compare mode both runs\' objects, :mod:`detlens.callbacks.compare_mode`).
+
+    ``histogram_shown``: the :func:`histogram_digest` of the histogram the page shows; when it is this one
+    (another page or order of the same objects), the histogram is not sent again and the browser does not
+    redraw it. Returns cards, count text, page count, histogram figure, its digest, alert.
+    """
     if not key or active_tab != ids.TAB_EXPLORER:
         raise PreventUpdate
     flt = ExplorerFilter()
@@ -173,11 +184,14 @@ def update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, orde
         items = explorer.page(target, shown["rows"], min(active_page, pages), value_column, table_of)
         has_images = queries.has_images(view.key)
     except Exception as exc:
-        return [], "", 1, histogram_figure(None, flt), error_alert(exc)
+        return [], "", 1, histogram_figure(None, flt), None, error_alert(exc)
     cards = [thumbnail_card(item, thumb_url(key, item["image_index"]) if has_images else None, value_column,
                             fmt_metric(value_column, item["value"]) if value_column else None) for item in items]
     note = None if items else alert("No objects match these filters. Remove a chip above to widen them.", "light")
-    return cards, count_text(shown["counts"]), pages, histogram_figure(shown["histogram"], flt), note
+    digest = histogram_digest(target, flt)
+    if digest == histogram_shown:
+        return cards, count_text(shown["counts"]), pages, no_update, no_update, note
+    return cards, count_text(shown["counts"]), pages, histogram_figure(shown["histogram"], flt), digest, note
 
 
 def register(app, queries) -> None:
@@ -211,15 +225,17 @@ def register(app, queries) -> None:
         Output(ids.EXPLORER_COUNT, "children"),
         Output(ids.EXPLORER_PAGES, "max_value"),
         Output(ids.EXPLORER_HISTOGRAM, "figure"),
+        Output(ids.EXPLORER_HISTOGRAM_SHOWN, "data"),
         Output(ids.EXPLORER_ALERT, "children"),
         tab_gate(app, ids.TAB_EXPLORER, ids.EXPLORER_REQUEST, [
             *view_inputs(), Input(ids.EXPLORER_FILTER, "data"), Input(ids.EXPLORER_SORT, "value"),
             Input(ids.EXPLORER_ORDER, "value"), Input(ids.EXPLORER_PAGES, "active_page"), Input(ids.COMPARE, "data")]),
+        State(ids.EXPLORER_HISTOGRAM_SHOWN, "data"),
         prevent_initial_call=True,
         **background(ids.EXPLORER_RUNNING),
     )
-    def _update_grid(request):
+    def _update_grid(request, histogram_shown):
         (key, classes, iou, min_score, rule, mode, filter_doc, sort_by, order,
          active_page, compare) = inputs.request(request, 11)
         return update_grid(queries, key, classes, iou, min_score, filter_doc, sort_by, order, active_page,
-                           ids.TAB_EXPLORER, rule, mode, compare=compare)
+                           ids.TAB_EXPLORER, rule, mode, compare=compare, histogram_shown=histogram_shown)

@@ -16,7 +16,6 @@ blue long dashes among the faint boxes, so both runs' boxes tell apart on one im
 from __future__ import annotations
 
 import math
-from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
 from dash import html
@@ -80,6 +79,15 @@ def box_element(box: dict, width: float, height: float, tag: str | None = None, 
                        "data-box": ",".join(f"{v:g}" for v in box["box"])})
 
 
+# what must be escaped in a data: URI inside CSS url("..."): str.translate is much faster than urllib's quote
+DATA_URI_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in '%#"<>\'\n\r\t '})
+
+
+def svg_uri(svg: str) -> str:
+    """``svg`` as a ``data:`` URI for an image or a CSS ``url("...")``."""
+    return "data:image/svg+xml," + svg.translate(DATA_URI_ESCAPES)
+
+
 FAINT_DASHES = {"solid": None, "dashed": "3 2", "dotted": "1 2"}  # screen pixels (non-scaling strokes)
 
 
@@ -102,7 +110,7 @@ def faint_boxes(boxes: list[dict], width: float, height: float) -> str:
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
            f'preserveAspectRatio="none"><g fill="none" stroke="#fff" stroke-opacity="0.47" stroke-width="1">'
            f'{"".join(rects[False])}</g>{run_b}</svg>')
-    return "data:image/svg+xml," + quote(svg)
+    return svg_uri(svg)
 
 
 def annotated_image(src: str | None, width: float, height: float, boxes: list, alt: str) -> html.Div:
@@ -138,7 +146,7 @@ def selected_box(box: dict, width: float, height: float) -> str:
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
            f'preserveAspectRatio="none"><filter id="glow" x="-50%" y="-50%" width="200%" height="200%">'
            f'<feGaussianBlur stdDeviation="{blur:.3g}"/></filter><g fill="none">{"".join(strokes)}</g></svg>')
-    return "data:image/svg+xml," + quote(svg)
+    return svg_uri(svg)
 
 
 def thumbnail_card(item: dict, src: str | None, value_name: str | None, value_text: str | None) -> html.Div:

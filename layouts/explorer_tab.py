@@ -34,6 +34,7 @@ def filters_card() -> dbc.Card:
             dcc.Dropdown(id=ids.EXPLORER_METRIC, placeholder="Any metric…", maxHeight=320, className="mb-1"),
             dcc.Graph(id=ids.EXPLORER_HISTOGRAM, config=GRAPH_CONFIG, style={"height": "70px"},
                       figure=computing_figure(70), className="explorer-histogram"),
+            dcc.Store(id=ids.EXPLORER_HISTOGRAM_SHOWN),
             dcc.RangeSlider(id=ids.EXPLORER_RANGE, min=0, max=1, value=[0, 1], marks=None, allowCross=False,
                             updatemode="mouseup", disabled=True, allow_direct_input=False),
         ]),

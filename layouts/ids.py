@@ -128,6 +128,7 @@ EXPLORER_METRIC = "explorer-metric"
 EXPLORER_RANGE = "explorer-range"
 EXPLORER_RANGE_TEXT = "explorer-range-text"
 EXPLORER_HISTOGRAM = "explorer-histogram"
+EXPLORER_HISTOGRAM_SHOWN = "explorer-histogram-shown"  # dcc.Store: which objects the histogram shows (a digest)
 EXPLORER_SCORE = "explorer-score"
 EXPLORER_SCORE_TEXT = "explorer-score-text"
 EXPLORER_SORT = "explorer-sort"

@@ -95,7 +95,9 @@ def request_body(app, key, classes, output: str, replace: dict | None = None) ->
     if gate_of(app, output) is not None:
         store = callback["inputs"][0]
         value = whole if whole is not None else [a["value"] for a in args]
-        args = [{"id": store["id"], "property": "data", "value": value}]
+        args = [{"id": store["id"], "property": "data", "value": value}] + [  # and its own states, as served
+            {"id": d["id"], "property": d["property"], "value": base.get((d["id"], d["property"]))}
+            for d in callback["state"]]
         replace = {}
     n_inputs = len(callback["inputs"])
     changed = next((i for i in sorted(replace) if i < n_inputs), 0)

@@ -117,6 +117,19 @@ def test_crafted_values_get_a_readable_warning(served, demo, output, index, valu
     assert response.status_code == 200 and expected in text, text[:500]
 
 
+@pytest.mark.parametrize("bad", BAD_VALUES)
+def test_a_crafted_histogram_digest_only_redraws_the_histogram(served, demo, bad):
+    client, app, key, secrets = served
+    output = next(o for o in app.callback_map if f"{ids.EXPLORER_GRID}." in o)
+    body = request_body(app, key, demo.classes, output)
+    assert body["state"][0]["id"] == ids.EXPLORER_HISTOGRAM_SHOWN
+    body["state"][0]["value"] = BAD_VALUES[bad]
+    response = call(client, body)
+    assert_safe(response, secrets)
+    answer = response.get_json()["response"]
+    assert answer[ids.EXPLORER_GRID]["children"] and "figure" in answer[ids.EXPLORER_HISTOGRAM]
+
+
 BACKGROUND_ARGUMENTS = {"metrics": (ids.MAP_VALUE, ids.IOU), "grid-filter": (ids.EXPLORER_GRID, ids.EXPLORER_FILTER),
                         "grid-page": (ids.EXPLORER_GRID, ids.EXPLORER_PAGES),
                         "grid-sort": (ids.EXPLORER_GRID, ids.EXPLORER_SORT),

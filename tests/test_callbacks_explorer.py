@@ -10,6 +10,7 @@ import zipfile
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from dash import no_update
 from dash.exceptions import PreventUpdate
 
 import detlens.callbacks.explorer_detail as detail_cb
@@ -108,7 +109,7 @@ def test_removing_a_chip_and_an_echoing_slider():
 
 
 def test_grid_pages_sort_and_counts(demo):
-    cards, count, pages, hist, note = _grid(demo, ExplorerFilter())
+    cards, count, pages, hist, digest, note = _grid(demo, ExplorerFilter())
     assert len(cards) == 24 and note is None and pages == -(-_count(count) // 24)
     assert "TP" in count and "FP" in count and "FN" in count
     last = _grid(demo, ExplorerFilter(), page=pages)[0]
@@ -116,14 +117,37 @@ def test_grid_pages_sort_and_counts(demo):
     scores = [c.id["row"] for c in cards]
     assert len(set(scores)) == 24
     empty = _grid(demo, ExplorerFilter(outcomes=()))
-    assert empty[0] == [] and "No objects match" in str(empty[4].children)
+    assert empty[0] == [] and "No objects match" in str(empty[5].children)
     with pytest.raises(PreventUpdate):
         update_grid(demo.queries, demo.key, ALL, 0.5, 0, None, "score", "desc", 1, ids.TAB_METRICS)
 
 
+AREA = ExplorerFilter(metric="Object Area - Relative")  # a histogram of the objects' relative areas
+
+
+@pytest.mark.parametrize("change, redrawn", [
+    ({"page": 2}, False), ({"order": "asc"}, False), ({"sort": "iou"}, False),  # the same objects
+    ({"flt": ExplorerFilter(metric=AREA.metric, outcomes=("FN",))}, True), ({"min_score": 0.3}, True),
+    ({"classes": ["cross"]}, True),
+])
+def test_the_histogram_is_sent_only_when_its_objects_change(demo, change, redrawn):
+    *_, hist, digest, _ = _grid(demo, AREA)
+    args = {"flt": AREA} | change
+    flt = args.pop("flt")
+    *_, again, again_digest, _ = update_grid(
+        demo.queries, demo.key, args.get("classes", ALL), 0.5, args.get("min_score", 0), flt.to_dict(),
+        args.get("sort", "score"), args.get("order", "desc"), args.get("page", 1), ids.TAB_EXPLORER,
+        histogram_shown=digest)
+    if redrawn:
+        assert again_digest not in (digest, no_update) and again["data"][0]["y"] != hist["data"][0]["y"]
+    else:
+        assert again is no_update and again_digest is no_update
+    assert _grid(demo, AREA, page=2)[3] == hist  # without the digest: sent, the same figure
+
+
 def test_metric_range_histogram_and_slider(demo):
     flt = ExplorerFilter(metric="Object Area - Relative", low=1.0, high=5.0, high_closed=False)
-    _, count, _, hist, _ = _grid(demo, flt, sort="Object Area - Relative", order="asc")
+    _, count, _, hist, _, _ = _grid(demo, flt, sort="Object Area - Relative", order="asc")
     assert hist["data"] and len(hist["data"][0]["y"]) == 40
     lo, hi, step, value, disabled, text, score = show_range(demo.queries, flt.to_dict(), demo.key)
     assert not disabled and lo <= 1.0 and hi >= 5.0 and value == [1.0, 5.0] and step > 0

@@ -168,7 +168,7 @@ def test_the_compare_radio_and_the_filter_keep_in_step(pair, trigger, on, radio,
 @pytest.mark.parametrize("group", list(CompareGroup))
 def test_the_explorer_grid_counts_the_compare_group(pair, group):
     flt = ExplorerFilter(compare=group).to_dict()
-    cards, count, pages, _, note = update_grid(pair.queries, pair.key_a, list(pair.classes), 0.5, 0, flt, "score",
+    cards, count, pages, _, _, note = update_grid(pair.queries, pair.key_a, list(pair.classes), 0.5, 0, flt, "score",
                                                "desc", 1, ids.TAB_EXPLORER, DEFAULT_RULE,
                                                compare=compare_store(pair))
     cv = compare_mode.compare_view(pair.queries, compare_store(pair), view_values(pair))
@@ -211,7 +211,7 @@ def test_downloads_in_compare_mode_hold_both_runs(pair):
 
 def test_a_compare_group_without_compare_mode_is_a_readable_warning(pair):
     flt = ExplorerFilter(compare=CompareGroup.FIXED).to_dict()
-    _, _, _, _, note = update_grid(pair.queries, pair.key_a, list(pair.classes), 0.5, 0, flt, "score", "desc", 1,
+    *_, note = update_grid(pair.queries, pair.key_a, list(pair.classes), 0.5, 0, flt, "score", "desc", 1,
                                    ids.TAB_EXPLORER, DEFAULT_RULE)
     assert "Compare with" in str(note.children)
 
