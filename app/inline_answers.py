@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from urllib.parse import urlencode
 
 import flask
+
+LOG = logging.getLogger("detlens.dashboard")
 
 ANSWERED_HERE = "detlens_answered_here"  # flask.g: the manager answered this request's callback in the web process
 
@@ -52,7 +55,11 @@ def answer_in_first_response(server: flask.Flask) -> None:
         handles = response.get_json(silent=True)
         if not (isinstance(handles, dict) and {"cacheKey", "job"} <= handles.keys()) or "response" in handles:
             return response
-        poll = _first_poll(server, handles)
+        try:
+            poll = _first_poll(server, handles)
+        except Exception:  # noqa: BLE001 - the page polls as usual; never a 500 for an answer already stored
+            LOG.exception("answering a background callback in its first response failed; the page will poll")
+            return response
         answer = poll.get_json(silent=True) if poll.status_code == 200 else None
         if not (isinstance(answer, dict) and "response" in answer):
             return response

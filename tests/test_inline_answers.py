@@ -78,3 +78,25 @@ def test_an_answer_given_here_comes_with_the_handles_and_equals_the_polled_one(s
     assert again.headers["X-Content-Type-Options"] == "nosniff"  # the server's headers, once
     assert again.headers.getlist("Content-Security-Policy") == first.headers.getlist("Content-Security-Policy")
     assert len(again.headers.getlist("Content-Security-Policy")) == 1
+
+
+def test_a_failing_first_poll_leaves_the_handles_for_the_page_to_poll(served, monkeypatch):
+    app, key, output, classes = served
+    client = app.server.test_client()
+    iou = next(i for i, d in enumerate(request_inputs(app, output)) if d["id"] == ids.IOU)
+    body = request_body(app, key, classes, output, {iou: 0.73})
+    computed = call(client, body).get_json()["response"]  # computed in a job, then cached
+
+    dispatch, calls = app.server.full_dispatch_request, []
+
+    def nested_fails():  # the request's own dispatch runs; the first poll's, nested in it, raises
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("first poll")
+        return dispatch()
+    monkeypatch.setattr(app.server, "full_dispatch_request", nested_fails)
+    first = client.post(DISPATCH, json=body)
+    monkeypatch.undo()
+    assert len(calls) == 2  # the first poll was tried
+    assert first.status_code == 200 and "response" not in first.get_json()  # handles only: the page polls
+    assert polled(client, body, first.get_json())["response"] == computed
