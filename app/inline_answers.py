@@ -10,8 +10,8 @@ server makes the page's first poll itself, through the whole request pipeline
 handles. Dash's renderer ends a background callback on any response that holds
 ``response``, so the page draws at once instead of a poll interval later.
 
-Anything else (a job started, a poll that does not answer) leaves the response
-as Dash wrote it, and the page polls as usual.
+Anything else (a job started, a poll that does not answer or that fails)
+leaves the response as Dash wrote it, and the page polls as usual.
 """
 
 from __future__ import annotations
