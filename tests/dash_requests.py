@@ -113,6 +113,12 @@ def call(client, body):
     handle = response.get_json(silent=True) if response.status_code == 200 else None
     if not (isinstance(handle, dict) and "cacheKey" in handle) or "response" in handle:
         return response
+    return poll(client, body, handle)
+
+
+def poll(client, body, handle: dict):
+    """Poll the job of ``handle`` (a first response's ``cacheKey`` and ``job``) as the renderer does, until the
+    response that ends it (an answer, a 204, an error)."""
     query = f"?cacheKey={quote(handle['cacheKey'])}&job={quote(handle['job'])}"
     deadline = time.monotonic() + JOB_DEADLINE_S
     while True:

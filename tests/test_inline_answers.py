@@ -4,9 +4,6 @@ the same answers either way."""
 
 from __future__ import annotations
 
-import time
-from urllib.parse import quote
-
 import psutil
 import pytest
 
@@ -15,7 +12,7 @@ from detlens.app.queries import Queries
 from detlens.app.source import DataSource
 from detlens.core.demo import DemoConfig, write_demo
 from detlens.layouts import ids
-from tests.dash_requests import DISPATCH, call, prepared_app, request_body, request_inputs
+from tests.dash_requests import DISPATCH, call, poll, prepared_app, request_body, request_inputs
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +35,7 @@ def started_jobs(client, body) -> int:
 
 def polled(client, body, first: dict) -> dict:
     """The answer to the renderer's poll with the handles of ``first`` (a first response)."""
-    query = f"?cacheKey={quote(first['cacheKey'])}&job={quote(first['job'])}"
-    deadline = time.monotonic() + 60
-    while True:
-        answer = client.post(DISPATCH + query, json=body).get_json()
-        if "response" in answer:
-            return answer
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    return poll(client, body, first).get_json()
 
 
 def test_a_cached_view_is_answered_without_a_job_and_a_new_one_gets_one(served):
