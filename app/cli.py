@@ -50,7 +50,7 @@ def add_metric_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_parser(sub) -> None:
-    from detlens.app.config import DEFAULT_HOST, DEFAULT_MAX_JOBS, DEFAULT_PORT, DEFAULT_RESULTS_CACHE_MB
+    from detlens.app.config import DEFAULT_HOST, DEFAULT_JOB_RUNNERS, DEFAULT_MAX_JOBS, DEFAULT_PORT, DEFAULT_RESULTS_CACHE_MB
 
     sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
     sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
@@ -75,6 +75,9 @@ def _add_serve_parser(sub) -> None:
                     help="web worker processes (default: min(4, cores))")
     sv.add_argument("--max-jobs", type=int, default=DEFAULT_MAX_JOBS,
                     help=f"background jobs computing at once on this host (default {DEFAULT_MAX_JOBS})")
+    sv.add_argument("--job-runners", type=int, default=DEFAULT_JOB_RUNNERS,
+                    help="long-lived job processes per web worker, which keep the memory their jobs touched; "
+                         f"0 starts a fresh process per job (default {DEFAULT_JOB_RUNNERS})")
     sv.add_argument("--results-cache-mb", type=int, default=DEFAULT_RESULTS_CACHE_MB,
                     help=f"size bound of memoised results (default {DEFAULT_RESULTS_CACHE_MB} MB)")
     add_rule_args(sv, "the AP rule the page selects at first (the page's AP rule selector changes it)")
@@ -458,11 +461,13 @@ def run_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), workspace=workspace, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
-                         results_cache_mb=args.results_cache_mb, ap_method=args.ap_method, match_method=args.match,
+                         job_runners=args.job_runners, results_cache_mb=args.results_cache_mb, ap_method=args.ap_method, match_method=args.match,
                          pixel_plus_one=args.pixel_plus_one, **_login_options(args))
     for name in ("workers", "max_jobs", "results_cache_mb"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")
+    if config.job_runners < 0:
+        raise ValueError(f"--job-runners must be 0 or more, got {config.job_runners}")
     warning = check_exposure(config)  # before anything is written or bound
     if warning:
         print(warning, file=sys.stderr)

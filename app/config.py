@@ -19,6 +19,7 @@ DEFAULT_PORT = 8050
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WSGI_HOST = ""  # under a WSGI server (gunicorn -b ...) the listening address is not known here: not loopback
 DEFAULT_MAX_JOBS = 2  # background jobs computing at once per host (the others wait their turn)
+DEFAULT_JOB_RUNNERS = 2  # long-lived job processes per web worker (app/job_runners.py)
 DEFAULT_RESULTS_CACHE_MB = 1024  # memoised results; least recently stored evicted beyond it
 
 
@@ -52,6 +53,7 @@ class ServeConfig:
         trusted_proxies: reverse proxies in front whose ``X-Forwarded-For/-Proto/-Host`` are believed.
         broker: Redis URL of a Celery broker for background jobs; None runs them on this host.
         max_jobs: background jobs computing at once on this host.
+        job_runners: long-lived job processes per web worker (0: a fresh process per job).
         results_cache_mb: size bound of the memoised results.
         ap_method, match_method, pixel_plus_one: the AP rule the page selects at first (see :attr:`rule`).
     """
@@ -69,6 +71,7 @@ class ServeConfig:
     trusted_proxies: int = 0
     broker: str | None = None
     max_jobs: int = DEFAULT_MAX_JOBS
+    job_runners: int = DEFAULT_JOB_RUNNERS
     results_cache_mb: int = DEFAULT_RESULTS_CACHE_MB
     ap_method: str = "coco101"
     match_method: str = "coco"

@@ -17,6 +17,9 @@ Rules:
   run in a job.
 * A job is a forked process that first closes the sockets it inherited, so
   the browser is not kept waiting for the response of the request that started it.
+  It runs in one of the web worker's long-lived runners when one is free, so it
+  finds the memory the jobs before it touched (:mod:`detlens.app.job_runners`),
+  else in a fresh process.
 * At most ``ServeConfig.max_jobs`` jobs compute at once on a host (:class:`JobSlots`);
   the others wait, so quick slider steps cannot exhaust the memory. A job takes
   a slot only when it computes a result that is not cached yet (the shared
@@ -48,6 +51,7 @@ from detlens.app.cache import (CODE_VERSION, ComputationNeeded, Entry, SharedCac
                                process_alive)
 from detlens.app.config import ServeConfig
 from detlens.app.inline_answers import mark_answered_here
+from detlens.app.job_runners import JobRunners, parse_handle
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
@@ -181,11 +185,17 @@ class ReadsFinishedResults:
         return since is not None and time.monotonic() - since < self.result_grace_s
 
 
-def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):
+def prepare_job_process(slots: JobSlots, cache: SharedCache) -> None:
+    """What a forked job process (a fresh one or a runner) does first: drop the server's sockets, become its
+    own process group, compute under the host's job slots."""
     close_inherited_sockets()
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     cache.compute_gate = slots.held  # this forked process's copy of the server's cache
+
+
+def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):
+    prepare_job_process(slots, cache)
     return job_fn(*args)
 
 
@@ -205,16 +215,19 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
     """
 
     def __init__(self, handle: diskcache.Cache, max_jobs: int, cache: SharedCache,
-                 from_cache: frozenset[str] = frozenset(), **options):
+                 from_cache: frozenset[str] = frozenset(), job_runners: int = 0, **options):
         super().__init__(handle, **options)
         self.slots = JobSlots(handle, max_jobs)
         self.cache = cache
         self.from_cache = from_cache  # output ids of the callbacks answered here when their results are cached
+        self.runners = JobRunners(handle, job_runners, self.func_registry,
+                                  functools.partial(prepare_job_process, self.slots, cache))
 
     def call_job_fn(self, key, job_fn, args, context):
         """The callback answered here when every result it reads is cached (:data:`INLINE_JOB`: its answer is
-        stored, the page's first poll reads it); otherwise a job in a forked process that drops the inherited
-        sockets and computes under a slot (its pid)."""
+        stored, the page's first poll reads it); otherwise a job in one of this worker's runners
+        (:mod:`detlens.app.job_runners`; its handle) or, none being free, in a fresh forked process (its pid),
+        which drops the inherited sockets and computes under a slot."""
         import multiprocessing
 
         if output_ids(context) & self.from_cache:
@@ -227,6 +240,9 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
                 pass
         # a finished preparation process (starting a job, multiprocess reaps the jobs that ended)
         multiprocessing.active_children()
+        handle = self.runners.start_job(job_fn, key, self._make_progress_key(key), args, context)
+        if handle is not None:
+            return handle
         return super().call_job_fn(key, functools.partial(_run_detached, self.slots, self.cache, job_fn), args,
                                    context)
 
@@ -237,6 +253,8 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
 
         if str(job) == INLINE_JOB:
             return False
+        if parse_handle(job) is not None:
+            return self.runners.job_running(job)
         try:
             return super().job_running(job)
         except psutil.NoSuchProcess:
@@ -245,6 +263,9 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
     def terminate_job(self, job) -> None:
         """Kill the job's process group (the job, if it has not made its group yet), without waiting."""
         if job is None or str(job) == INLINE_JOB:
+            return
+        if parse_handle(job) is not None:
+            self.runners.terminate_job(job)
             return
         with contextlib.suppress(ValueError, OSError):
             pid = int(job)
@@ -272,8 +293,8 @@ def background_manager(config: ServeConfig, cache: SharedCache) -> dash.Diskcach
     handle = cache.folder("callbacks", ignore_read_only=True, size_limit=CALLBACK_CACHE_BYTES)
     from detlens.callbacks.common import ANSWERED_FROM_CACHE
 
-    manager = BackgroundJobs(handle, config.max_jobs, cache, from_cache=ANSWERED_FROM_CACHE, cache_by=[code_version],
-                             expire=JOB_RESULT_EXPIRE_S)
+    manager = BackgroundJobs(handle, config.max_jobs, cache, from_cache=ANSWERED_FROM_CACHE,
+                             job_runners=config.job_runners, cache_by=[code_version], expire=JOB_RESULT_EXPIRE_S)
 
     def stop_jobs() -> None:  # a web worker that exits (server shutdown) kills its jobs rather than waiting for them
         import multiprocess
