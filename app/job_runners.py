@@ -21,7 +21,10 @@ Rules:
 * Killing a job kills its runner's process group, checked and done in one transaction of the shared
   handle, so a runner that has gone on to another job is left alone. Its web worker starts another
   runner when a job needs one.
-* A runner exits when its web worker is gone or after ``RUNNER_IDLE_S`` without a job, giving its memory back.
+* A runner exits when its web worker is gone, or when its web worker retires it: a runner without a job
+  for ``RUNNER_IDLE_S`` is never sent another one, its pipe is closed and it exits, giving its memory back.
+  Only the web worker decides, so no job is ever sent to a runner that is exiting; a runner whose web
+  worker handles no more requests exits by itself after ``RUNNER_SELF_EXIT_S``.
 * A runner keeps at most about ``RUNNER_RETAINED_BYTES`` of freed memory at the top of its heap
   (glibc: big blocks from the heap instead of their own mappings, trimmed only beyond that).
 """
@@ -35,12 +38,14 @@ import logging
 import os
 import signal
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 LOG = logging.getLogger("detlens.jobs")
 
 RUNNER_PREFIX = "runner-"
-RUNNER_IDLE_S = 900.0  # a runner without a job for this long exits and gives its memory back
+RUNNER_IDLE_S = 600.0  # a runner without a job for this long is retired by its web worker
+RUNNER_SELF_EXIT_S = 900.0  # ... and exits by itself after this long, its web worker serving no requests
 RUNNER_RETAINED_BYTES = 768 * 2**20  # freed memory a runner keeps beyond this is given back
 PARENT_CHECK_S = 5.0  # how often an idle runner checks that its web worker still lives
 # glibc's mallopt options (malloc.h)
@@ -90,6 +95,7 @@ class Runner:
     tasks: object  # Connection: jobs to the runner
     done: object  # Connection: the runner's finished seqs
     busy: bool = False
+    last_used: float = field(default_factory=time.monotonic)  # when it was last sent a job or started
 
     @property
     def pid(self) -> int:
@@ -109,7 +115,7 @@ class Runner:
 
 
 def serve_jobs(tasks, done, registry: dict, handle, prepare_process, parent_pid: int,
-               idle_s: float = RUNNER_IDLE_S) -> None:
+               idle_s: float = RUNNER_SELF_EXIT_S) -> None:
     """A runner's life: run each job it is sent, report it done, until its web worker goes or it idles.
 
     Args:
@@ -133,7 +139,7 @@ def serve_jobs(tasks, done, registry: dict, handle, prepare_process, parent_pid:
         idle = 0.0
         try:
             registry[fn_key](key, progress_key, args, context)
-        except Exception:  # Dash's job function stores the callback's own errors; anything else is logged
+        except BaseException:  # Dash's job function stores the callback's own errors; anything else is logged
             LOG.exception("background job %s failed in runner %s", fn_key, os.getpid())
         finally:
             with contextlib.suppress(Exception), handle.transact():
@@ -183,7 +189,7 @@ class JobRunners:
                 self.handle.delete(marker_key(runner.pid))
                 self._drop(runner)
                 return None
-            runner.busy = True
+            runner.busy, runner.last_used = True, time.monotonic()
             return f"{RUNNER_PREFIX}{runner.pid}-{seq}"
 
     def _idle_runner(self) -> Runner | None:
@@ -192,6 +198,9 @@ class JobRunners:
                 self._drop(runner)
                 continue
             runner.collect_finished()
+            if not runner.busy and time.monotonic() - runner.last_used > RUNNER_IDLE_S:
+                self._drop(runner)  # retired: its pipe closed, it exits
+                continue
             if not runner.busy:
                 return runner
         return self._start_runner() if len(self.runners) < self.count else None

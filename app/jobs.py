@@ -199,7 +199,26 @@ def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):
     return job_fn(*args)
 
 
-class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
+class ProcessJobs(dash.DiskcacheManager):
+    """Whether a job's process computes: a runner's job (:mod:`detlens.app.job_runners`) or a process's pid."""
+
+    runners: JobRunners
+
+    def job_running(self, job) -> bool:
+        """A runner job while its runner computes it; a pid without Dash's race: Dash asks whether the pid exists,
+        then opens it, and a job that ends in between raised ``NoSuchProcess`` out of the poll (a 400, and the
+        chart never updated). It has ended."""
+        import psutil
+
+        if parse_handle(job) is not None:
+            return self.runners.job_running(job)
+        try:
+            return super().job_running(job)
+        except (psutil.NoSuchProcess, ValueError):
+            return False
+
+
+class BackgroundJobs(ReadsFinishedResults, ProcessJobs):
     """Dash's diskcache manager, with jobs that do not hold the server's sockets or block requests.
 
     * A result is never lost to a job ending mid-poll (:class:`ReadsFinishedResults`).
@@ -247,18 +266,11 @@ class BackgroundJobs(ReadsFinishedResults, dash.DiskcacheManager):
                                    context)
 
     def job_running(self, job) -> bool:
-        """Dash's check, without its race: Dash asks whether the pid exists, then opens it; a job that ends in
-        between raised ``NoSuchProcess`` out of the poll (a 400, and the chart never updated). It has ended."""
-        import psutil
-
+        """False for an answer given here; else whether the job runs, with :class:`ReadsFinishedResults`' grace
+        over :meth:`ProcessJobs.job_running`."""
         if str(job) == INLINE_JOB:
             return False
-        if parse_handle(job) is not None:
-            return self.runners.job_running(job)
-        try:
-            return super().job_running(job)
-        except psutil.NoSuchProcess:
-            return False
+        return super().job_running(job)
 
     def terminate_job(self, job) -> None:
         """Kill the job's process group (the job, if it has not made its group yet), without waiting."""
@@ -303,3 +315,4 @@ def background_manager(config: ServeConfig, cache: SharedCache) -> dash.Diskcach
             job.kill()
     atexit.register(stop_jobs)  # after BackgroundJobs imported multiprocess: runs before its exit handler joins them
     return manager
+

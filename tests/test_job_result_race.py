@@ -18,6 +18,7 @@ import diskcache
 import pytest
 
 from detlens.app.cache import SharedCache
+from detlens.app.job_runners import RUNNER_PREFIX
 from detlens.app.jobs import BackgroundJobs, code_version
 
 KEY, RESULT = "result-key", {"multi": True, "figure": [1, 2, 3]}
@@ -47,15 +48,25 @@ def diskcache_manager(handle: diskcache.Cache, tmp_path) -> BackgroundJobs:
     return BackgroundJobs(handle, 1, SharedCache(tmp_path / "cache"), cache_by=[code_version], expire=60)
 
 
-def test_diskcache_result_stored_as_the_job_ends_is_read(tmp_path):
+def ended_runner_job() -> str:
+    """The handle of a runner's job that has ended: its runner (a process that has ended) holds no marker."""
+    return f"{RUNNER_PREFIX}{ended_pid()}-1"
+
+
+ENDED_JOBS = pytest.mark.parametrize("ended_job", [ended_pid, ended_runner_job], ids=["process", "runner"])
+
+
+@ENDED_JOBS
+def test_diskcache_result_stored_as_the_job_ends_is_read(tmp_path, ended_job):
     manager = diskcache_manager(EndsAfterFirstMiss(str(tmp_path / "callbacks")), tmp_path)
-    assert manager.get_result(KEY, ended_pid()) == RESULT
+    assert manager.get_result(KEY, ended_job()) == RESULT
 
 
-def test_diskcache_job_that_ended_without_a_result_is_no_update_after_the_grace(tmp_path):
+@ENDED_JOBS
+def test_diskcache_job_that_ended_without_a_result_is_no_update_after_the_grace(tmp_path, ended_job):
     manager = diskcache_manager(diskcache.Cache(str(tmp_path / "callbacks")), tmp_path)
     manager.result_grace_s = 0.3
-    job = ended_pid()
+    job = ended_job()
     assert manager.get_result(KEY, job) is manager.UNDEFINED
     assert manager.job_running(job)  # the page polls on for a moment
     time.sleep(0.35)

@@ -15,9 +15,9 @@ import diskcache
 import psutil
 import pytest
 
-from detlens.app.cache import SharedCache
+from detlens.app.cache import SharedCache, process_alive
 from detlens.app.config import ServeConfig
-from detlens.app.job_runners import RUNNER_PREFIX, marker_key, parse_handle, serve_jobs
+from detlens.app.job_runners import RUNNER_IDLE_S, RUNNER_PREFIX, marker_key, parse_handle, serve_jobs
 from detlens.app.jobs import background_manager
 from tests.test_jobs import wait_for
 
@@ -143,12 +143,26 @@ def test_killing_a_running_job_kills_its_runner_and_what_it_started_then_a_new_r
     runner_pid = parse_handle(job)[0]
     assert manager.job_running(job)
     manager.terminate_job(job)
-    assert wait_until(lambda: not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE)
+    assert wait_until(lambda: not process_alive(child))
     assert not manager.job_running(job)
     assert wait_until(lambda: not manager.runners.runners[0].process.is_alive())
     after = manager.call_job_fn("after", store_pid, (callbacks_dir(manager), "after"), {})
     pid, _ = wait_for(manager.handle, "after", 30)
     assert parse_handle(after) == (pid, parse_handle(after)[1]) and pid != runner_pid
+
+
+def test_a_runner_idle_too_long_is_retired_and_the_job_goes_to_a_new_one(manager_of):
+    manager = manager_of(runners=1)
+    manager.call_job_fn("first", store_pid, (callbacks_dir(manager), 1), {})
+    old_pid, _ = wait_for(manager.handle, "first", 30)
+    old = manager.runners.runners[0]
+    assert wait_until(lambda: old.done.poll(0))  # it has reported the job done
+    old.last_used -= RUNNER_IDLE_S + 1
+    manager.call_job_fn("second", store_pid, (callbacks_dir(manager), 2), {})
+    new_pid, _ = wait_for(manager.handle, "second", 30)
+    assert new_pid != old_pid and [r.pid for r in manager.runners.runners] == [new_pid]
+    old.process.join(10)  # its pipe closed, it exits
+    assert old.process.exitcode == 0
 
 
 def test_a_finished_jobs_handle_does_not_kill_the_runner_serving_the_next_job(manager_of, tmp_path):
@@ -205,7 +219,7 @@ def test_a_runner_exits_when_its_web_worker_is_killed(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(os.getcwd())!r})
-        from detlens.app.cache import SharedCache
+        from detlens.app.cache import SharedCache, process_alive
         from detlens.app.config import ServeConfig
         from detlens.app.jobs import background_manager
         from tests.test_job_runners import JOBS, store_pid
@@ -223,8 +237,7 @@ def test_a_runner_exits_when_its_web_worker_is_killed(tmp_path):
         assert psutil.pid_exists(runner_pid)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-        assert wait_until(lambda: not psutil.pid_exists(runner_pid)
-                          or psutil.Process(runner_pid).status() == psutil.STATUS_ZOMBIE, 15)
+        assert wait_until(lambda: not process_alive(runner_pid), 15)
     finally:
         worker.kill()
         worker.wait()
