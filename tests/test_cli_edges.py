@@ -216,3 +216,20 @@ def test_min_score_equals_pycocotools_on_prefiltered_results(min_score, tmp_path
 def test_min_score_must_be_a_number_at_least_zero(value):
     proc = detlens("evaluate", *COCO_DATA, "--min-score", value)
     assert proc.returncode == 2 and proc.stdout == "" and "--min-score must be a number >= 0" in proc.stderr
+
+
+# ----- serve's sizes ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--workers", "0", "--workers must be at least 1, got 0"),
+    ("--max-jobs", "0", "--max-jobs must be at least 1, got 0"),
+    ("--results-cache-mb", "0", "--results-cache-mb must be at least 1, got 0"),
+    ("--job-runners", "-1", "--job-runners must be 0 or more, got -1"),
+])
+def test_serve_refuses_a_size_out_of_range_before_anything_starts(tmp_path, capsys, option, value, message):
+    from detlens.app.cli import main
+
+    cache = tmp_path / "cache"
+    assert main(["serve", "--cache-dir", str(cache), option, value]) != 0
+    assert capsys.readouterr().err.strip() == f"detlens: error: {message}"  # one line
+    assert not cache.exists()  # nothing written, nothing bound
