@@ -18,6 +18,8 @@ Rules:
   kill it. The job runs while its runner lives, its marker holds it and its result is not stored
   (Dash kills a job that is still running when its result is read: a runner between storing the
   result and clearing its marker is not killed).
+* A marker that cannot be stored (a read-only cache) sends the job to a fresh process; a runner that
+  cannot clear its marker exits, so its job is seen to have ended.
 * Killing a job kills its runner's process group, checked and done in one transaction of the shared
   handle, so a runner that has gone on to another job is left alone. Its web worker starts another
   runner when a job needs one.
@@ -142,13 +144,25 @@ def serve_jobs(tasks, done, registry: dict, handle, prepare_process, parent_pid:
         except BaseException:  # Dash's job function stores the callback's own errors; anything else is logged
             LOG.exception("background job %s failed in runner %s", fn_key, os.getpid())
         finally:
-            with contextlib.suppress(Exception), handle.transact():
-                if (handle.get(marker_key(os.getpid())) or (None,))[0] == seq:
-                    handle.delete(marker_key(os.getpid()))
+            if not clear_marker(handle, seq):  # the job would look running for ever: end, so pages see it over
+                return
             try:
                 done.send(seq)
             except (OSError, ValueError):
                 return
+
+
+def clear_marker(handle, seq: int) -> bool:
+    """Delete this runner's marker of job ``seq``; False when it is still there (a cache that cannot be
+    written: the runner must exit, so that its job is seen to have ended)."""
+    key = marker_key(os.getpid())
+    with contextlib.suppress(Exception), handle.transact():
+        if (handle.get(key) or (None,))[0] == seq:
+            handle.delete(key)
+    try:
+        return (handle.get(key) or (None,))[0] != seq
+    except Exception:
+        return False
 
 
 class JobRunners:
@@ -182,6 +196,8 @@ class JobRunners:
                 return None
             seq = next(self.seqs)
             self.handle.set(marker_key(runner.pid), (seq, key))
+            if self.handle.get(marker_key(runner.pid)) != (seq, key):  # not stored (a read-only cache)
+                return None  # no page could tell whether it runs: a fresh process runs it
             try:
                 runner.tasks.send((seq, fn_key, key, progress_key, args, context))
             except Exception:  # a runner gone, or arguments that do not pickle: a fresh process runs it

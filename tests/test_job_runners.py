@@ -165,6 +165,44 @@ def test_a_runner_idle_too_long_is_retired_and_the_job_goes_to_a_new_one(manager
     assert old.process.exitcode == 0
 
 
+class SkipsMarkerWrites(diskcache.Cache):
+    """A handle on which a runner's marker is not stored, or not deleted, as on a cache made read-only."""
+
+    skip = "set"
+
+    def set(self, key, *args, **kwargs):
+        if self.skip == "set" and str(key).startswith("detlens-runner-"):
+            return None
+        return super().set(key, *args, **kwargs)
+
+    def delete(self, key, *args, **kwargs):
+        if self.skip == "delete" and str(key).startswith("detlens-runner-"):
+            return False
+        return super().delete(key, *args, **kwargs)
+
+
+def test_a_marker_that_is_not_stored_sends_the_job_to_a_fresh_process(manager_of):
+    manager = manager_of(runners=1)
+    manager.runners.handle = SkipsMarkerWrites(callbacks_dir(manager))
+    job = manager.call_job_fn("job", store_pid, (callbacks_dir(manager), "x"), {})
+    assert parse_handle(job) is None  # a runner's job no page could see running
+    assert wait_for(manager.handle, "job", 30) == (int(job), "x")
+
+
+def test_a_runner_that_cannot_clear_its_marker_exits_so_its_job_is_seen_over(manager_of):
+    manager = manager_of(runners=1)
+    manager.runners.handle = SkipsMarkerWrites(callbacks_dir(manager))
+    manager.runners.handle.skip = "delete"
+    job = manager.call_job_fn("job", free_memory_and_measure, (callbacks_dir(manager),), {})
+    runner = manager.runners.runners[0]
+    runner.process.join(30)
+    assert runner.process.exitcode == 0 and manager.handle.get(marker_key(runner.pid)) is not None
+    manager.handle.delete("job")  # as if its result could not be stored either
+    assert not manager.runners.job_running(job)  # its runner is gone: the page gets its 204 after the grace
+    after = manager.call_job_fn("after", store_pid, (callbacks_dir(manager), "after"), {})
+    assert wait_for(manager.handle, "after", 30)[0] == parse_handle(after)[0] != runner.pid
+
+
 def test_a_finished_jobs_handle_does_not_kill_the_runner_serving_the_next_job(manager_of, tmp_path):
     manager = manager_of(runners=1)
     first = manager.call_job_fn("first", store_pid, (callbacks_dir(manager), 1), {})
