@@ -13,6 +13,8 @@ Rules:
   and computes under the host's job slots, like a fresh job.
 * A job goes to an idle runner of its web worker; when every runner is busy and ``count`` are
   running, the caller runs it in a fresh process.
+* A runner lives long, so it drops every pipe it inherited but its own (:func:`detach_inherited_pipes`),
+  as it drops the server's sockets: a reader of one of them would otherwise wait for it to end.
 * A job's handle is ``runner-<pid>-<seq>``. While the runner computes it, the shared handle holds the
   runner's marker ``(seq, result key)``; any web worker can therefore tell whether the job runs and
   kill it. The job runs while its runner lives, its marker holds it and its result is not stored
@@ -39,6 +41,7 @@ import itertools
 import logging
 import os
 import signal
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -285,8 +288,31 @@ class JobRunners:
                 os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGKILL)
 
 
+def detach_inherited_pipes(keep: set[int]) -> None:
+    """Point every pipe this process inherited (but standard input and output and ``keep``) at /dev/null.
+
+    A runner lives long: holding a copy of another process's pipe would keep its reader waiting for an
+    end that never comes (a browser driver's, a test runner's). The descriptors stay open on /dev/null,
+    so whatever object owned one can still close it without closing another file.
+    """
+    if not os.path.isdir("/proc/self/fd"):
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd <= 2 or fd == null or fd in keep:
+                continue
+            with contextlib.suppress(OSError):
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
 def _runner_main(tasks, done, others, registry, handle, prepare_process, parent_pid) -> None:
     for end in others:
         with contextlib.suppress(OSError):
             end.close()
+    detach_inherited_pipes({tasks.fileno(), done.fileno()})
     serve_jobs(tasks, done, registry, handle, prepare_process, parent_pid)

@@ -203,6 +203,27 @@ def test_a_runner_that_cannot_clear_its_marker_exits_so_its_job_is_seen_over(man
     assert wait_for(manager.handle, "after", 30)[0] == parse_handle(after)[0] != runner.pid
 
 
+def test_a_runner_holds_no_pipe_it_inherited(manager_of):
+    """A pipe of this process (as a browser driver's) reaches its end when this process closes it, although a
+    runner was forked while it was open."""
+    import select
+
+    read_end, write_end = os.pipe()
+    try:
+        manager = manager_of(runners=1)
+        manager.call_job_fn("job", store_pid, (callbacks_dir(manager), "x"), {})
+        runner_pid, _ = wait_for(manager.handle, "job", 30)
+        assert process_alive(runner_pid)
+        os.close(write_end)
+        write_end = None
+        readable, _, _ = select.select([read_end], [], [], 10)
+        assert readable and os.read(read_end, 1) == b""  # the end: no runner holds the write end
+    finally:
+        os.close(read_end)
+        if write_end is not None:
+            os.close(write_end)
+
+
 def test_a_finished_jobs_handle_does_not_kill_the_runner_serving_the_next_job(manager_of, tmp_path):
     manager = manager_of(runners=1)
     first = manager.call_job_fn("first", store_pid, (callbacks_dir(manager), 1), {})
