@@ -50,7 +50,8 @@ def add_metric_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_serve_parser(sub) -> None:
-    from detlens.app.config import DEFAULT_HOST, DEFAULT_JOB_RUNNERS, DEFAULT_MAX_JOBS, DEFAULT_PORT, DEFAULT_RESULTS_CACHE_MB
+    from detlens.app.config import (DEFAULT_HOST, DEFAULT_JOB_RUNNERS, DEFAULT_MAX_JOBS, DEFAULT_PORT,
+                                    DEFAULT_RESULTS_CACHE_MB)
 
     sv = sub.add_parser("serve", help="open the dashboard in the browser (the embedded demo when no data is given)")
     sv.add_argument("--labels", default=None, help="ground truth (as for evaluate); omit with --predictions for the demo")
@@ -461,8 +462,9 @@ def run_serve(args: argparse.Namespace) -> int:
     config = ServeConfig(cache_dir=Path(args.cache_dir or default_cache_dir()), workspace=workspace, host=args.host,
                          port=args.port, precompute=not args.no_precompute, broker=args.broker,
                          workers=default_workers() if args.workers is None else args.workers, max_jobs=args.max_jobs,
-                         job_runners=args.job_runners, results_cache_mb=args.results_cache_mb, ap_method=args.ap_method, match_method=args.match,
-                         pixel_plus_one=args.pixel_plus_one, **_login_options(args))
+                         job_runners=args.job_runners, results_cache_mb=args.results_cache_mb,
+                         ap_method=args.ap_method, match_method=args.match, pixel_plus_one=args.pixel_plus_one,
+                         **_login_options(args))
     for name in ("workers", "max_jobs", "results_cache_mb"):
         if getattr(config, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}")

@@ -282,7 +282,8 @@ def test_a_runner_exits_when_its_web_worker_is_killed(tmp_path):
         from detlens.app.config import ServeConfig
         from detlens.app.jobs import background_manager
         from tests.test_job_runners import JOBS, store_pid
-        manager = background_manager(ServeConfig(cache_dir={str(tmp_path)!r}, job_runners=1), SharedCache({str(tmp_path)!r}))
+        folder = {str(tmp_path)!r}
+        manager = background_manager(ServeConfig(cache_dir=folder, job_runners=1), SharedCache(folder))
         manager.func_registry.update(JOBS)
         manager.call_job_fn("job", store_pid, (str(manager.handle.directory), "x"), {{}})
         print("started", flush=True)
