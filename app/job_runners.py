@@ -75,6 +75,15 @@ def retain_freed_memory(retained_bytes: int = RUNNER_RETAINED_BYTES) -> bool:
                for option, value in ((M_TRIM_THRESHOLD, limit), (M_TOP_PAD, limit // 2), (M_MMAP_MAX, 0)))
 
 
+def kill_job_process(pid: int) -> None:
+    """SIGKILL a job process's group (the process alone if it has not made its group yet); no wait."""
+    with contextlib.suppress(OSError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+
+
 def marker_key(pid: int) -> str:
     """The shared handle's key of runner ``pid``'s marker."""
     return f"detlens-runner-{int(pid)}"
@@ -230,12 +239,9 @@ class JobRunners:
         context = multiprocess.get_context("fork")  # the runner must hold this worker's registered callbacks
         tasks_read, tasks_write = context.Pipe(duplex=False)
         done_read, done_write = context.Pipe(duplex=False)
-        # this web worker's ends of every runner's pipes, this one's too: held by the runner, they would keep
-        # its tasks pipe open after the web worker is gone
-        others = [end for r in self.runners for end in (r.tasks, r.done)] + [tasks_write, done_read]
         process = context.Process(target=_runner_main, daemon=False,
-                                  args=(tasks_read, done_write, others, self.registry, self.handle,
-                                        self.prepare_process, os.getpid()))
+                                  args=(tasks_read, done_write, self.registry, self.handle, self.prepare_process,
+                                        os.getpid()))
         try:
             process.start()
         except OSError:
@@ -284,8 +290,7 @@ class JobRunners:
             if marker is None or marker[0] != seq or self.handle.get(marker[1]) is not None:
                 return
             self.handle.delete(marker_key(pid))
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signal.SIGKILL) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGKILL)
+            kill_job_process(pid)
 
 
 def detach_inherited_pipes(keep: set[int]) -> None:
@@ -310,9 +315,8 @@ def detach_inherited_pipes(keep: set[int]) -> None:
         os.close(null)
 
 
-def _runner_main(tasks, done, others, registry, handle, prepare_process, parent_pid) -> None:
-    for end in others:
-        with contextlib.suppress(OSError):
-            end.close()
+def _runner_main(tasks, done, registry, handle, prepare_process, parent_pid) -> None:
+    # every other pipe, this web worker's ends of this runner's and of the others' among them: held here,
+    # they would keep a tasks pipe open after the web worker is gone
     detach_inherited_pipes({tasks.fileno(), done.fileno()})
     serve_jobs(tasks, done, registry, handle, prepare_process, parent_pid)

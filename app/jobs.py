@@ -39,7 +39,6 @@ import atexit
 import contextlib
 import functools
 import os
-import signal
 import stat
 import time
 from collections.abc import Iterator
@@ -51,7 +50,7 @@ from detlens.app.cache import (CODE_VERSION, ComputationNeeded, Entry, SharedCac
                                process_alive)
 from detlens.app.config import ServeConfig
 from detlens.app.inline_answers import mark_answered_here
-from detlens.app.job_runners import JobRunners, parse_handle
+from detlens.app.job_runners import JobRunners, kill_job_process, parse_handle
 
 JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
@@ -279,14 +278,10 @@ class BackgroundJobs(ReadsFinishedResults, ProcessJobs):
         if parse_handle(job) is not None:
             self.runners.terminate_job(job)
             return
-        with contextlib.suppress(ValueError, OSError):
+        with contextlib.suppress(ValueError):
             pid = int(job)
-            if pid <= 1:  # no job's pid (0 would be this process's own group)
-                return
-            if os.getpgid(pid) != pid:  # not yet its own group: the process alone
-                os.kill(pid, signal.SIGKILL)
-            else:
-                os.killpg(pid, signal.SIGKILL)
+            if pid > 1:  # a job's pid (0 would be this process's own group)
+                kill_job_process(pid)
 
 
 def code_version() -> int:
