@@ -11,6 +11,7 @@ receives one page of rows at a time, never the table.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,21 +44,34 @@ def image_boxes(table: pd.DataFrame, image_index: int, limit: int | None = None)
     """Every object of one image as small dicts (labels first, then predictions by score), at most ``limit``.
 
     Only the image's rows and the box columns are read (the table has a column per metric and, at 500k
-    predictions, more than 500k rows): a page of the grid asks this for each of its cards.
+    predictions, more than 500k rows).
     """
-    return boxes_at(table, np.flatnonzero(table["image_index"].to_numpy() == image_index), limit)
+    return boxes_at(box_columns(table), np.flatnonzero(table["image_index"].to_numpy() == image_index), limit)
 
 
-def boxes_at(table: pd.DataFrame, at: np.ndarray, limit: int | None = None) -> list[dict]:
-    """:func:`image_boxes` of the rows at positions ``at`` (``(K,)`` int, the rows of one image)."""
-    at = np.asarray(at, np.int64)
-    kind, score = table["kind"].to_numpy()[at], table["score"].to_numpy(np.float64)[at]
-    # labels ("label" < "prediction") first, then by score, highest first; stable; NaN scores last
-    at = at[np.lexsort((-score, kind != ObjectKind.LABEL.value))][:limit]
-    values = [table[c].to_numpy()[at].tolist() for c in BOX_COLUMNS]
+def box_columns(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The :data:`BOX_COLUMNS` of ``table`` as ``(N,)`` numpy arrays (text columns as object arrays, ``score``
+    float64), read once for the many :func:`boxes_at` calls of a page."""
+    columns = {c: table[c].to_numpy() for c in BOX_COLUMNS}
+    columns["score"] = columns["score"].astype(np.float64, copy=False)
+    return columns
+
+
+def box_dicts(columns: dict[str, np.ndarray], at: np.ndarray) -> list[dict]:
+    """:func:`object_box` of the rows at positions ``at`` (``(K,)`` int) of :func:`box_columns`, in that order."""
+    values = [columns[c][at].tolist() for c in BOX_COLUMNS]
     return [{"row": int(row), "kind": kind, "class": name, "outcome": outcome, "reason": reason,
-             "box": [float(x), float(y), float(w), float(h)], "score": None if np.isnan(score) else float(score)}
+             "box": [float(x), float(y), float(w), float(h)], "score": None if math.isnan(score) else float(score)}
             for row, kind, name, outcome, reason, x, y, w, h, score in zip(*values)]
+
+
+def boxes_at(columns: dict[str, np.ndarray], at: np.ndarray, limit: int | None = None) -> list[dict]:
+    """:func:`image_boxes` of the rows at positions ``at`` (``(K,)`` int, the rows of one image) of
+    :func:`box_columns`."""
+    at = np.asarray(at, np.int64)
+    kind, score = columns["kind"][at], columns["score"][at]
+    # labels ("label" < "prediction") first, then by score, highest first; stable; NaN scores last
+    return box_dicts(columns, at[np.lexsort((-score, kind != ObjectKind.LABEL.value))][:limit])
 
 
 def rows_by_image(image_index: np.ndarray, images: np.ndarray) -> dict[int, np.ndarray]:
@@ -187,16 +201,18 @@ class ExplorerQueries:
         if value_column is not None and columns.has(value_column) and value_column not in names:
             names.append(value_column)
         table = columns.frame(names, at)
+        boxes = box_columns(table)  # each column read once for every card (a card reads about 40 rows)
+        image_of, iou = table["image_index"].to_numpy(), table["iou"].to_numpy(np.float64)
+        value = table[value_column].to_numpy(np.float64) if value_column in table.columns else None
+        positions = np.searchsorted(at, shown)
         out = []
-        for r in shown.tolist():
-            row = table.iloc[int(np.searchsorted(at, r))]
-            i = int(row.image_index)
-            item = object_box(row)
-            value = float(row[value_column]) if value_column in table.columns else float("nan")
+        for r, p, item in zip(shown.tolist(), positions.tolist(), box_dicts(boxes, positions)):
+            i = int(image_of[p])
             near = np.searchsorted(at, of_images[i])
-            others = [b for b in boxes_at(table, near, EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
-            item.update(image_index=i, width=images["widths"][i], height=images["heights"][i],
-                        iou=float(row.iou), value=None if np.isnan(value) else value,
+            others = [b for b in boxes_at(boxes, near, EXPLORER_MAX_OTHER_BOXES + 1) if b["row"] != r]
+            v = math.nan if value is None else float(value[p])
+            item.update(image_index=i, width=float(images["widths"][i]), height=float(images["heights"][i]),
+                        iou=float(iou[p]), value=None if math.isnan(v) else v,
                         others=others[:EXPLORER_MAX_OTHER_BOXES])
             out.append(item)
         return out
@@ -224,8 +240,8 @@ class ExplorerQueries:
         item = object_box(r)
         item.update(image_index=i, object_id=int(r.object_id), image_id=int(r.image_id),
                     matched_id=int(r.matched_id))
-        return {"object": item, "width": images["widths"][i], "height": images["heights"][i],
-                "file_name": images["file_names"][i], "boxes": boxes_at(table, np.arange(len(at))),
+        return {"object": item, "width": float(images["widths"][i]), "height": float(images["heights"][i]),
+                "file_name": images["file_names"][i], "boxes": boxes_at(box_columns(table), np.arange(len(at))),
                 "object_metrics": _json_numbers(obj), "image_metrics": _json_numbers(frame)}
 
     def selection(self, view: "ViewParams", flt: ExplorerFilter) -> pd.DataFrame:

@@ -33,11 +33,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from detlens.app.cache import CacheNotWritable, Entry, SharedCache, cache_key, process_alive
 from detlens.app.queries import Queries, ViewParams
 from detlens.app.source import (HEARTBEAT_S, HOST, DataSource, PreparationStatus, read_status, remember_source,
                                 remembered_source, write_status)
 from detlens.core.explorer import ExplorerFilter
+from detlens.core.packed_strings import PackedStrings
 from detlens.core.settings import EXPLORER_SORT_DEFAULT, IOU_DEFAULT, IOU_SLIDER_VALUES, SCORE_SLIDER_VALUES
 from detlens.core.vocabulary import Side
 
@@ -146,11 +149,12 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
                           images_dir=source.images, names_file=source.names, clip=source.clip,
                           pred_names_file=source.pred_names)
     key = ds.fingerprint
-    # the image registry the image routes read: small, and the only source of image paths
+    # the image registry the image routes read: small, and the only source of image paths; packed names and
+    # arrays, not lists, so that a read (each thumbnail, each Explorer page) does not make an object per image
     cache.data.set(cache_key(Entry.IMAGES, key), {
         "dir": None if source.images is None else str(Path(source.images).resolve()),
-        "file_names": [str(f) for f in ds.images.file_names],
-        "widths": ds.images.widths.tolist(), "heights": ds.images.heights.tolist()})
+        "file_names": PackedStrings(str(f) for f in ds.images.file_names),
+        "widths": np.asarray(ds.images.widths, np.float64), "heights": np.asarray(ds.images.heights, np.float64)})
     if not queries.is_prepared(key):
         report(0.15, "Computing IoUs of overlapping boxes")
         # without images the metric tables are geometry alone: computed in a thread beside the candidates (numpy

@@ -179,7 +179,8 @@ class Queries:
         return self._prepared(Entry.DATASET, key)
 
     def images(self, key: str) -> dict:
-        """Image registry: ``{"dir": images folder or None, "file_names", "widths", "heights"}`` (lists)."""
+        """Image registry: ``{"dir": images folder or None, "file_names": PackedStrings (N,), "widths", "heights":
+        (N,) float64 pixels}`` (caches prepared before hold lists: both index and ``len`` alike)."""
         return self._prepared(Entry.IMAGES, key)
 
     def has_images(self, key: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from detlens.core.vocabulary import FPReason, OutcomeGroup
 from detlens.layouts import ids
-from detlens.layouts.explorer_cards import BOX_STYLES, faint_boxes, selected_box, thumbnail_card
+from detlens.layouts.explorer_cards import BOX_STYLES, RUN_B_FAINT, faint_boxes, selected_box, thumbnail_card
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -42,16 +42,49 @@ def elements(component) -> int:
     return 1 + sum(elements(c) for c in children if hasattr(c, "to_plotly_json"))
 
 
+NUMBER = r"([-+.\deE]+)"
+SUBPATH = re.compile(f"M{NUMBER} {NUMBER}h{NUMBER}v{NUMBER}h{NUMBER}z")
+
+
+def drawn_boxes(svg: ET.Element) -> list[tuple[list[float], str | None, str]]:
+    """Every box the faint boxes' paths draw: ``([x, y, w, h], dashes, the group's stroke colour)``."""
+    out = []
+    for group in svg.findall(f"{SVG}g"):
+        for path in group.findall(f"{SVG}path"):
+            assert path.get("vector-effect") == "non-scaling-stroke"
+            d, parts = path.get("d"), SUBPATH.findall(path.get("d"))
+            assert "".join(f"M{x} {y}h{w}v{h}h{back}z" for x, y, w, h, back in parts) == d  # nothing else
+            for x, y, w, h, back in parts:
+                assert float(back) == -float(w)  # closed along the box's four sides
+                out.append(([float(x), float(y), float(w), float(h)], path.get("stroke-dasharray"),
+                            group.get("stroke")))
+    return out
+
+
 @pytest.mark.parametrize("width, height", [(640, 480), (1, 1), (1920.5, 1080)])
 def test_faint_boxes_are_one_svg_in_the_frames_coordinates(width, height):
     others = [box(1, (10, 20, 30, 40)), box(2, (0.5, 0, 1e3, 2.25), kind="label", outcome="FN"),
-              box(3, (5, 5, 1, 1), kind="label", outcome="TP")]
+              box(3, (5, 5, 1, 1), kind="label", outcome="TP"), box(4, (1e-3, 123.5, 1e6, 0))]
     svg = svg_of(faint_boxes(others, width, height))
     assert svg.get("viewBox") == f"0 0 {width:g} {height:g}" and svg.get("preserveAspectRatio") == "none"
-    rects = svg.findall(f".//{SVG}rect")
-    assert [[float(r.get(k)) for k in ("x", "y", "width", "height")] for r in rects] == [b["box"] for b in others]
     # a missed label dashed, a detected label dashed, a TP prediction solid, as the box elements draw them
-    assert [r.get("stroke-dasharray") for r in rects] == [None, "3 2", "3 2"]
+    assert sorted(drawn_boxes(svg)) == sorted([([10, 20, 30, 40], None, "#fff"), ([0.5, 0, 1e3, 2.25], "3 2", "#fff"),
+                                               ([5, 5, 1, 1], "3 2", "#fff"), ([1e-3, 123.5, 1e6, 0], None, "#fff")])
+    assert len(svg.findall(f".//{SVG}path")) == 2  # one element per line style, not one per box
+
+
+def test_run_bs_faint_boxes_are_drawn_apart_in_their_own_colour_and_dashes():
+    others = [box(1, (10, 20, 30, 40)) | {"run": "A"}, box(2, (1, 2, 3, 4)) | {"run": "B"},
+              box(3, (5, 6, 7, 8), kind="label", outcome="FN") | {"run": ""}]
+    drawn = drawn_boxes(svg_of(faint_boxes(others, 100, 100)))
+    assert sorted(drawn) == sorted([([10, 20, 30, 40], None, "#fff"), ([1, 2, 3, 4], RUN_B_FAINT[1], RUN_B_FAINT[0]),
+                                    ([5, 6, 7, 8], "3 2", "#fff")])
+    assert svg_of(faint_boxes(others[:1], 100, 100)).findall(f"{SVG}g")[-1].get("stroke") == "#fff"  # no B group
+
+
+def test_faint_boxes_of_no_box_are_an_empty_picture():
+    svg = svg_of(faint_boxes([], 640, 480))
+    assert drawn_boxes(svg) == [] and svg.findall(f".//{SVG}path") == []
 
 
 def test_a_card_is_one_component_with_its_pictures_and_caption():
@@ -63,7 +96,7 @@ def test_a_card_is_one_component_with_its_pictures_and_caption():
     selected, faint, thumbnail = layers_of(card)  # top first: the object over the faint boxes over the image
     assert [[float(r.get(k)) for k in ("x", "y", "width", "height")] for r in svg_of(selected).findall(f".//{SVG}rect")
             ] == [[100, 100, 50, 50]] * 3
-    assert len(svg_of(faint).findall(f".//{SVG}rect")) == 40
+    assert len(drawn_boxes(svg_of(faint))) == 40
     assert thumbnail == "/images/k/0/thumb.jpg?size=256"
     assert card.style["--aspect"] == "640 / 480" and card.style["--outcome"] == BOX_STYLES[OutcomeGroup.TP][0]
     assert card.children.split("\n") == ["TP cat", "Brightness (F): 0.42", "conf 0.50 · IoU 0.70"]

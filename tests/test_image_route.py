@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from detlens.app.cache import SharedCache
+from detlens.app.cache import Entry, SharedCache, cache_key
 from detlens.app.images import register_image_routes, thumbnail_path
 from detlens.app.preparation import prepare
 from detlens.app.queries import Queries
 from detlens.app.source import DataSource
 from detlens.core.demo import DemoConfig, write_demo
+from detlens.core.packed_strings import PackedStrings
 from detlens.core.thumbnails import image_file, make_thumbnail
 
 N_IMAGES = 6
@@ -120,3 +122,29 @@ def test_unreadable_file_gives_a_placeholder(tmp_path):
     bad.write_bytes(b"not a jpeg")
     out = make_thumbnail(bad, tmp_path / "t.jpg", 128, 200, 100)
     assert Image.open(out).size == (128, 64)
+
+
+def test_the_registry_holds_packed_names_and_float_arrays_read_without_an_object_per_image(served):
+    _, queries, key = served
+    images, dataset = queries.images(key), queries.dataset(key)
+    assert isinstance(images["file_names"], PackedStrings)
+    assert list(images["file_names"]) == [str(f) for f in dataset.images.file_names]
+    assert images["widths"].dtype == images["heights"].dtype == np.float64
+    assert images["widths"].tolist() == dataset.images.widths.tolist()
+
+
+def test_a_registry_of_lists_written_by_an_earlier_version_still_serves(served, tmp_path):
+    import flask
+
+    client, queries, key = served
+    images = queries.images(key)
+    older = Queries(SharedCache(tmp_path / "cache"))
+    older.cache.data.set(cache_key(Entry.IMAGES, key), {
+        "dir": images["dir"], "file_names": list(images["file_names"]), "widths": images["widths"].tolist(),
+        "heights": images["heights"].tolist()})
+    app = flask.Flask("older")
+    register_image_routes(app, older)
+    r = app.test_client().get(f"/images/{key}/1/full")
+    assert r.status_code == 200 and r.data == image_file(images["dir"], images["file_names"][1]).read_bytes()
+    r.close()
+    assert app.test_client().get(f"/images/{key}/{N_IMAGES}/full").status_code == 404

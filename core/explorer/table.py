@@ -176,8 +176,8 @@ class ObjectColumns:
         if name == "kind":  # codes (see _text)
             return (np.full(n_p, _KINDS.index(ObjectKind.PREDICTION.value), np.int8),
                     np.full(n_l, _KINDS.index(ObjectKind.LABEL.value), np.int8))
-        if name == "row":
-            return np.arange(self._n_p, dtype=np.int64)[p], np.arange(self._n_p, len(self), dtype=np.int64)[lab]
+        if name == "row":  # the rows themselves (no arange of millions to index for a page's few)
+            return _positions(p, self._n_p), _positions(lab, len(ds.labels)) + self._n_p
         if name == "object_id":
             return preds.ids[p].astype(np.int64), labels.ids[lab].astype(np.int64)
         if name == "image_index":
@@ -235,6 +235,11 @@ class TableColumns:
 def as_columns(table: "pd.DataFrame | ObjectColumns | TableColumns") -> "ObjectColumns | TableColumns":
     """``table`` as an :class:`ObjectColumns`-like reader (a DataFrame wrapped in :class:`TableColumns`)."""
     return TableColumns(table) if isinstance(table, pd.DataFrame) else table
+
+
+def _positions(at: "np.ndarray | slice", n: int) -> np.ndarray:
+    """The positions ``at`` (``(K,)`` int, or a slice) of a column of ``n`` values, as int64."""
+    return np.arange(n, dtype=np.int64)[at] if isinstance(at, slice) else np.asarray(at, np.int64)
 
 
 def _ids_at(ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
