@@ -84,6 +84,7 @@ Missing values and size
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -101,6 +102,7 @@ INTERVAL_PERCENTILES = (5.0, 95.0)  # a 90% interval
 BOOTSTRAP_SEED = 0
 CONSTANT_RELATIVE_STD = 1e-12  # a spread under this share of the values' magnitude is round-off: constant
 _BOOTSTRAP_CHUNK = 1 << 21  # image weights drawn at once (replicates x images), bounding memory
+_BOOTSTRAP_KEPT_BYTES = 1 << 25  # a process keeps the draws' counts up to this size (uint8: 200 x 167k images)
 
 
 @dataclass(frozen=True)
@@ -313,15 +315,53 @@ def bootstrap_image_sums(per_image: np.ndarray, replicates: int, seed: int = BOO
         image was drawn in n_images draws with replacement.
     """
     n_images = per_image.shape[0]
-    rng = np.random.default_rng(seed)
     out = np.empty((replicates, per_image.shape[1]))
-    chunk = max(1, _BOOTSTRAP_CHUNK // max(n_images, 1))
+    for start, counts in _bootstrap_counts(n_images, replicates, seed):
+        out[start:start + counts.shape[0]] = counts.astype(np.float64) @ per_image
+    return out
+
+
+def _bootstrap_counts(n_images: int, replicates: int, seed: int):
+    """``(start, (c, n_images) counts)`` chunks of the draws' image counts, replicate ``start`` on, in order.
+
+    Drawing them (random integers, then a count per image) is most of a ranking's bootstrap: 0.1-0.15 s at
+    50,000 images against 0.03 s for the sums. Every ranking of a dataset draws the same counts, so a
+    process keeps them (:func:`_kept_counts`) when they fit in ``_BOOTSTRAP_KEPT_BYTES`` as uint8.
+    """
+    if replicates * n_images <= _BOOTSTRAP_KEPT_BYTES:
+        kept = _kept_counts(n_images, replicates, seed)
+        if kept is not None:
+            chunk = _chunk_rows(n_images)
+            yield from ((start, kept[start:start + chunk]) for start in range(0, replicates, chunk))
+            return
+    yield from _drawn_counts(n_images, replicates, seed)
+
+
+def _chunk_rows(n_images: int) -> int:
+    return max(1, _BOOTSTRAP_CHUNK // max(n_images, 1))
+
+
+def _drawn_counts(n_images: int, replicates: int, seed: int):
+    """The chunks of :func:`_bootstrap_counts`, drawn (int64 counts)."""
+    rng = np.random.default_rng(seed)
+    chunk = _chunk_rows(n_images)
     for start in range(0, replicates, chunk):
         c = min(chunk, replicates - start)
         draws = rng.integers(0, n_images, size=(c, n_images)) + (np.arange(c) * n_images)[:, None]
-        weights = np.bincount(draws.ravel(), minlength=c * n_images).reshape(c, n_images).astype(np.float64)
-        out[start:start + c] = weights @ per_image
-    return out
+        yield start, np.bincount(draws.ravel(), minlength=c * n_images).reshape(c, n_images)
+
+
+@functools.lru_cache(maxsize=2)
+def _kept_counts(n_images: int, replicates: int, seed: int) -> np.ndarray | None:
+    """All of :func:`_drawn_counts` as one read-only ``(R, n_images)`` uint8 array, None if a count exceeds 255
+    (an image drawn 256 times or more: then they are drawn again at each call)."""
+    kept = np.empty((replicates, n_images), np.uint8)
+    for start, counts in _drawn_counts(n_images, replicates, seed):
+        if counts.max(initial=0) > np.iinfo(np.uint8).max:
+            return None
+        kept[start:start + counts.shape[0]] = counts
+    kept.flags.writeable = False
+    return kept
 
 
 def _subsample(n: int, max_rows: int) -> np.ndarray | None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.feature_selection import mutual_info_classif
 
+from detlens.core import importance
 from detlens.core.importance import (
     ALPHA,
     MetricDependency,
@@ -144,6 +145,16 @@ def test_bootstrap_draws_each_image_a_whole_number_of_times_adding_up_to_the_ima
     assert np.all(np.abs(counts.mean(axis=0) - 1) < 0.2)  # every image equally likely (sd of a mean: 0.044)
     assert (counts == 0).any() and (counts >= 2).any()  # drawn with replacement
     assert np.array_equal(counts, bootstrap_image_sums(np.eye(n_images), replicates=500, seed=4))
+
+
+@pytest.mark.parametrize("n_images, replicates", [(1, 3), (37, 500), (5_000, 200), (60_000, 200)])
+def test_bootstrap_counts_kept_by_the_process_are_the_draws_made_afresh(n_images, replicates, monkeypatch):
+    per_image = np.random.default_rng(n_images).random((n_images, 3))
+    kept = bootstrap_image_sums(per_image, replicates)
+    again = bootstrap_image_sums(per_image, replicates)  # from the counts kept by the first call
+    monkeypatch.setattr(importance, "_BOOTSTRAP_KEPT_BYTES", 0)  # none kept: drawn at each call
+    assert np.array_equal(kept, again) and np.array_equal(kept, bootstrap_image_sums(per_image, replicates))
+    assert importance._kept_counts(n_images, replicates, importance.BOOTSTRAP_SEED).flags.writeable is False
 
 
 def test_to_dict_carries_the_interval_and_from_dict_inverts_it():
