@@ -388,17 +388,16 @@ def print_views(views: dict) -> dict:
 
 
 def views_only(out: Path, labels: Path, predictions: Path, suffix: str = "") -> int:
-    """``--views-only``: the default server on a fresh copy of a prepared cache (bench_load's at 500k, at
-    another scale the one a full run of this benchmark left), then :func:`measure_views`; merged into
+    """``--views-only``: the default server on a fresh copy of bench_load's prepared cache (at 500k; at another
+    scale on an empty cache, prepared by its first start), then :func:`measure_views`; merged into
     ``bench_dashboard<suffix>.json`` under ``"views"``."""
     from benchmarks.bench_load import fresh_cache
 
     folder = out / f"dashboard-views{suffix}"
     folder.mkdir(parents=True, exist_ok=True)
-    if suffix:
+    if suffix:  # prepared from nothing, as a full run's first start: a full run's cache holds the views measured
         cache = folder / "cache"
         shutil.rmtree(cache, ignore_errors=True)
-        shutil.copytree(out / f"dashboard-cache{suffix}", cache, ignore=shutil.ignore_patterns("callbacks"))
     else:
         cache = fresh_cache("500k", out, folder)
     port = free_port()
@@ -426,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="multiple of the preset's 5,000 images (10: ~5M predictions, issue 13's set)")
     ap.add_argument("--views-only", action="store_true",
                     help="only the minimum-confidence, Explorer and memory measurements, on a copy of the cache "
-                         "benchmarks/bench_load.py prepared (at another --scale: a full run's cache)")
+                         "benchmarks/bench_load.py prepared (at another --scale: a cache prepared by a first start)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     suffix = "" if args.scale == 1 else f"-x{args.scale:g}"
