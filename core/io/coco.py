@@ -42,6 +42,10 @@ Two decoders, one behaviour:
   problem. The typed path only accepts inputs on which both agree, with one
   known exception: an integer too large for a double (over 309 digits) in a
   field detlens ignores is read by msgspec, where orjson rejects the file.
+
+A results list of 64 MB or more is first tried in chunks by the typed decoder,
+half of them in a forked process (:mod:`detlens.core.io.coco_chunks`); whatever
+that path cannot vouch for is decoded whole as above.
 """
 
 from __future__ import annotations
@@ -75,7 +79,14 @@ def load_coco(path: Path, role: str) -> Part:
         a :class:`Part`; for a results list ``box_img``/``box_cat`` hold raw
         source ids, otherwise local indices.
     """
+    from detlens.core.io.coco_chunks import load_results_in_chunks
+
     disp = display_name(path)
+    if role == "predictions":  # a large results list: in chunks, two processes at once (None: decoded whole)
+        with no_gc():
+            part = load_results_in_chunks(path, disp)
+        if part is not None:
+            return part
     data = read_bytes(path, disp)
     part = None
     with no_gc():
@@ -416,6 +427,7 @@ class _Structs:
             id_list = list(self._col(f"{_EXTRA}{learned.index('id')}"))
         if id_list is not None and id_list.count(None) == self.n:
             id_list = None
+        self.id_list = id_list
         self.describe = _id_describer(disp, id_list, what)
 
     def _col(self, key: str):
@@ -461,12 +473,39 @@ class _Structs:
 
 
 def _results(recs: _Records | _Structs, disp: str) -> Part:
-    describe = recs.describe
     img = recs.ints("image_id")
     cat = recs.ints("category_id")
     boxes = recs.bboxes()
     scores = recs.floats("score")
-    n = recs.n
+    return results_part(disp, img, cat, boxes, scores, recs.extra(), recs.describe)
+
+
+def results_columns(records, disp: str) -> dict | None:
+    """A results list (a JSON array in any bytes-like ``records``) decoded by the typed path into checked
+    columns: ``{"learned": frozenset of record fields learned, "ids": the records' ids to quote (None: none),
+    "img", "cat": (N,) int64, "boxes": (N, 4) float64, "scores": (N,) float64, "extra": {name: (N,) float64}}``;
+    None when the typed decoder cannot vouch for it or a value is wrong (the whole file's decode words it)."""
+    try:
+        doc, learned = _decode(records, "result", "predictions")
+        recs = _Structs(doc, disp, "result", learned.get("result", ()), ids="learned")
+        del doc
+        part = _results(recs, disp)
+    except (_Fallback, InputError):
+        return None
+    return {"learned": frozenset(learned.get("result", ())), "ids": recs.id_list, "img": part.box_img,
+            "cat": part.box_cat, "boxes": part.boxes, "scores": part.scores, "extra": part.extra}
+
+
+def results_describer(disp: str, ids: list | None):
+    """``describe`` of a results list whose records have ``ids`` (None: no id to quote)."""
+    return _id_describer(disp, ids, "result")
+
+
+def results_part(disp: str, img: np.ndarray, cat: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+                 extra: dict[str, np.ndarray], describe) -> Part:
+    """The :class:`Part` of a results list from its checked columns (``(N,)`` int64 image and category ids,
+    ``(N, 4)`` float64 boxes, ``(N,)`` float64 scores, extra ``(N,)`` float64 columns by name)."""
+    n = scores.shape[0]
     empty_i, empty_o = np.zeros(0, np.int64), np.zeros(0, object)
     return Part(
         file=disp, has_ids=True, results_list=True,
@@ -474,7 +513,7 @@ def _results(recs: _Records | _Structs, disp: str) -> Part:
         cat_ids=empty_i, cat_names=empty_o,
         box_img=img, box_cat=cat, boxes=boxes, scores=scores,
         iscrowd=np.zeros(n, bool), areas=np.full(n, np.nan), ids=None,
-        describe=describe, extra=recs.extra(),
+        describe=describe, extra=extra,
     )
 
 
