@@ -70,12 +70,28 @@ def quiet(fn):
 
 
 # A small launcher process runs each command: ru_maxrss of a child forked from this
-# (large) benchmark process would start at the parent's RSS, not the child's own.
-LAUNCHER = """import json, resource, subprocess, sys, time
-t = time.perf_counter(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - t; u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"wall": wall, "cpu": u.ru_utime + u.ru_stime, "peak_rss_mb": u.ru_maxrss / 1024,
-                  "rc": p.returncode, "tail": (p.stderr or p.stdout).strip().splitlines()[-1:]}))"""
+# (large) benchmark process would start at the parent's RSS, not the child's own. A command's
+# peak is the larger of its largest process's ru_maxrss and the largest sum of its process tree's
+# RSS sampled every 10 ms: detlens decodes a large results file in two processes at once.
+LAUNCHER = """import json, resource, subprocess, sys, threading, time
+import psutil
+t = time.perf_counter(); p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+tree_peak = [0]
+def sample():
+    while p.poll() is None:
+        try:
+            root = psutil.Process(p.pid)
+            total = sum(q.memory_info().rss for q in [root, *root.children(recursive=True)])
+            tree_peak[0] = max(tree_peak[0], total)
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+sampler = threading.Thread(target=sample, daemon=True); sampler.start()
+out, err = p.communicate(); wall = time.perf_counter() - t; sampler.join()
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": u.ru_utime + u.ru_stime,
+                  "peak_rss_mb": max(u.ru_maxrss / 1024, tree_peak[0] / 2**20),
+                  "rc": p.returncode, "tail": (err or out).strip().splitlines()[-1:]}))"""
 
 
 def run_measured(cmd):
