@@ -132,7 +132,8 @@ def _decoded(data: mmap.mmap, chunks: list[tuple[int, int]], disp: str) -> list[
 
 def _can_fork() -> bool:
     """A forked child is safe (no other thread could hold a lock it needs) and useful (two CPUs)."""
-    return hasattr(os, "fork") and threading.active_count() == 1 and len(os.sched_getaffinity(0)) >= 2
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return hasattr(os, "fork") and threading.active_count() == 1 and cpus >= 2
 
 
 class _Child:
