@@ -47,13 +47,12 @@ def update_summary(queries, key, classes, iou, min_score, active_tab, rule=DEFAU
     elif counts["labels"] == 0:
         note = alert("The selected classes have no labels: AP and AR are undefined (n/a).")
     where = " · ".join(filter(None, [f"IoU {doc['iou_threshold']:.2f}", MinScoreMode(view.min_score_mode).badge]))
-    ap_fig = (figures.ap_ar_figure(doc, f"Per-class AP and AR · {where}") if counts["labels"]
-              else figures.empty_figure("No labels in the selected classes"))
-    pr_fig = (figures.pr_figure(doc, f"Precision-recall · {where}") if counts["labels"]
-              else figures.empty_figure("No labels in the selected classes"))
+    no_labels = figures.empty_figure("No labels in the selected classes").to_dict()
+    ap_fig = figures.ap_ar_figure(doc, f"Per-class AP and AR · {where}") if counts["labels"] else no_labels
+    pr_fig = figures.pr_figure(doc, f"Precision-recall · {where}") if counts["labels"] else no_labels
     used = APRule(doc["ap_method"], doc["match_method"], doc["pixel_plus_one"])
     return (map_text(doc["mAP"]), f"{used.title} · {where}", map_text(map_range), map_text(doc["mAR"]),
-            f"{counts['TP']:,}", f"{counts['FP']:,}", f"{counts['FN']:,}", ap_fig.to_dict(), pr_fig.to_dict(), note)
+            f"{counts['TP']:,}", f"{counts['FP']:,}", f"{counts['FN']:,}", ap_fig, pr_fig, note)
 
 
 def update_importance(queries, key, classes, iou, min_score, side, active_tab, rule=DEFAULT_RULE, hide_confidence=False,

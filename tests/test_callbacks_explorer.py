@@ -68,7 +68,7 @@ def test_class_bars_and_pr_points(demo):
     ar = links.filter_from_class_bar({"points": [{"x": "cross", "curveNumber": 1}]})
     assert ar.outcomes == Side.LABELS.groups and ar.classes == ("cross",)
     doc = demo.queries.evaluation_doc(ViewParams.of(demo.key))
-    fig = pr_figure(doc, "t").to_dict()
+    fig = pr_figure(doc, "t")  # a plain dict
     trace = fig["data"][0]
     name, score = trace["customdata"][10]
     flt = links.filter_from_pr_point({"points": [{"customdata": [name, score]}]})

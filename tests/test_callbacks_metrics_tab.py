@@ -90,7 +90,7 @@ def test_clicking_a_bar_opens_performance_with_that_metric():
 def test_precision_recall_shows_best_and_worst_of_many_classes():
     doc = {"per_class": {f"c{i}": {"AP": i / 100} for i in range(30)},
            "pr": {f"c{i}": {"recall": [0, 1], "precision": [1, 0]} for i in range(30)}}
-    fig = figures.pr_figure(doc, "PR")
+    fig = go.Figure(figures.pr_figure(doc, "PR"))  # validated by plotly
     assert len(fig.data) == MAX_PR_CLASSES and "6 best and 6 worst of 30" in fig.layout.title.text
 
 

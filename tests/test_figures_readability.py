@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import plotly.graph_objects as go
 import pytest
 
 from detlens.callbacks import figures
@@ -45,7 +46,7 @@ def _doc(n: int, without_curve: int = 0, long_first: bool = False) -> dict:
 
 @pytest.mark.parametrize("n", [3, 80])
 def test_every_class_keeps_a_legible_label(n):
-    fig = figures.ap_ar_figure(_doc(n, long_first=True), "AP")
+    fig = go.Figure(figures.ap_ar_figure(_doc(n, long_first=True), "AP"))  # a plain dict, validated here
     names = list(_doc(n, long_first=True)["per_class"])
     assert fig.data[0].orientation == "h" and list(fig.data[0].y) == names
     assert list(fig.layout.yaxis.tickvals) == names and fig.layout.yaxis.tickmode == "array"  # no skipped label
@@ -63,7 +64,7 @@ def test_every_class_keeps_a_legible_label(n):
 ])
 def test_precision_recall_draws_what_its_title_counts(n, without_curve, drawn, note):
     doc = _doc(n, without_curve)
-    fig = figures.pr_figure(doc, "PR")
+    fig = go.Figure(figures.pr_figure(doc, "PR"))
     assert len(fig.data) == drawn and all(len(t.x) > 0 for t in fig.data)
     assert fig.layout.title.text == (f"PR<br><span style='font-size:11px'>{note}</span>" if note else "PR")
     if n > MAX_PR_CLASSES + without_curve:
@@ -72,7 +73,7 @@ def test_precision_recall_draws_what_its_title_counts(n, without_curve, drawn, n
 
 
 def test_precision_recall_legend_cuts_long_names():
-    fig = figures.pr_figure(_doc(3, long_first=True), "PR")
+    fig = go.Figure(figures.pr_figure(_doc(3, long_first=True), "PR"))
     assert any(t.name.startswith(figures.ellipsize(LONG) + " (AP") for t in fig.data)
 
 
@@ -146,3 +147,12 @@ def test_the_figure_template_is_plotly_white_cut_to_two_dimensional_charts():
     assert cut["layout"]["plot_bgcolor"] == "white" and cut["layout"]["xaxis"]["gridcolor"] == "#EBF0F8"
     assert set(cut["data"]) == {"bar", "scatter"} and cut["data"]["bar"] == full["data"]["bar"]
     assert "scene" not in cut["layout"] and "colorscale" not in cut["layout"]  # 3-D and colour scales left out
+
+
+@pytest.mark.parametrize("build", [figures.ap_ar_figure, figures.pr_figure], ids=["ap-ar", "pr"])
+def test_plain_dict_figures_carry_the_dashboards_style(build):
+    # built as plain dicts (no plotly validation per point); validated here, styled as styled() styles a figure
+    fig = go.Figure(build(_doc(14, without_curve=2), "Title"))
+    reference = figures.styled(go.Figure(), "Title", 300)
+    assert fig.layout.template == reference.layout.template and fig.layout.font == reference.layout.font
+    assert fig.layout.title.text.startswith("Title") and fig.layout.title.x == reference.layout.title.x
