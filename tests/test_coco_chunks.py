@@ -125,6 +125,28 @@ def test_a_child_that_fails_hands_the_file_back_to_the_whole_decode(tmp_path, mo
     assert_same(coco.load_coco(path, "predictions"), whole(path))
 
 
+def test_a_child_cut_off_mid_answer_hands_the_file_back_to_the_whole_decode(tmp_path, monkeypatch):
+    monkeypatch.setattr(coco_chunks, "CHUNKED_MIN_BYTES", 0)
+    monkeypatch.setattr(coco_chunks, "CHUNK_BYTES", 300)
+    monkeypatch.setattr(coco_chunks, "_can_fork", lambda: True)
+    parent, real = os.getpid(), coco_chunks.pickle
+
+    class CutInTheChild:  # the child's answer loses its end, as when it is killed while writing
+        loads = staticmethod(real.loads)
+        HIGHEST_PROTOCOL = real.HIGHEST_PROTOCOL
+
+        @staticmethod
+        def dumps(value, protocol=None):
+            whole = real.dumps(value, protocol=protocol)
+            return whole if os.getpid() == parent else whole[:len(whole) // 2]
+    monkeypatch.setattr(coco_chunks, "pickle", CutInTheChild)
+    _, results = generate_annotations(DemoConfig.preset("benchmark", n_images=10))
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(results))
+    assert coco_chunks.load_results_in_chunks(path, "res.json") is None
+    assert_same(coco.load_coco(path, "predictions"), whole(path))
+
+
 @pytest.mark.parametrize(("text", "n_chunks", "expected"), [
     # cuts at 8 and 16 of 25 bytes: the first gap at or after 8 is the one before record 3, none after 16
     (b'[{"a":1},{"a":2},{"a":3}]', 3, [b'{"a":1},{"a":2}', b'{"a":3}']),

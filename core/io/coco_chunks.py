@@ -176,7 +176,10 @@ class _Child:
                 os.close(self.read)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-        theirs = pickle.loads(payload) if payload else None
+        try:  # a child killed mid-write (out of memory) leaves a cut pickle
+            theirs = pickle.loads(payload) if payload else None
+        except Exception:  # noqa: BLE001 - any damage: the whole file is decoded instead
+            theirs = None
         if theirs is None:
             raise _NotSimple
         return mine + theirs
