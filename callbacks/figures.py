@@ -50,11 +50,16 @@ CORRELATION_SCALE = "RdBu"  # diverging: red negative, white 0, blue positive
 FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=12)
 
 
-def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    layout = dict(template=TEMPLATE, title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
+def _base_layout(template, title: str, height: int, **extra) -> dict:
+    """The dashboard's template, title, height, margins and font; ``extra`` replaces a default whole."""
+    layout = dict(template=template, title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
                   margin=dict(l=60, r=20, t=50, b=50), font=FONT)
     layout.update(extra)
-    fig.update_layout(**layout)
+    return layout
+
+
+def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
+    fig.update_layout(**_base_layout(TEMPLATE, title, height, **extra))
     return fig
 
 
@@ -64,10 +69,7 @@ TEMPLATE_JSON = TEMPLATE.to_plotly_json()  # the template as a figure dict holds
 def layout_dict(title: str, height: int, xaxis: dict, yaxis: dict, **extra) -> dict:
     """The layout :func:`_layout` gives, as a plain dict (``xaxis``, ``yaxis``: their settings; ``extra``
     replaces a default whole, as ``update_layout`` does with the keys these charts set)."""
-    layout = dict(template=TEMPLATE_JSON, title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
-                  margin=dict(l=60, r=20, t=50, b=50), font=FONT, xaxis=xaxis, yaxis=yaxis)
-    layout.update(extra)
-    return layout
+    return _base_layout(TEMPLATE_JSON, title, height, xaxis=xaxis, yaxis=yaxis, **extra)
 
 
 def styled(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
