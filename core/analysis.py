@@ -21,7 +21,8 @@ import numpy as np
 
 from detlens.core.buckets import BucketTable, bucket_rates
 from detlens.core.dataset import Dataset
-from detlens.core.importance import DEFAULT_MAX_ROWS, INTERVAL_REPLICATES, MetricDependency, metric_dependencies
+from detlens.core.importance import (DEFAULT_MAX_ROWS, INTERVAL_REPLICATES, GatheredValues, MetricDependency,
+                                     metric_dependencies)
 from detlens.core.matching import FN, FP, TP, MatchResult
 from detlens.core.metrics.registry import FRAME, base_of, level_of
 from detlens.core.metrics.tables import MetricTables
@@ -86,11 +87,11 @@ def rank_metrics(
         outcome = match.label_outcome[rows] == TP
         image = dataset.labels.image_index[rows]
         names, values_of = tables.label_side(), tables.label_values
-    def values_at_rows(name: str) -> np.ndarray:  # a frame metric read at the rows' images: one gather, not two
+    def values_at_rows(name: str) -> GatheredValues:  # a frame metric read at the rows' images: one gather
         if level_of(name) == FRAME and name in tables.frame:
-            return tables.frame[name][image]
-        return values_of(name, dataset)[rows]
-    metrics = ((n, values_at_rows(n)) for n in names)  # one metric's values held at a time
+            return GatheredValues(tables.frame[name], image)
+        return GatheredValues(values_of(name, dataset), rows)
+    metrics = ((n, values_at_rows(n)) for n in names)  # read at the rows the ranking uses, one metric at a time
     out = metric_dependencies(metrics, outcome, image, max_rows, replicates)
     return sorted(out, key=lambda d: (np.isnan(d.importance), -np.nan_to_num(d.importance), d.metric))
 

@@ -7,6 +7,7 @@ from sklearn.feature_selection import mutual_info_classif
 from detlens.core import importance
 from detlens.core.importance import (
     ALPHA,
+    GatheredValues,
     MetricDependency,
     bootstrap_image_sums,
     folds_of_images,
@@ -213,6 +214,31 @@ def test_large_inputs_are_subsampled_deterministically_and_say_so():
     b = metric_dependency("x", x, y, image, max_rows=20_000)
     assert a.subsampled and a.rows == 20_000 and a == b
     assert not metric_dependency("x", x, y, image).subsampled
+
+
+@pytest.mark.parametrize("missing", ["none", "outside the rows", "in the rows", "every value"])
+@pytest.mark.parametrize("max_rows", [1_000, 20_000, 100_000])
+def test_values_gathered_at_the_used_rows_rank_as_the_gathered_array(missing, max_rows):
+    """A :class:`GatheredValues` reads only the subsample's rows when nothing is missing; the result is
+    that of the whole ``column[index]``, whatever is missing and wherever."""
+    rng = np.random.default_rng(7)
+    column = rng.random(60_000)
+    index = np.sort(rng.choice(60_000, 30_000, replace=False))  # the ranked rows: some of the column's
+    outside = np.setdiff1d(np.arange(60_000), index)
+    column[{"none": [], "outside the rows": outside[::5], "in the rows": index[::7],
+            "every value": slice(None)}[missing]] = np.nan
+    image = rng.integers(0, 3_000, index.shape[0])
+    y = rng.random(index.shape[0]) < np.nan_to_num(column[index], nan=0.5)
+    gathered = metric_dependencies([("x", GatheredValues(column, index))], y, image, max_rows)
+    whole = metric_dependencies([("x", column[index])], y, image, max_rows)
+    assert [d.to_dict() for d in gathered] == [d.to_dict() for d in whole]  # to_dict: NaN as None, comparable
+    assert gathered[0].subsampled == (max_rows < 30_000 and missing != "every value")
+    assert GatheredValues(column, index).complete == (missing == "none")
+
+
+def test_gathered_values_of_an_empty_column_are_complete_and_empty():
+    values = GatheredValues(np.zeros(0), np.zeros(0, np.int64))
+    assert values.complete and values.at(slice(None)).shape == (0,)
 
 
 def unique_folds(image_index: np.ndarray) -> np.ndarray:
