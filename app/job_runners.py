@@ -31,6 +31,10 @@ Rules:
   worker handles no more requests exits by itself after ``RUNNER_SELF_EXIT_S``.
 * A runner keeps at most about ``RUNNER_RETAINED_BYTES`` of freed memory at the top of its heap
   (glibc: big blocks from the heap instead of their own mappings, trimmed only beyond that).
+* A runner's job stores the large values it memoised after its answer
+  (:func:`~detlens.app.cache.storing_after_answer`): the result is stored first, so the job no longer
+  counts as running and is not killed while it writes them. A fresh job process stores them at once,
+  as Dash kills one still alive when its result is read.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ import stat
 import threading
 import time
 from dataclasses import dataclass, field
+
+from detlens.app.cache import storing_after_answer
 
 LOG = logging.getLogger("detlens.jobs")
 
@@ -152,7 +158,8 @@ def serve_jobs(tasks, done, registry: dict, handle, prepare_process, parent_pid:
             return
         idle = 0.0
         try:
-            registry[fn_key](key, progress_key, args, context)
+            with storing_after_answer():  # a large value the job memoised is written after its answer
+                registry[fn_key](key, progress_key, args, context)
         except BaseException:  # Dash's job function stores the callback's own errors; anything else is logged
             LOG.exception("background job %s failed in runner %s", fn_key, os.getpid())
         finally:

@@ -260,9 +260,11 @@ class Queries:
             if view.per_class:
                 return restrict_to_class_min_scores(base, scores, self.prediction_minimums(view))
             return restrict_to_min_score(base, scores, view.min_score)
+        # in a job, stored after its answer: a page's jobs at a new threshold each compute it, none waits for a write
         return self.cache.memo(cache_key(Entry.MATCH, view), lambda: (
             evaluator or self.evaluator(view.key, view.pixel_plus_one)).match(
-            view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score))
+            view.iou, method=view.match_method, pixel_plus_one=view.pixel_plus_one, min_score=view.min_score),
+            store_after_answer=True)
 
     def class_thresholds(self, view: ViewParams) -> dict:
         """Each class's operating point under the view's per-class mode (F-beta-optimal, beta of the mode).

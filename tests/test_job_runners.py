@@ -57,8 +57,16 @@ def resident_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def memoise_after_answer(key, progress_key, args, context):
+    """A job memoising a large value (a match) in the cache folder ``args[0]``; its result is what the cache held
+    under that value's key when the job answered."""
+    shared = SharedCache(args[0])
+    shared.memo("after-answer", lambda: "value", store_after_answer=True)
+    diskcache.Cache(args[1]).set(key, ("answered", shared.results.get("after-answer", default=None)))
+
+
 JOBS = {"store_pid": store_pid, "wait_for_file": wait_for_file, "start_child_and_wait": start_child_and_wait,
-        "free_memory_and_measure": free_memory_and_measure}
+        "free_memory_and_measure": free_memory_and_measure, "memoise_after_answer": memoise_after_answer}
 
 
 @pytest.fixture
@@ -102,6 +110,17 @@ def test_jobs_run_one_after_another_in_the_same_runner(manager_of):
     assert wait_for(manager.handle, "second", 30) == (pid, 2)  # the same process, kept alive
     assert parse_handle(second)[0] == pid and second != first
     assert psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+@pytest.mark.parametrize("runners, at_answer", [(1, None), (0, "value")])
+def test_a_runners_job_stores_its_large_values_after_its_answer(manager_of, tmp_path, runners, at_answer):
+    """In a runner the value is written after the job's result (so the page is not kept waiting for the write);
+    a fresh job process, which Dash kills once its result is read, writes it at once."""
+    manager = manager_of(runners=runners)
+    job = manager.call_job_fn("job", memoise_after_answer, (str(tmp_path), callbacks_dir(manager)), {})
+    assert str(job).startswith(RUNNER_PREFIX) == bool(runners)
+    assert wait_for(manager.handle, "job", 30) == ("answered", at_answer)
+    assert wait_until(lambda: SharedCache(tmp_path).results.get("after-answer") == "value")
 
 
 def test_a_busy_runner_leaves_the_next_job_to_a_fresh_process(manager_of, tmp_path):

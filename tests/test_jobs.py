@@ -12,7 +12,8 @@ import diskcache
 import psutil
 import pytest
 
-from detlens.app.cache import ComputationNeeded, SharedCache, answering_from_cache
+from detlens.app.cache import (MISSING, ComputationNeeded, Entry, SharedCache, answering_from_cache, cache_key,
+                               storing_after_answer)
 from detlens.app.config import ServeConfig
 from detlens.app.jobs import INLINE_JOB, JobSlots, background_manager, output_ids
 from detlens.layouts import ids
@@ -101,6 +102,52 @@ def test_memo_computes_under_the_gate_and_answers_cached_values_without_it(tmp_p
     assert gate.entered == 2  # both computations; a re-entrant gate keeps one slot for them
     assert cache.memo("outer", lambda: pytest.fail("computed again")) == 3
     assert gate.entered == 2  # a cached answer never waits for a slot
+
+
+def test_a_value_stored_after_the_answer_is_stored_when_the_block_ends_and_computed_once_in_it(tmp_path):
+    cache, computed = SharedCache(tmp_path), []
+
+    def compute():
+        computed.append(1)
+        return "match"
+    with storing_after_answer():
+        assert cache.memo("match", compute, store_after_answer=True) == "match"
+        assert cache.memo("match", compute, store_after_answer=True) == "match"  # kept for the block
+        assert cache.results.get("match", default=MISSING) is MISSING  # not written before the answer
+        assert cache.memo("small", lambda: 1) == 1 and cache.results.get("small") == 1  # any other: at once
+    assert computed == [1] and cache.results.get("match") == "match"
+    assert cache.memo("match", lambda: pytest.fail("computed again"), store_after_answer=True) == "match"
+
+
+def test_outside_a_job_a_value_stored_after_the_answer_is_memoised_at_once(tmp_path):
+    cache = SharedCache(tmp_path)
+    assert cache.memo("match", lambda: "match", store_after_answer=True) == "match"
+    assert cache.results.get("match") == "match"
+
+
+def test_in_a_job_a_value_another_process_computes_is_computed_here_rather_than_waited_for(tmp_path):
+    """Another live process holds the value's lock (computing it): the job computes it at once and, when the
+    block ends, leaves the storing to that process; a value stored meanwhile is not written again."""
+    cache = SharedCache(tmp_path)
+    lock = cache_key(Entry.LOCK, "match")
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        assert cache.data.add(lock, holder.pid)
+        started = time.monotonic()
+        with storing_after_answer():
+            assert cache.memo("match", lambda: "here", store_after_answer=True) == "here"
+        assert time.monotonic() - started < 5  # memo's own lock would wait for the holder (600 s)
+        assert cache.results.get("match", default=MISSING) is MISSING
+    finally:
+        holder.kill()
+        holder.wait()
+    cache.data.delete(lock)
+    with storing_after_answer():
+        cache.memo("other", lambda: "computed", store_after_answer=True)
+        cache.results.set("other", "stored meanwhile")
+    assert cache.results.get("other") == "stored meanwhile"
+    assert cache.store_unless_there("third", 3) and cache.results.get("third") == 3
+    assert cache.data.get(cache_key(Entry.LOCK, "third")) is None  # the lock is given back
 
 
 def store_result(key, progress_key, args, context):
