@@ -155,12 +155,20 @@ class Evaluator:
             ``(order, bounds)``: ``(D,)`` int64 prediction rows and ``(C+1,)`` int64 bounds; class k's
             predictions, score descending, are ``order[bounds[k]:bounds[k + 1]]``.
         """
+        return self._counted_in_order(match)[:2]
+
+    def _counted_in_order(self, match: MatchResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`class_order`'s ``(order, bounds)`` and ``(D,)`` bool: the prediction at each place is a TP."""
         if self._class_order is not None and self._class_order[0] is match:  # asked again for one match
             return self._class_order[1]
-        order = self.orders().by_class
-        order = order[match.pred_outcome[order] != IGNORED]
-        result = order, np.searchsorted(self.dataset.predictions.category_index[order],
-                                        np.arange(self.dataset.n_categories + 1))
+        by_class = self.orders().by_class
+        outcome = match.pred_outcome[by_class]  # one gather in class order, for the counted and their TPs
+        counted = outcome != IGNORED
+        order = by_class[counted]
+        # by_class lists class 0's predictions first, then class 1's...: the bounds are the counted per class
+        per_class = np.bincount(self.dataset.predictions.category_index[match.pred_outcome != IGNORED],
+                                minlength=self.dataset.n_categories)
+        result = order, np.concatenate(([0], np.cumsum(per_class))), outcome[counted] == TP
         self._class_order = (match, result)
         return result
 
@@ -249,18 +257,19 @@ class Evaluator:
             raise ValueError("the match is of another dataset: its numbers of predictions and labels differ")
         selected = ds.category_indices(classes)
         preds, labels = ds.predictions, ds.labels
-        order, bounds = self.class_order(match)
+        order, bounds, is_tp = self._counted_in_order(match)
         n_labels = np.bincount(labels.category_index[~match.label_ignored], minlength=ds.n_categories)
         n_preds = np.bincount(preds.category_index[match.pred_reason != BELOW_MIN_SCORE], minlength=ds.n_categories)
-        n_tp = np.bincount(preds.category_index[match.pred_outcome == TP], minlength=ds.n_categories)
-        n_fp = np.bincount(preds.category_index[match.pred_outcome == FP], minlength=ds.n_categories)
+        # counted = TP or FP, each class's in order[bounds[k]:bounds[k + 1]]
+        n_tp = np.array([np.count_nonzero(is_tp[bounds[k]:bounds[k + 1]]) for k in range(ds.n_categories)], np.int64)
+        n_fp = np.diff(bounds) - n_tp
         counted_ignored = (match.pred_outcome == IGNORED) & (match.pred_reason != BELOW_MIN_SCORE)
         n_ig = np.bincount(preds.category_index[counted_ignored], minlength=ds.n_categories)
         n_fn = np.bincount(labels.category_index[match.label_outcome == FN], minlength=ds.n_categories)
 
         results = []
         for k in selected:
-            tp = match.pred_outcome[order[bounds[k]:bounds[k + 1]]] == TP
+            tp = is_tp[bounds[k]:bounds[k + 1]]
             if n_labels[k] > 0:
                 ap, ar, recall, precision = average_precision(tp, int(n_labels[k]), ap_method)
             else:

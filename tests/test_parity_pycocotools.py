@@ -10,7 +10,7 @@ import pytest
 
 from detlens.core.evaluation import Evaluator
 from tests.coco_files import load_coco
-from tests.pycoco_reference import pycocotools_per_class
+from tests.pycoco_reference import pycocotools_counts, pycocotools_per_class
 from tests.random_coco import random_coco
 
 THRESHOLDS = (0.1, 0.3, 0.5, 0.75, 0.9)
@@ -41,6 +41,20 @@ def test_crowd_heavy_sets_with_small_max_dets(tmp_path, seed, max_dets):
     for t in (0.1, 0.5, 0.9):
         assert_same_as_pycocotools(evaluator.evaluate(t, max_dets=max_dets),
                                    pycocotools_per_class(gt, results, t, max_dets))
+
+
+@pytest.mark.parametrize("seed, max_dets", [(3, 100), (4, 100), (101, 3)])
+def test_per_class_counts_equal_pycocotools(tmp_path, seed, max_dets):
+    """Each class's TP, FP and FN (the evaluation's counts) are pycocotools' matches of that class alone."""
+    gt, results = random_coco(seed, n_images=30, crowd_rate=0.2)
+    evaluator = Evaluator(load_coco(tmp_path, gt, results))
+    for t in (0.3, 0.5, 0.75):
+        for c in evaluator.evaluate(t, max_dets=max_dets).per_class:
+            cat = int(c.name[1:])
+            reference = pycocotools_counts(
+                {**gt, "annotations": [a for a in gt["annotations"] if a["category_id"] == cat]},
+                [r for r in results if r["category_id"] == cat], t, max_dets)
+            assert {"TP": c.tp, "FP": c.fp, "FN": c.fn} == reference, (c.name, t)
 
 
 def test_class_subset_equals_full_run_restricted(tmp_path):
