@@ -144,6 +144,7 @@ def answering_from_cache() -> Iterator[None]:
         _FROM_CACHE_ONLY.reset(token)
 
 
+LOWEST_PRIORITY = 19  # niceness of the thread storing a job's values after its answer
 # (cache, value) by key: values a background job memoised to store after its answer (see storing_after_answer)
 _STORE_AFTER_ANSWER: contextvars.ContextVar[dict | None] = contextvars.ContextVar("detlens_store_after_answer",
                                                                                  default=None)
@@ -157,6 +158,9 @@ def storing_after_answer() -> Iterator[None]:
     For values that take about as long to write as to compute: a match at 5M predictions takes 0.3 s to
     compute and 0.3 s to write (130 MB). An IoU step's two jobs both need the new threshold's match; one
     computing and writing it while the other waited put the write on the path of both answers.
+
+    The values are written by a thread of the lowest priority (:func:`store_pending`), so the write does not
+    take a core from the page's other job, still computing, nor from the browser drawing the answer.
     Storing skips a value another process has stored or is storing by then.
     """
     pending: dict = {}
@@ -165,8 +169,22 @@ def storing_after_answer() -> Iterator[None]:
         yield
     finally:
         _STORE_AFTER_ANSWER.reset(token)
-        for key, (cache, value) in pending.items():
-            cache.store_unless_there(key, value)
+        if pending:
+            threading.Thread(target=store_pending, args=(pending, LOWEST_PRIORITY), daemon=True,
+                             name="detlens-store-after-answer").start()
+
+
+def store_pending(pending: dict, niceness: int = 0) -> None:
+    """Store ``{key: (cache, value)}`` (:meth:`SharedCache.store_unless_there`), this thread at ``niceness``.
+
+    On Linux a thread's id is a process id to ``setpriority``: only this thread is lowered (a thread cannot
+    raise its priority back, so a thread of its own does the storing).
+    """
+    if niceness:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    for key, (cache, value) in pending.items():
+        cache.store_unless_there(key, value)
 
 
 class UnreadableValue(Exception):

@@ -31,10 +31,10 @@ Rules:
   worker handles no more requests exits by itself after ``RUNNER_SELF_EXIT_S``.
 * A runner keeps at most about ``RUNNER_RETAINED_BYTES`` of freed memory at the top of its heap
   (glibc: big blocks from the heap instead of their own mappings, trimmed only beyond that).
-* A runner's job stores the large values it memoised after its answer
-  (:func:`~detlens.app.cache.storing_after_answer`): the result is stored first, so the job no longer
-  counts as running and is not killed while it writes them. A fresh job process stores them at once,
-  as Dash kills one still alive when its result is read.
+* A runner's job stores the large values it memoised after its answer, in a thread of the lowest
+  priority (:func:`~detlens.app.cache.storing_after_answer`): the result is stored first, and the runner
+  takes its next job meanwhile. A fresh job process stores them at once, as Dash kills one still
+  alive when its result is read.
 """
 
 from __future__ import annotations

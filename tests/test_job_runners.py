@@ -19,7 +19,7 @@ from detlens.app.cache import SharedCache, process_alive
 from detlens.app.config import ServeConfig
 from detlens.app.job_runners import RUNNER_IDLE_S, RUNNER_PREFIX, marker_key, parse_handle, serve_jobs
 from detlens.app.jobs import background_manager
-from tests.test_jobs import wait_for
+from tests.test_jobs import wait_for, wait_until
 
 MB = 2**20
 
@@ -88,15 +88,6 @@ def manager_of(tmp_path):
 
 def callbacks_dir(manager) -> str:
     return str(manager.handle.directory)
-
-
-def wait_until(predicate, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_jobs_run_one_after_another_in_the_same_runner(manager_of):

@@ -6,14 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import threading
 import time
 
 import diskcache
 import psutil
 import pytest
 
-from detlens.app.cache import (MISSING, ComputationNeeded, Entry, SharedCache, answering_from_cache, cache_key,
-                               storing_after_answer)
+from detlens.app.cache import (LOWEST_PRIORITY, MISSING, ComputationNeeded, Entry, SharedCache, answering_from_cache,
+                               cache_key, store_pending, storing_after_answer)
 from detlens.app.config import ServeConfig
 from detlens.app.jobs import INLINE_JOB, JobSlots, background_manager, output_ids
 from detlens.layouts import ids
@@ -104,6 +105,15 @@ def test_memo_computes_under_the_gate_and_answers_cached_values_without_it(tmp_p
     assert gate.entered == 2  # a cached answer never waits for a slot
 
 
+def wait_until(predicate, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
 def test_a_value_stored_after_the_answer_is_stored_when_the_block_ends_and_computed_once_in_it(tmp_path):
     cache, computed = SharedCache(tmp_path), []
 
@@ -115,8 +125,27 @@ def test_a_value_stored_after_the_answer_is_stored_when_the_block_ends_and_compu
         assert cache.memo("match", compute, store_after_answer=True) == "match"  # kept for the block
         assert cache.results.get("match", default=MISSING) is MISSING  # not written before the answer
         assert cache.memo("small", lambda: 1) == 1 and cache.results.get("small") == 1  # any other: at once
-    assert computed == [1] and cache.results.get("match") == "match"
+    assert computed == [1] and wait_until(lambda: cache.results.get("match") == "match")
     assert cache.memo("match", lambda: pytest.fail("computed again"), store_after_answer=True) == "match"
+
+
+class PicklingPriority:
+    """A value that notes the niceness of the thread that pickles it (stores it)."""
+
+    seen: list[int] = []
+
+    def __reduce__(self):
+        self.seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return PicklingPriority, ()
+
+
+def test_the_values_are_stored_by_a_thread_of_the_lowest_priority(tmp_path):
+    cache = SharedCache(tmp_path)
+    with storing_after_answer():
+        cache.memo("match", PicklingPriority, store_after_answer=True)
+    assert wait_until(lambda: cache.results.get("match", default=None) is not None)
+    assert PicklingPriority.seen == [LOWEST_PRIORITY]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != LOWEST_PRIORITY  # this thread is not
 
 
 def test_outside_a_job_a_value_stored_after_the_answer_is_memoised_at_once(tmp_path):
@@ -145,6 +174,7 @@ def test_in_a_job_a_value_another_process_computes_is_computed_here_rather_than_
     with storing_after_answer():
         cache.memo("other", lambda: "computed", store_after_answer=True)
         cache.results.set("other", "stored meanwhile")
+    store_pending({"other": (cache, "computed")})  # what the block's thread does
     assert cache.results.get("other") == "stored meanwhile"
     assert cache.store_unless_there("third", 3) and cache.results.get("third") == 3
     assert cache.data.get(cache_key(Entry.LOCK, "third")) is None  # the lock is given back
