@@ -69,6 +69,7 @@ class Entry(enum.StrEnum):
     CANDIDATES = "candidates"
     OTHER_CLASS = "other_class"
     ORDERS = "orders"
+    MATCHING_BASIS = "matching_basis"  # what a match of the default rule shares at every IoU threshold
     TABLES = "tables"
     SHARED_METRICS = "shared_metrics"  # metrics of a dataset's images and labels, shared by its runs
     WARMED = "warmed"  # every IoU slider value pre-computed

@@ -138,7 +138,7 @@ def prepare(queries: Queries, source: DataSource, progress: Progress | None = No
 def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) -> str:
     from detlens.core.candidates import compute_candidates
     from detlens.core.io import load_dataset
-    from detlens.core.matching import ignored_labels, score_orders
+    from detlens.core.matching import ignored_labels, matching_basis, score_orders
 
     cache = queries.cache
     report(0.02, "Loading annotations")
@@ -161,9 +161,16 @@ def _prepare(queries: Queries, source: DataSource, report: Callable[..., None]) 
         # lets go of the GIL in their array arithmetic); with images, the pixel pass keeps every core busy itself
         beside = None if source.images else InThread(lambda: _geometry_tables(cache, ds))
         cache.data.set(cache_key(Entry.DATASET, key), ds)
-        cache.data.set(cache_key(Entry.CANDIDATES, key), compute_candidates(ds, label_ignored=ignored_labels(ds)))
-        cache.data.set(cache_key(Entry.OTHER_CLASS, key), compute_candidates(ds, same_class=False))
-        cache.data.set(cache_key(Entry.ORDERS, key), score_orders(ds))
+        candidates = compute_candidates(ds, label_ignored=ignored_labels(ds))
+        cache.data.set(cache_key(Entry.CANDIDATES, key), candidates)
+        other_class = compute_candidates(ds, same_class=False)
+        cache.data.set(cache_key(Entry.OTHER_CLASS, key), other_class)
+        orders = score_orders(ds)
+        cache.data.set(cache_key(Entry.ORDERS, key), orders)
+        # a new IoU threshold's match starts from it: 0.19 s instead of 0.26 s at 5M predictions
+        cache.data.set(cache_key(Entry.MATCHING_BASIS, key),
+                       matching_basis(ds, candidates, rank=orders.rank, other_class=other_class))
+        del candidates, other_class, orders
         if beside is not None:
             report(0.6, "Computing quality metrics")
             tables = beside.result()

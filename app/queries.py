@@ -25,7 +25,7 @@ from detlens.core.matching import ignored_labels, restrict_to_class_min_scores, 
 from detlens.core.operating_point import operating_points, prediction_minimums
 from detlens.core.vocabulary import MinScoreMode, Side
 
-PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.TABLES)
+PREPARED_PARTS = (Entry.DATASET, Entry.CANDIDATES, Entry.OTHER_CLASS, Entry.ORDERS, Entry.MATCHING_BASIS, Entry.TABLES)
 SUMMARY_FIELDS = 2  # bump when the fields of Queries.summary change
 
 
@@ -193,7 +193,8 @@ class Queries:
         return self._prepared(Entry.TABLES, key)
 
     def evaluator(self, key: str, pixel_plus_one: bool = False) -> Evaluator:
-        """An :class:`Evaluator` of the dataset with its candidate pairs and score orders from the cache.
+        """An :class:`Evaluator` of the dataset with its candidate pairs, score orders and the default rule's
+        :class:`~detlens.core.matching.MatchingBasis` from the cache.
 
         ``pixel_plus_one``: with the "+1 pixel" candidate pairs too; the preparation computes only the exact
         ones, so these are computed on first use and kept with the memoised results.
@@ -204,7 +205,7 @@ class Queries:
             candidates[True], other_class[True] = self.cache.memo(
                 cache_key(Entry.CANDIDATES, key, "pixel_plus_one"), lambda: self._plus_one_candidates(key))
         return Evaluator(self.dataset(key), candidates=candidates, orders=self._prepared(Entry.ORDERS, key),
-                         other_class=other_class)
+                         other_class=other_class, bases=[self._prepared(Entry.MATCHING_BASIS, key)])
 
     def _plus_one_candidates(self, key: str) -> tuple:
         """``(same-class, other-class)`` candidate pairs of dataset ``key`` with "+1 pixel" box sizes."""

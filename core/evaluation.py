@@ -21,8 +21,9 @@ import numpy as np
 from detlens.core.ap import AP_METHODS, average_precision
 from detlens.core.candidates import CandidatePairs, compute_candidates
 from detlens.core.dataset import Dataset
-from detlens.core.matching import (BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchResult, ScoreOrders, ignored_labels,
-                                   match_predictions, outcomes_at_thresholds, score_orders)
+from detlens.core.matching import (BELOW_MIN_SCORE, FN, FP, IGNORED, TP, MatchingBasis, MatchResult, ScoreOrders,
+                                   ignored_labels, match_on_basis, matching_basis, outcomes_at_thresholds,
+                                   score_orders)
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,20 @@ class Evaluator:
             (e.g. from a cache), so they are not computed again.
         orders: precomputed :func:`detlens.core.matching.score_orders` of the dataset.
         other_class: precomputed other-class pairs by ``pixel_plus_one``.
+        bases: precomputed :class:`~detlens.core.matching.MatchingBasis` of these candidates (and
+            ``orders``' ranks); :meth:`match` computes and keeps the others on first use.
     """
 
     def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None,
-                 orders: ScoreOrders | None = None, other_class: dict[bool, CandidatePairs] | None = None):
+                 orders: ScoreOrders | None = None, other_class: dict[bool, CandidatePairs] | None = None,
+                 bases: list[MatchingBasis] | None = None):
         self.dataset = dataset
-        # threshold-independent work, done once: IoUs per box convention, score ranks
-        # and the accumulation order of pycocotools
+        # threshold-independent work, done once: IoUs per box convention, score ranks, the accumulation
+        # order of pycocotools and what a match shares at every threshold
         self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
         self._other_class: dict[bool, CandidatePairs] = dict(other_class or {})
         self._orders: ScoreOrders | None = orders
+        self._bases: list[MatchingBasis] = list(bases or [])
         self._class_order: tuple | None = None  # (match, class_order(match)) of the last match asked about
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
@@ -138,9 +143,20 @@ class Evaluator:
         ``reasons=False`` skips the false-positive reasons (and the other-class
         pairs they need): AP and AR do not depend on them.
         """
+        return match_on_basis(self.dataset, self.candidates(pixel_plus_one),
+                              self.matching_basis(max_dets, method, pixel_plus_one, min_score, reasons), iou_threshold)
+
+    def matching_basis(self, max_dets: int | None = 100, method: str = "coco", pixel_plus_one: bool = False,
+                       min_score: float | None = None, reasons: bool = True) -> MatchingBasis:
+        """The :class:`~detlens.core.matching.MatchingBasis` of these settings (given, or computed and kept)."""
+        for basis in self._bases:
+            if basis.serves(max_dets, method, min_score, pixel_plus_one, reasons):
+                return basis
         other = self.other_class_candidates(pixel_plus_one) if reasons else None
-        return match_predictions(self.dataset, self.candidates(pixel_plus_one), iou_threshold, max_dets, method,
-                                 min_score, self.orders().rank, other)
+        basis = matching_basis(self.dataset, self.candidates(pixel_plus_one), max_dets, method, min_score,
+                               self.orders().rank, other)
+        self._bases.append(basis)
+        return basis
 
     def orders(self) -> ScoreOrders:
         """Score ranks and pycocotools' accumulation order; threshold-independent, computed once."""

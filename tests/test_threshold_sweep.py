@@ -1,7 +1,9 @@
-"""Outcomes and AP at many IoU thresholds at once (``outcomes_at_thresholds``, ``Evaluator.aps_at_thresholds``):
-the same as matching and evaluating each threshold alone, and as pycocotools. Matching with the pairs' priority
-sorted once (``compute_candidates(label_ignored=...)``) is matching that sorts them each time."""
+"""Outcomes and AP at many IoU thresholds at once (``outcomes_at_thresholds``, ``Evaluator.aps_at_thresholds``,
+matches from one ``MatchingBasis``): the same as matching and evaluating each threshold alone, and as pycocotools.
+Matching with the pairs' priority sorted once (``compute_candidates(label_ignored=...)``) is matching that sorts
+them each time."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -10,7 +12,8 @@ import pytest
 from detlens.core.ap_rule import COCO_RANGE_IOUS
 from detlens.core.evaluation import Evaluator
 from detlens.core.candidates import compute_candidates
-from detlens.core.matching import ignored_labels, match_predictions, outcomes_at_thresholds
+from detlens.core.matching import (ignored_labels, match_on_basis, match_predictions, matching_basis,
+                                   outcomes_at_thresholds)
 from tests.coco_files import load_coco
 from tests.pycoco_reference import pycocotools_per_class, pycocotools_stats
 from tests.random_coco import random_coco
@@ -33,6 +36,63 @@ def test_outcomes_at_many_thresholds_equal_each_match_alone(tmp_path, seed, meth
     for t, outcome in zip(THRESHOLDS, swept):
         alone = match_predictions(ev.dataset, ev.candidates(pixel_plus_one), t, max_dets, method, min_score)
         np.testing.assert_array_equal(outcome, alone.pred_outcome, err_msg=f"threshold {t}")
+
+
+def assert_same_match(a, b, label: str) -> None:
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype, (label, field.name)
+            np.testing.assert_array_equal(x, y, err_msg=f"{label}: {field.name}")
+        else:
+            assert x == y, (label, field.name)
+
+
+@pytest.mark.parametrize("seed, method, max_dets, min_score, pixel_plus_one, reasons, prioritised", [
+    (50, "coco", 100, None, False, True, True), (51, "coco", 3, 0.3, False, True, False),
+    (52, "coco", None, None, True, False, True), (53, "voc", 100, None, False, True, False),
+    (54, "voc", 2, 0.5, True, False, False), (55, "coco", 1, None, False, True, True),
+])
+def test_matches_from_one_basis_equal_each_match_alone_in_any_order(tmp_path, seed, method, max_dets, min_score,
+                                                                      pixel_plus_one, reasons, prioritised):
+    """One basis serves every threshold, in any order: no match changes it (the dashboard keeps it in its cache)."""
+    gt, results = random_coco(seed, crowd_rate=0.15)
+    ev = Evaluator(load_coco(tmp_path, gt, results))
+    ds = ev.dataset
+    candidates = (compute_candidates(ds, pixel_plus_one, label_ignored=ignored_labels(ds)) if prioritised
+                  else ev.candidates(pixel_plus_one))
+    other = ev.other_class_candidates(pixel_plus_one) if reasons else None
+    basis = matching_basis(ds, candidates, max_dets, method, min_score, other_class=other)
+    before = copy.deepcopy(basis)
+    for t in (0.9, 0.5, 0.05, 1.0, 0.75, 0.5, 0.05):  # a low one last: a change it made is still there
+        alone = match_predictions(ds, ev.candidates(pixel_plus_one), t, max_dets, method, min_score, other_class=other)
+        assert_same_match(match_on_basis(ds, candidates, basis, t), alone, f"threshold {t}")
+    for field in dataclasses.fields(basis):
+        np.testing.assert_array_equal(getattr(basis, field.name), getattr(before, field.name), err_msg=field.name)
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        match_on_basis(ds, candidates, basis, 0.0)
+
+
+def test_an_evaluator_matches_from_the_basis_of_the_settings_asked(tmp_path):
+    """A given basis serves its own settings only; another setting's basis is computed once and kept."""
+    gt, results = random_coco(56, crowd_rate=0.15)
+    ev = Evaluator(load_coco(tmp_path, gt, results))
+    given = ev.matching_basis()
+    fresh = Evaluator(ev.dataset, candidates={False: ev.candidates()}, other_class={False: ev.other_class_candidates()},
+                      bases=[given])
+    assert fresh.matching_basis() is given and fresh.matching_basis(max_dets=5) is not given
+    assert fresh.matching_basis(max_dets=5) is fresh.matching_basis(max_dets=5)
+    for kwargs in ({}, {"max_dets": 5}, {"method": "voc"}, {"min_score": 0.5}, {"reasons": False},
+                   {"pixel_plus_one": True}):
+        assert fresh.matching_basis(**kwargs).serves(kwargs.get("max_dets", 100), kwargs.get("method", "coco"),
+                                                     kwargs.get("min_score"), kwargs.get("pixel_plus_one", False),
+                                                     kwargs.get("reasons", True))
+        reasons = kwargs.pop("reasons", True)
+        p1 = kwargs.pop("pixel_plus_one", False)
+        other = ev.other_class_candidates(p1) if reasons else None
+        alone = match_predictions(ev.dataset, ev.candidates(p1), 0.5, kwargs.get("max_dets", 100),
+                                  kwargs.get("method", "coco"), kwargs.get("min_score"), other_class=other)
+        assert_same_match(fresh.match(0.5, pixel_plus_one=p1, reasons=reasons, **kwargs), alone, str(kwargs))
 
 
 @pytest.mark.parametrize("seed, ap_method, min_score", [
