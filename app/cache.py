@@ -160,9 +160,10 @@ def storing_after_answer() -> Iterator[None]:
     compute and 0.3 s to write (130 MB). An IoU step's two jobs both need the new threshold's match; one
     computing and writing it while the other waited put the write on the path of both answers.
 
-    The values are written by a thread of the lowest priority (:func:`store_pending`), so the write does not
-    take a core from the page's other job, still computing, nor from the browser drawing the answer.
-    Storing skips a value another process has stored or is storing by then.
+    The values are written by a thread of the lowest priority (:func:`store_pending`), once no job computes
+    on the host (:attr:`SharedCache.wait_before_storing`): writing 130 MB also keeps the kernel's writeback
+    busy, and during the page's other job it slowed that job by up to 0.4 s. Storing skips a value another
+    process has stored or is storing by then.
     """
     pending: dict = {}
     token = _STORE_AFTER_ANSWER.set(pending)
@@ -184,6 +185,8 @@ def store_pending(pending: dict, niceness: int = 0) -> None:
     if niceness:
         with contextlib.suppress(OSError, AttributeError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    for cache in {id(cache): cache for cache, _ in pending.values()}.values():
+        cache.wait_before_storing()
     for key, (cache, value) in pending.items():
         cache.store_unless_there(key, value)
 
@@ -571,6 +574,9 @@ class SharedCache:
         # held while :meth:`memo` computes; a background job sets it to its host's job slots, so only
         # computing jobs wait for one (not a cached answer, nor a hidden tab's job that does nothing)
         self.compute_gate: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+        # called before values are stored after a job's answer (storing_after_answer); a job waits for the jobs
+        # computing on its host there
+        self.wait_before_storing: Callable[[], object] = lambda: None
 
     def folder(self, name: str, ignore_read_only: bool = False, **settings) -> HealingCache:
         """The diskcache folder ``<cache_dir>/<name>``, checked and healed (see :class:`HealingCache`)."""

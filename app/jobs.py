@@ -56,6 +56,7 @@ JOB_RESULT_EXPIRE_S = 600  # a shared result lives this long after its last read
 SLOT_EXPIRE_S = 3600  # a job slot is freed after this long even if its holder hangs
 RESULT_GRACE_S = 5.0  # an ended job's result not readable yet: the page polls on for this long
 CALLBACK_CACHE_BYTES = 256 * 2**20  # background-callback results and progress (small JSON figures)
+STORE_WAIT_S = 3.0  # a value stored after a job's answer waits at most this long for the jobs computing
 INLINE_JOB = "inline"  # the job handle of an answer given in the web process: no process to poll or kill
 
 
@@ -130,6 +131,17 @@ class JobSlots:
             self.release(self.holding)
             self.holding = None
 
+    def wait_until_none_held(self, timeout_s: float, poll_s: float = 0.02) -> bool:
+        """Wait until no live process holds a slot (no job computes on this host), at most ``timeout_s``;
+        True when none does."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if all(self.handle.get(key) is None or self._free_if_dead(key) for key in self.keys):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)
+
     def _free_if_dead(self, key: str) -> bool:
         """Free ``key`` if its holder died; True when it was freed."""
         holder = self.handle.get(key)
@@ -191,6 +203,8 @@ def prepare_job_process(slots: JobSlots, cache: SharedCache) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     cache.compute_gate = slots.held  # this forked process's copy of the server's cache
+    # a value stored after a job's answer waits for the jobs still computing (a page's other job)
+    cache.wait_before_storing = functools.partial(slots.wait_until_none_held, STORE_WAIT_S)
 
 
 def _run_detached(slots: JobSlots, cache: SharedCache, job_fn, *args):

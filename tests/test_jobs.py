@@ -58,6 +58,39 @@ def test_a_slot_held_by_a_live_process_is_not_taken(handle):
         alive.wait()
 
 
+def test_waiting_until_no_slot_is_held_ends_when_the_holders_end_or_at_the_timeout(handle):
+    slots = JobSlots(handle, 2)
+    assert slots.wait_until_none_held(0.0)  # none held
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        handle.add(slots.keys[1], alive.pid)
+        started = time.monotonic()
+        assert not slots.wait_until_none_held(0.3)
+        assert time.monotonic() - started >= 0.3
+        threading.Timer(0.3, alive.kill).start()  # the holder dies: its slot is free
+        assert slots.wait_until_none_held(30.0)
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_value_stored_after_the_answer_waits_for_the_jobs_computing(tmp_path, handle):
+    """A job's process waits for the host's job slots before writing (prepare_job_process sets it so)."""
+    cache, slots = SharedCache(tmp_path), JobSlots(handle, 1)
+    cache.wait_before_storing = lambda: slots.wait_until_none_held(30.0)
+    holder = subprocess.Popen(["sleep", "30"])
+    try:
+        handle.add(slots.keys[0], holder.pid)  # another page's job computes
+        with storing_after_answer():
+            cache.memo("match", lambda: "value", store_after_answer=True)
+        time.sleep(0.5)
+        assert cache.results.get("match", default=MISSING) is MISSING
+    finally:
+        holder.kill()
+        holder.wait()
+    assert wait_until(lambda: cache.results.get("match", default=None) == "value")
+
+
 def test_held_frees_its_slot_after_an_error(handle):
     slots = JobSlots(handle, 1)
     with pytest.raises(RuntimeError):
