@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from detlens.layouts import ids
 from tests.browser.conftest import screenshot
 from tests.browser.test_dashboard import TITLE_HAS, UPDATE_TIMEOUT_MS, open_dashboard
@@ -20,8 +22,16 @@ def click_point(page, graph: str, x: float, y: float) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(ATTEMPTS):
-        page.locator(f"#{graph}").scroll_into_view_if_needed()  # a mouse click lands only inside the viewport
+        # a mouse click lands only inside the viewport: the plot itself in view (the graph's own box can have no
+        # height, and was then "in view" with the point below the window's edge), then the point
+        page.locator(f"#{graph} .js-plotly-plot").scroll_into_view_if_needed()
         px, py = page.evaluate(POINT_AT, [f"#{graph}", x, y])
+        height = page.evaluate("() => window.innerHeight")
+        if not 0 <= py < height:
+            page.mouse.wheel(0, py - height / 2)
+            page.wait_for_function(f"(h) => {{ const y = ({POINT_AT})([{json.dumps('#' + graph)}, {x}, {y}])[1];"
+                                   f" return 0 <= y && y < h; }}", arg=height, timeout=UPDATE_TIMEOUT_MS // ATTEMPTS)
+            px, py = page.evaluate(POINT_AT, [f"#{graph}", x, y])
         page.mouse.click(px, py)
         try:
             page.wait_for_function(EXPLORER_SHOWN, timeout=UPDATE_TIMEOUT_MS // ATTEMPTS)
