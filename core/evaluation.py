@@ -107,7 +107,8 @@ class Evaluator:
         orders: precomputed :func:`detlens.core.matching.score_orders` of the dataset.
         other_class: precomputed other-class pairs by ``pixel_plus_one``.
         bases: precomputed :class:`~detlens.core.matching.MatchingBasis` of these candidates (and
-            ``orders``' ranks); :meth:`match` computes and keeps the others on first use.
+            ``orders``' ranks), kept; :meth:`match` computes another setting's and keeps the last one
+            computed (a sweep of thresholds at one setting computes it once; at 5M it holds about 200 MB).
     """
 
     def __init__(self, dataset: Dataset, candidates: dict[bool, CandidatePairs] | None = None,
@@ -119,7 +120,8 @@ class Evaluator:
         self._candidates: dict[bool, CandidatePairs] = dict(candidates or {})
         self._other_class: dict[bool, CandidatePairs] = dict(other_class or {})
         self._orders: ScoreOrders | None = orders
-        self._bases: list[MatchingBasis] = list(bases or [])
+        self._bases: tuple[MatchingBasis, ...] = tuple(bases or ())
+        self._computed_basis: MatchingBasis | None = None
         self._class_order: tuple | None = None  # (match, class_order(match)) of the last match asked about
 
     def candidates(self, pixel_plus_one: bool = False) -> CandidatePairs:
@@ -148,15 +150,16 @@ class Evaluator:
 
     def matching_basis(self, max_dets: int | None = 100, method: str = "coco", pixel_plus_one: bool = False,
                        min_score: float | None = None, reasons: bool = True) -> MatchingBasis:
-        """The :class:`~detlens.core.matching.MatchingBasis` of these settings (given, or computed and kept)."""
-        for basis in self._bases:
-            if basis.serves(max_dets, method, min_score, pixel_plus_one, reasons):
+        """The :class:`~detlens.core.matching.MatchingBasis` of these settings (given, or computed and kept until
+        another setting's is computed)."""
+        for basis in (*self._bases, self._computed_basis):
+            if basis is not None and basis.serves(max_dets, method, min_score, pixel_plus_one, reasons):
                 return basis
         other = self.other_class_candidates(pixel_plus_one) if reasons else None
-        basis = matching_basis(self.dataset, self.candidates(pixel_plus_one), max_dets, method, min_score,
-                               self.orders().rank, other)
-        self._bases.append(basis)
-        return basis
+        self._computed_basis = None  # not held beside the new one
+        self._computed_basis = matching_basis(self.dataset, self.candidates(pixel_plus_one), max_dets, method,
+                                              min_score, self.orders().rank, other)
+        return self._computed_basis
 
     def orders(self) -> ScoreOrders:
         """Score ranks and pycocotools' accumulation order; threshold-independent, computed once."""

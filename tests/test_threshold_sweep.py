@@ -74,7 +74,8 @@ def test_matches_from_one_basis_equal_each_match_alone_in_any_order(tmp_path, se
 
 
 def test_an_evaluator_matches_from_the_basis_of_the_settings_asked(tmp_path):
-    """A given basis serves its own settings only; another setting's basis is computed once and kept."""
+    """A given basis serves its own settings only; another setting's basis is computed once and kept until the
+    next setting's (the given one stays)."""
     gt, results = random_coco(56, crowd_rate=0.15)
     ev = Evaluator(load_coco(tmp_path, gt, results))
     given = ev.matching_basis()
@@ -82,6 +83,9 @@ def test_an_evaluator_matches_from_the_basis_of_the_settings_asked(tmp_path):
                       bases=[given])
     assert fresh.matching_basis() is given and fresh.matching_basis(max_dets=5) is not given
     assert fresh.matching_basis(max_dets=5) is fresh.matching_basis(max_dets=5)
+    five = fresh.matching_basis(max_dets=5)
+    assert fresh.matching_basis(max_dets=7) is not five and fresh.matching_basis(max_dets=5) is not five
+    assert fresh.matching_basis() is given
     for kwargs in ({}, {"max_dets": 5}, {"method": "voc"}, {"min_score": 0.5}, {"reasons": False},
                    {"pixel_plus_one": True}):
         assert fresh.matching_basis(**kwargs).serves(kwargs.get("max_dets", 100), kwargs.get("method", "coco"),
