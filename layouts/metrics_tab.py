@@ -9,7 +9,10 @@ from detlens.core.vocabulary import Side
 from detlens.layouts import ids
 from detlens.layouts.placeholders import computing_figure
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+# not plotly's responsive mode: a figure sets its height, and in that mode dcc.Graph's resize deletes it and
+# plotly sizes the plot by its container's height in percent, which collapsed to 0 under load (the charts drawn
+# over the next card). The width still follows the column (plotly's autosize when the figure is drawn or resized).
+GRAPH_CONFIG = {"displaylogo": False, "responsive": False}
 HIDDEN = {"visibility": "hidden"}
 VISIBLE = {"visibility": "visible"}
 LEVEL_LEGEND = ("Levels: (P) prediction metric · (L) label metric · (F) frame (image) metric, "
